@@ -1,0 +1,32 @@
+//! The Lambda function: reads its configuration, builds its clients once, and serves
+//! invocations until the runtime stops it.
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
+use lambda_http::{Error, service_fn};
+use mdi_sensor_key::app::App;
+use mdi_sensor_key::config::Config;
+use mdi_sensor_key::graph::RetryPolicy;
+use mdi_sensor_key::secrets::AwsSecretStore;
+use mdi_sensor_key::{handler, logging};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    logging::init();
+    let config = Config::from_env()?;
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(3))
+        .operation_timeout(Duration::from_secs(8))
+        .build();
+    let aws = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await;
+    let store = AwsSecretStore::new(aws_sdk_secretsmanager::Client::new(&aws));
+    let app = App::from_config(&config, store, RetryPolicy::default())?;
+    let app = &app;
+    lambda_http::run(service_fn(move |request| handler::handle(app, request))).await
+}

@@ -1,0 +1,255 @@
+//! Configuration: the environment, read once at cold start into a typed [`Config`].
+//!
+//! Errors name the variable at fault and never echo its value: an operator may have pasted a
+//! secret into the wrong variable.
+
+use std::time::Duration;
+
+use crate::access::AllowList;
+
+/// A national cloud, which fixes both the Graph root and the Entra authority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cloud {
+    Global,
+    UsGov,
+    Dod,
+}
+
+impl Cloud {
+    /// The Graph root; the token scope is always `<this>/.default`, even when `GRAPH_ENDPOINT`
+    /// redirects the traffic, because Entra issues tokens for the cloud's resource, not a host.
+    pub fn graph_root(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://graph.microsoft.com",
+            Cloud::UsGov => "https://graph.microsoft.us",
+            Cloud::Dod => "https://dod-graph.microsoft.us",
+        }
+    }
+
+    pub fn authority(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://login.microsoftonline.com",
+            Cloud::UsGov | Cloud::Dod => "https://login.microsoftonline.us",
+        }
+    }
+}
+
+/// The Graph API version the key endpoints are called on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiVersion {
+    Beta,
+    V1,
+}
+
+impl ApiVersion {
+    pub fn path_segment(self) -> &'static str {
+        match self {
+            ApiVersion::Beta => "beta",
+            ApiVersion::V1 => "v1.0",
+        }
+    }
+}
+
+/// Everything the function needs from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub credentials_secret_id: String,
+    pub key_secret_id: Option<String>,
+    pub cloud: Cloud,
+    pub api_version: ApiVersion,
+    /// Where Graph requests go: the cloud's root unless `GRAPH_ENDPOINT` overrides it.
+    pub graph_endpoint: String,
+    /// Where token requests go: the cloud's authority unless `AUTHORITY_HOST` overrides it.
+    pub authority_host: String,
+    pub readers: AllowList,
+    pub rotators: AllowList,
+    pub credentials_ttl: Duration,
+}
+
+impl Config {
+    /// The token scope of the configured cloud.
+    pub fn scope(&self) -> String {
+        format!("{}/.default", self.cloud.graph_root())
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required but missing or empty")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error(
+        "GRAPH_CLOUD=china is not supported: the MDI sensor deployment key API does not exist in the China cloud (21Vianet)"
+    )]
+    ChinaUnsupported,
+}
+
+impl ConfigError {
+    /// The environment variable at fault, for the problem response.
+    pub fn variable(&self) -> &'static str {
+        match self {
+            ConfigError::Missing(name) | ConfigError::Invalid { name, .. } => name,
+            ConfigError::ChinaUnsupported => "GRAPH_CLOUD",
+        }
+    }
+}
+
+const DEFAULT_CREDENTIALS_TTL: Duration = Duration::from_secs(300);
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let credentials_secret_id =
+            get("GRAPH_CREDENTIALS_SECRET_ID").ok_or(ConfigError::Missing("GRAPH_CREDENTIALS_SECRET_ID"))?;
+        let cloud = match get("GRAPH_CLOUD").as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("global") => Cloud::Global,
+            Some("usgov") => Cloud::UsGov,
+            Some("dod") => Cloud::Dod,
+            Some("china") => return Err(ConfigError::ChinaUnsupported),
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "GRAPH_CLOUD",
+                    reason: "expected one of global, usgov, dod".into(),
+                });
+            }
+        };
+        let api_version = match get("GRAPH_API_VERSION").as_deref() {
+            None | Some("beta") => ApiVersion::Beta,
+            Some("v1.0") => ApiVersion::V1,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "GRAPH_API_VERSION",
+                    reason: "expected beta or v1.0".into(),
+                });
+            }
+        };
+        let graph_endpoint = match get("GRAPH_ENDPOINT") {
+            Some(url) => checked_base_url("GRAPH_ENDPOINT", &url)?,
+            None => cloud.graph_root().to_owned(),
+        };
+        let authority_host = match get("AUTHORITY_HOST") {
+            Some(url) => checked_base_url("AUTHORITY_HOST", &url)?,
+            None => cloud.authority().to_owned(),
+        };
+        let credentials_ttl = match get("CREDENTIALS_CACHE_TTL_SECONDS") {
+            None => DEFAULT_CREDENTIALS_TTL,
+            Some(text) => text
+                .parse::<u64>()
+                .map(Duration::from_secs)
+                .map_err(|_| ConfigError::Invalid {
+                    name: "CREDENTIALS_CACHE_TTL_SECONDS",
+                    reason: "expected a whole number of seconds".into(),
+                })?,
+        };
+        Ok(Config {
+            credentials_secret_id,
+            key_secret_id: get("SENSOR_KEY_SECRET_ID"),
+            cloud,
+            api_version,
+            graph_endpoint,
+            authority_host,
+            readers: AllowList::parse(get("KEY_READERS").as_deref().unwrap_or("")),
+            rotators: AllowList::parse(get("KEY_ROTATORS").as_deref().unwrap_or("")),
+            credentials_ttl,
+        })
+    }
+}
+
+/// Accepts an http(s) URL without a path suffix we would double, and trims a trailing slash.
+fn checked_base_url(name: &'static str, url: &str) -> Result<String, ConfigError> {
+    let invalid = |reason: &str| ConfigError::Invalid {
+        name,
+        reason: reason.into(),
+    };
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| invalid("expected an http:// or https:// URL"))?;
+    if rest.is_empty() || rest.contains(['?', '#', ' ', '@']) {
+        return Err(invalid("expected a base URL without credentials, query or fragment"));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config_from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn the_credentials_secret_is_required() {
+        assert_eq!(
+            config_from(&[]).unwrap_err(),
+            ConfigError::Missing("GRAPH_CREDENTIALS_SECRET_ID")
+        );
+        assert_eq!(
+            config_from(&[("GRAPH_CREDENTIALS_SECRET_ID", "  ")]).unwrap_err(),
+            ConfigError::Missing("GRAPH_CREDENTIALS_SECRET_ID")
+        );
+    }
+
+    #[test]
+    fn defaults_are_the_global_cloud_on_beta_with_nobody_allowed() {
+        let config = config_from(&[("GRAPH_CREDENTIALS_SECRET_ID", "creds")]).unwrap();
+        assert_eq!(config.cloud, Cloud::Global);
+        assert_eq!(config.api_version, ApiVersion::Beta);
+        assert_eq!(config.graph_endpoint, "https://graph.microsoft.com");
+        assert_eq!(config.authority_host, "https://login.microsoftonline.com");
+        assert_eq!(config.scope(), "https://graph.microsoft.com/.default");
+        assert_eq!(config.credentials_ttl, Duration::from_secs(300));
+        assert!(config.key_secret_id.is_none());
+        assert!(!config.readers.admits("arn:aws:iam::123456789012:user/alice"));
+    }
+
+    #[test]
+    fn government_clouds_pick_their_hosts_and_keep_their_scope_under_an_override() {
+        let config = config_from(&[
+            ("GRAPH_CREDENTIALS_SECRET_ID", "creds"),
+            ("GRAPH_CLOUD", "dod"),
+            ("GRAPH_ENDPOINT", "http://127.0.0.1:9000/"),
+        ])
+        .unwrap();
+        assert_eq!(config.graph_endpoint, "http://127.0.0.1:9000");
+        assert_eq!(config.authority_host, "https://login.microsoftonline.us");
+        assert_eq!(config.scope(), "https://dod-graph.microsoft.us/.default");
+        let usgov = config_from(&[("GRAPH_CREDENTIALS_SECRET_ID", "c"), ("GRAPH_CLOUD", "usgov")]).unwrap();
+        assert_eq!(usgov.graph_endpoint, "https://graph.microsoft.us");
+    }
+
+    #[test]
+    fn china_is_refused_with_a_reason() {
+        let err = config_from(&[("GRAPH_CREDENTIALS_SECRET_ID", "c"), ("GRAPH_CLOUD", "china")]).unwrap_err();
+        assert_eq!(err, ConfigError::ChinaUnsupported);
+        assert!(err.to_string().contains("does not exist in the China cloud"));
+    }
+
+    #[test]
+    fn an_invalid_value_is_named_by_its_variable_but_not_echoed() {
+        let err = config_from(&[("GRAPH_CREDENTIALS_SECRET_ID", "c"), ("GRAPH_CLOUD", "s3cr3t-value")]).unwrap_err();
+        assert_eq!(err.variable(), "GRAPH_CLOUD");
+        assert!(!err.to_string().contains("s3cr3t-value"));
+        let err = config_from(&[
+            ("GRAPH_CREDENTIALS_SECRET_ID", "c"),
+            ("CREDENTIALS_CACHE_TTL_SECONDS", "soon"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable(), "CREDENTIALS_CACHE_TTL_SECONDS");
+        let err = config_from(&[("GRAPH_CREDENTIALS_SECRET_ID", "c"), ("GRAPH_ENDPOINT", "ftp://x")]).unwrap_err();
+        assert_eq!(err.variable(), "GRAPH_ENDPOINT");
+        let err = config_from(&[("GRAPH_CREDENTIALS_SECRET_ID", "c"), ("GRAPH_API_VERSION", "v2")]).unwrap_err();
+        assert_eq!(err.variable(), "GRAPH_API_VERSION");
+    }
+}

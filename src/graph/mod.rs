@@ -1,0 +1,159 @@
+//! Microsoft Graph and Entra ID: the token, the two key endpoints, and the caches around them.
+//!
+//! [`GraphClient`] makes single calls (with retries) against injected base URLs;
+//! [`GraphSession`] adds the credentials and token caches and implements the domain's
+//! [`KeySource`](crate::keys::KeySource) port.
+
+mod client;
+mod entra;
+mod retry;
+mod session;
+
+use std::time::Duration;
+
+pub use client::{GraphClient, GraphEndpoints};
+pub use entra::AccessToken;
+pub use retry::RetryPolicy;
+pub use session::GraphSession;
+
+use crate::credentials::CredentialsError;
+
+/// The ids an upstream answered with, so an operator can quote them to Microsoft support.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpstreamIds {
+    /// Graph's `request-id`.
+    pub request_id: Option<String>,
+    /// The `client-request-id` we sent (Graph) or Entra's `correlation_id`.
+    pub client_request_id: Option<String>,
+    /// Entra's `correlation_id`.
+    pub correlation_id: Option<String>,
+}
+
+/// Which upstream a failure came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upstream {
+    Entra,
+    Graph,
+}
+
+impl std::fmt::Display for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Upstream::Entra => "Entra ID",
+            Upstream::Graph => "Microsoft Graph",
+        })
+    }
+}
+
+/// Why Entra refused to issue a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntraRefusal {
+    /// Wrong or expired client secret (AADSTS7000215, 7000222).
+    InvalidClient,
+    /// The app is not registered in the tenant (AADSTS700016).
+    UnauthorizedClient,
+    /// The tenant does not exist in this cloud (AADSTS90002).
+    UnknownTenant,
+    /// Anything else Entra said no to.
+    Other,
+}
+
+/// Why Graph answered 403.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forbidden {
+    /// The token lacks `SecurityIdentitiesSensors.ReadWrite.All` (no grant or no admin consent).
+    MissingPermission,
+    /// The tenant has no Defender for Identity workspace.
+    TenantNotOnboarded,
+    Unknown,
+}
+
+/// How an upstream was unavailable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// It answered with this 5xx status.
+    Status(u16),
+    /// No connection could be made, so the request was not processed.
+    Unreachable,
+    /// The connection failed after the request was sent.
+    ConnectionLost,
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unavailable::Status(status) => write!(f, "HTTP {status}"),
+            Unavailable::Unreachable => f.write_str("could not connect"),
+            Unavailable::ConnectionLost => f.write_str("connection lost before an answer"),
+        }
+    }
+}
+
+/// Everything that can go wrong on the way to the key.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    #[error("Entra ID refused the token request ({code}{})", aadsts.map(|c| format!(", AADSTS{c}")).unwrap_or_default())]
+    Entra {
+        refusal: EntraRefusal,
+        code: String,
+        aadsts: Option<u32>,
+        ids: UpstreamIds,
+    },
+    #[error("Microsoft Graph rejected a freshly issued token (401 {code})")]
+    Unauthorized { code: String, ids: UpstreamIds },
+    #[error("Microsoft Graph refused access (403 {code})")]
+    Forbidden {
+        reason: Forbidden,
+        code: String,
+        ids: UpstreamIds,
+    },
+    #[error("{upstream} kept throttling past the retry budget")]
+    Throttled {
+        upstream: Upstream,
+        retry_after: Option<Duration>,
+        ids: UpstreamIds,
+    },
+    #[error("{upstream} did not answer in time")]
+    Timeout { upstream: Upstream, ids: UpstreamIds },
+    #[error("{upstream} is unavailable ({cause})")]
+    Unavailable {
+        upstream: Upstream,
+        cause: Unavailable,
+        ids: UpstreamIds,
+    },
+    #[error("{upstream} answered {status} ({code})")]
+    Rejected {
+        upstream: Upstream,
+        status: u16,
+        code: String,
+        ids: UpstreamIds,
+    },
+    #[error("{upstream} sent an answer that could not be understood: {reason}")]
+    BadResponse {
+        upstream: Upstream,
+        reason: &'static str,
+        ids: UpstreamIds,
+    },
+    /// A regenerate whose outcome is unknown and whose follow-up read failed too.
+    #[error("the regenerate request's outcome is unknown and reading the current key failed: {0}")]
+    Ambiguous(Box<GraphError>),
+}
+
+impl GraphError {
+    pub fn ids(&self) -> Option<&UpstreamIds> {
+        match self {
+            GraphError::Credentials(_) => None,
+            GraphError::Ambiguous(inner) => inner.ids(),
+            GraphError::Entra { ids, .. }
+            | GraphError::Unauthorized { ids, .. }
+            | GraphError::Forbidden { ids, .. }
+            | GraphError::Throttled { ids, .. }
+            | GraphError::Timeout { ids, .. }
+            | GraphError::Unavailable { ids, .. }
+            | GraphError::Rejected { ids, .. }
+            | GraphError::BadResponse { ids, .. } => Some(ids),
+        }
+    }
+}

@@ -1,0 +1,482 @@
+//! The domain: reading the sensor deployment access key, regenerating it, and keeping the stored
+//! copy in the key secret equal to the key Graph accepts.
+//!
+//! Knows nothing of Lambda or HTTP; speaks to Graph through [`KeySource`] and to Secrets Manager
+//! through [`SecretStore`].
+
+use std::future::Future;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::deadline::Deadline;
+use crate::graph::GraphError;
+use crate::secrets::{NewVersionStage, SecretStore, StoreError, StoredVersion, VersionSelector};
+
+/// The sensor deployment access key. `Debug` redacts it; only [`AccessKey::expose`] reveals it.
+#[derive(Clone)]
+pub struct AccessKey(SecretString);
+
+impl AccessKey {
+    pub fn new(key: SecretString) -> Self {
+        AccessKey(key)
+    }
+
+    pub fn expose(&self) -> &SecretString {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.expose_secret().is_empty()
+    }
+
+    pub fn same_as(&self, other: &AccessKey) -> bool {
+        self.0.expose_secret() == other.0.expose_secret()
+    }
+}
+
+impl std::fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessKey([REDACTED])")
+    }
+}
+
+/// A key as Graph gave it, with Graph's request id for the audit log.
+#[derive(Debug, Clone)]
+pub struct KeyAnswer {
+    pub key: AccessKey,
+    pub graph_request_id: Option<String>,
+}
+
+/// Graph, as the domain sees it.
+pub trait KeySource: Send + Sync {
+    fn current_key(&self, deadline: Deadline) -> impl Future<Output = Result<KeyAnswer, GraphError>> + Send;
+    /// Asks Graph for a new key. Never posts twice: after an unclear outcome it reads instead.
+    fn regenerate_key(&self, deadline: Deadline) -> impl Future<Output = Result<KeyAnswer, GraphError>> + Send;
+}
+
+/// What started a write to the key secret; recorded in the stored JSON and the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trigger {
+    Api,
+    Schedule,
+    Scheduler,
+    SecretsManagerRotation,
+    /// The stored copy was found to differ from Graph's key and was corrected.
+    DriftRepair,
+}
+
+impl Trigger {
+    pub fn name(self) -> &'static str {
+        match self {
+            Trigger::Api => "api",
+            Trigger::Schedule => "schedule",
+            Trigger::Scheduler => "scheduler",
+            Trigger::SecretsManagerRotation => "secrets-manager-rotation",
+            Trigger::DriftRepair => "drift-repair",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error("the key secret {secret_id} could not be {action}: {source}")]
+    Store {
+        secret_id: String,
+        action: &'static str,
+        source: StoreError,
+    },
+    #[error(
+        "the key was regenerated at Microsoft Graph but storing it in {secret_id} failed ({source}); it is not lost: Graph holds it, GET /sensor-key returns it and the next rotation stores it"
+    )]
+    NotStored {
+        secret_id: String,
+        source: StoreError,
+        graph_request_id: Option<String>,
+    },
+}
+
+impl KeyError {
+    fn store(secret_id: &str, action: &'static str) -> impl FnOnce(StoreError) -> KeyError {
+        let secret_id = secret_id.to_owned();
+        move |source| KeyError::Store {
+            secret_id,
+            action,
+            source,
+        }
+    }
+}
+
+/// The JSON document the key secret holds.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredKeyDocument<'a> {
+    sensor_deployment_access_key: &'a str,
+    updated_at: String,
+    trigger: Trigger,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredKeyField {
+    sensor_deployment_access_key: SecretString,
+}
+
+/// The outcome of a regenerate.
+#[derive(Debug)]
+pub struct Regeneration {
+    /// The key Graph accepts now (after a lost race, the winner's key).
+    pub key: AccessKey,
+    pub stored: Option<StoredVersion>,
+    pub graph_request_id: Option<String>,
+    /// A concurrent regenerate was detected and the stored copy corrected.
+    pub drift_repaired: bool,
+}
+
+/// The key operations, over the two ports.
+pub struct KeyService<K, S> {
+    source: K,
+    store: S,
+    key_secret_id: Option<String>,
+}
+
+impl<K: KeySource, S: SecretStore> KeyService<K, S> {
+    pub fn new(source: K, store: S, key_secret_id: Option<String>) -> Self {
+        KeyService {
+            source,
+            store,
+            key_secret_id,
+        }
+    }
+
+    pub fn source(&self) -> &K {
+        &self.source
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn key_secret_id(&self) -> Option<&str> {
+        self.key_secret_id.as_deref()
+    }
+
+    /// The key, live from Graph.
+    pub async fn read(&self, deadline: Deadline) -> Result<KeyAnswer, KeyError> {
+        Ok(self.source.current_key(deadline).await?)
+    }
+
+    /// Regenerates at Graph and, when a key secret is configured, stores the new key as
+    /// AWSCURRENT under `token`, then verifies the stored copy against Graph.
+    pub async fn regenerate(
+        &self,
+        trigger: Trigger,
+        token: &str,
+        deadline: Deadline,
+    ) -> Result<Regeneration, KeyError> {
+        let answer = self.source.regenerate_key(deadline).await?;
+        let Some(secret_id) = self.key_secret_id.as_deref() else {
+            return Ok(Regeneration {
+                key: answer.key,
+                stored: None,
+                graph_request_id: answer.graph_request_id,
+                drift_repaired: false,
+            });
+        };
+        let stored = self
+            .store_key(
+                secret_id,
+                &answer.key,
+                trigger,
+                token,
+                NewVersionStage::Current,
+                deadline,
+            )
+            .await
+            .map_err(|source| KeyError::NotStored {
+                secret_id: secret_id.to_owned(),
+                source,
+                graph_request_id: answer.graph_request_id.clone(),
+            })?;
+        let verified = self.verify_stored(secret_id, stored, deadline).await?;
+        Ok(Regeneration {
+            key: verified.key,
+            stored: Some(verified.stored),
+            graph_request_id: answer.graph_request_id,
+            drift_repaired: verified.drift_repaired,
+        })
+    }
+
+    /// Checks that AWSCURRENT holds Graph's current key; if a concurrent regenerate won, stores
+    /// the winner's key (under a fresh token) and logs the drift.
+    pub async fn verify_stored(
+        &self,
+        secret_id: &str,
+        stored: StoredVersion,
+        deadline: Deadline,
+    ) -> Result<Verified, KeyError> {
+        let graph = self.source.current_key(deadline).await?;
+        let current = self.stored_current_key(secret_id, deadline).await?;
+        if current.as_ref().is_some_and(|(key, _)| key.same_as(&graph.key)) {
+            return Ok(Verified {
+                key: graph.key,
+                stored,
+                drift_repaired: false,
+            });
+        }
+        tracing::warn!(
+            secret_id,
+            graph_request_id = graph.graph_request_id.as_deref().unwrap_or(""),
+            "drift: the stored key is not the key Graph accepts (a concurrent regenerate?); storing Graph's key"
+        );
+        let token = uuid::Uuid::new_v4().to_string();
+        let repaired = self
+            .store_key(
+                secret_id,
+                &graph.key,
+                Trigger::DriftRepair,
+                &token,
+                NewVersionStage::Current,
+                deadline,
+            )
+            .await
+            .map_err(KeyError::store(secret_id, "written"))?;
+        Ok(Verified {
+            key: graph.key,
+            stored: repaired,
+            drift_repaired: true,
+        })
+    }
+
+    /// Writes the stored-key document under the idempotency `token`.
+    pub async fn store_key(
+        &self,
+        secret_id: &str,
+        key: &AccessKey,
+        trigger: Trigger,
+        token: &str,
+        stage: NewVersionStage,
+        deadline: Deadline,
+    ) -> Result<StoredVersion, StoreError> {
+        let document = StoredKeyDocument {
+            sensor_deployment_access_key: key.expose().expose_secret(),
+            updated_at: now_rfc3339(),
+            trigger,
+        };
+        let text = SecretString::from(serde_json::to_string(&document).unwrap_or_default());
+        self.store.put(secret_id, &text, token, stage, deadline).await
+    }
+
+    /// The key held as AWSCURRENT, with its version id; `None` when there is none or it is not a
+    /// stored-key document (then it needs replacing anyway).
+    pub async fn stored_current_key(
+        &self,
+        secret_id: &str,
+        deadline: Deadline,
+    ) -> Result<Option<(AccessKey, String)>, KeyError> {
+        match self.store.get(secret_id, VersionSelector::Current, deadline).await {
+            Ok(value) => Ok(value
+                .text
+                .as_ref()
+                .and_then(parse_stored_key)
+                .map(|key| (key, value.version_id))),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(error) => Err(KeyError::store(secret_id, "read")(error)),
+        }
+    }
+
+    /// The key held in the AWSPENDING version `token`, if that version has a value.
+    pub async fn stored_pending_key(
+        &self,
+        secret_id: &str,
+        token: &str,
+        deadline: Deadline,
+    ) -> Result<Option<AccessKey>, KeyError> {
+        match self
+            .store
+            .get(secret_id, VersionSelector::Pending(token), deadline)
+            .await
+        {
+            Ok(value) => Ok(value.text.as_ref().and_then(parse_stored_key)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(error) => Err(KeyError::store(secret_id, "read")(error)),
+        }
+    }
+}
+
+/// The result of [`KeyService::verify_stored`].
+#[derive(Debug)]
+pub struct Verified {
+    pub key: AccessKey,
+    pub stored: StoredVersion,
+    pub drift_repaired: bool,
+}
+
+pub(crate) fn parse_stored_key(text: &SecretString) -> Option<AccessKey> {
+    let field: StoredKeyField = serde_json::from_str(text.expose_secret()).ok()?;
+    let key = AccessKey::new(field.sensor_deployment_access_key);
+    (!key.is_empty()).then_some(key)
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+pub(crate) mod fake {
+    //! A scripted [`KeySource`] for unit tests.
+    use std::sync::Mutex;
+
+    use super::*;
+
+    #[derive(Default)]
+    pub struct FakeGraph {
+        pub key: Mutex<String>,
+        pub posts: Mutex<usize>,
+        pub gets: Mutex<usize>,
+        /// Run after each regenerate: simulates a concurrent regenerate elsewhere.
+        pub then_someone_else_regenerates: Mutex<Option<String>>,
+    }
+
+    impl FakeGraph {
+        pub fn with_key(key: &str) -> Self {
+            let fake = FakeGraph::default();
+            *fake.key.lock().unwrap() = key.to_owned();
+            fake
+        }
+
+        fn answer(&self) -> KeyAnswer {
+            KeyAnswer {
+                key: AccessKey::new(SecretString::from(self.key.lock().unwrap().clone())),
+                graph_request_id: Some("graph-req".into()),
+            }
+        }
+    }
+
+    impl KeySource for FakeGraph {
+        async fn current_key(&self, _: Deadline) -> Result<KeyAnswer, GraphError> {
+            *self.gets.lock().unwrap() += 1;
+            Ok(self.answer())
+        }
+
+        async fn regenerate_key(&self, _: Deadline) -> Result<KeyAnswer, GraphError> {
+            let mut posts = self.posts.lock().unwrap();
+            *posts += 1;
+            *self.key.lock().unwrap() = format!("key-{}", *posts);
+            let answer = self.answer();
+            if let Some(other) = self.then_someone_else_regenerates.lock().unwrap().take() {
+                *self.key.lock().unwrap() = other;
+            }
+            Ok(answer)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::fake::FakeGraph;
+    use super::*;
+    use crate::secrets::memory::InMemorySecretStore;
+
+    fn soon() -> Deadline {
+        Deadline::after(Duration::from_secs(5))
+    }
+
+    fn service(
+        graph: FakeGraph,
+        store: &InMemorySecretStore,
+        secret: Option<&str>,
+    ) -> KeyService<FakeGraph, InMemorySecretStore> {
+        KeyService::new(graph, store.clone(), secret.map(str::to_owned))
+    }
+
+    fn stored_key(store: &InMemorySecretStore) -> String {
+        let text = store.current_text("key").unwrap();
+        parse_stored_key(&SecretString::from(text))
+            .unwrap()
+            .expose()
+            .expose_secret()
+            .to_owned()
+    }
+
+    #[tokio::test]
+    async fn regenerate_without_a_key_secret_stores_nothing() {
+        let store = InMemorySecretStore::default();
+        let keys = service(FakeGraph::with_key("key-0"), &store, None);
+        let done = keys
+            .regenerate(Trigger::Api, "t".repeat(36).as_str(), soon())
+            .await
+            .unwrap();
+        assert_eq!(done.key.expose().expose_secret(), "key-1");
+        assert!(done.stored.is_none());
+        assert_eq!(*keys.source().gets.lock().unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn regenerate_stores_the_new_key_as_current_and_verifies_it_once() {
+        let store = InMemorySecretStore::default();
+        store.set_text("key", r#"{"sensorDeploymentAccessKey":"key-0"}"#);
+        let keys = service(FakeGraph::with_key("key-0"), &store, Some("key"));
+        let done = keys.regenerate(Trigger::Api, "token-1", soon()).await.unwrap();
+        assert_eq!(stored_key(&store), "key-1");
+        assert_eq!(done.stored.unwrap().version_id, "token-1");
+        assert!(!done.drift_repaired);
+        assert_eq!(*keys.source().gets.lock().unwrap(), 1, "one verification read");
+        let document: serde_json::Value = serde_json::from_str(&store.current_text("key").unwrap()).unwrap();
+        assert_eq!(document["trigger"], "api");
+        assert!(document["updatedAt"].as_str().unwrap().ends_with('Z'));
+    }
+
+    #[tokio::test]
+    async fn a_concurrent_regenerate_that_wins_is_detected_and_its_key_stored() {
+        let store = InMemorySecretStore::default();
+        store.set_text("key", r#"{"sensorDeploymentAccessKey":"key-0"}"#);
+        let graph = FakeGraph::with_key("key-0");
+        *graph.then_someone_else_regenerates.lock().unwrap() = Some("winner".into());
+        let keys = service(graph, &store, Some("key"));
+        let done = keys.regenerate(Trigger::Api, "token-1", soon()).await.unwrap();
+        assert!(done.drift_repaired);
+        assert_eq!(done.key.expose().expose_secret(), "winner");
+        assert_eq!(stored_key(&store), "winner");
+    }
+
+    #[tokio::test]
+    async fn a_failed_store_after_regenerate_says_the_key_is_not_lost() {
+        let store = InMemorySecretStore::default();
+        store.set_text("key", r#"{"sensorDeploymentAccessKey":"key-0"}"#);
+        store.fail_next([StoreError::Throttled]);
+        let keys = service(FakeGraph::with_key("key-0"), &store, Some("key"));
+        let error = keys.regenerate(Trigger::Api, "token-1", soon()).await.unwrap_err();
+        assert!(
+            matches!(
+                error,
+                KeyError::NotStored {
+                    source: StoreError::Throttled,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("not lost"));
+        assert!(!error.to_string().contains("key-1"));
+    }
+
+    #[test]
+    fn a_stored_value_that_is_not_a_key_document_counts_as_no_key() {
+        assert!(parse_stored_key(&SecretString::from("plain")).is_none());
+        assert!(parse_stored_key(&SecretString::from(r#"{"sensorDeploymentAccessKey":""}"#)).is_none());
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_key() {
+        let key = AccessKey::new(SecretString::from("very-secret-key"));
+        assert!(!format!("{key:?}").contains("very-secret-key"));
+    }
+}

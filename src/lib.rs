@@ -1,0 +1,20 @@
+//! Hands out and rotates the Microsoft Defender for Identity sensor deployment access key.
+//!
+//! The crate is a library plus a thin Lambda binary (`bootstrap`). The domain modules
+//! ([`keys`], [`rotation`]) speak only to two narrow ports: [`keys::KeySource`] (Microsoft Graph,
+//! implemented by [`graph::GraphSession`]) and [`secrets::SecretStore`] (AWS Secrets Manager,
+//! implemented by [`secrets::AwsSecretStore`]). [`handler`] is the only module that knows Lambda.
+#![forbid(unsafe_code)]
+
+pub mod access;
+pub mod app;
+pub mod config;
+pub mod credentials;
+pub mod deadline;
+pub mod graph;
+pub mod handler;
+pub mod keys;
+pub mod logging;
+pub mod problem;
+pub mod rotation;
+pub mod secrets;

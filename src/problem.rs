@@ -1,0 +1,355 @@
+//! The one place where errors become HTTP statuses and RFC 9457 problem+json bodies.
+//!
+//! Details are written here, from typed errors, so no upstream body is ever echoed: only
+//! vetted error codes and the upstream request ids an operator needs to open a support case.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::credentials::CredentialsError;
+use crate::graph::{EntraRefusal, Forbidden, GraphError, Unavailable, Upstream, UpstreamIds};
+use crate::keys::KeyError;
+use crate::secrets::StoreError;
+
+/// Refusals decided from the request alone, before anything upstream is touched.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    #[error("the request carries no IAM caller identity; call the function URL with a SigV4-signed request")]
+    Unauthenticated,
+    #[error("the caller is not allowed to {0}")]
+    NotAllowed(&'static str),
+    #[error("no such route")]
+    NotFound,
+    #[error("method not allowed; allowed: {0}")]
+    MethodNotAllowed(&'static str),
+    #[error("{0}")]
+    BadRequest(&'static str),
+    #[error("the request body exceeds {0} bytes")]
+    TooLarge(usize),
+}
+
+/// A problem document plus the headers that go with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    #[serde(rename = "requestId", skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<&'static str>,
+    #[serde(rename = "request-id", skip_serializing_if = "Option::is_none")]
+    pub upstream_request_id: Option<String>,
+    #[serde(rename = "client-request-id", skip_serializing_if = "Option::is_none")]
+    pub client_request_id: Option<String>,
+    #[serde(rename = "correlation_id", skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip)]
+    pub retry_after: Option<Duration>,
+    #[serde(skip)]
+    pub allow: Option<&'static str>,
+}
+
+/// Retry-After suggested when an upstream gave none.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+impl Problem {
+    fn new(status: u16, slug: &str, title: &'static str, detail: impl Into<String>) -> Self {
+        Problem {
+            kind: format!("urn:mdi-sensor-key:problem:{slug}"),
+            title,
+            status,
+            detail: detail.into(),
+            request_id: None,
+            upstream: None,
+            upstream_request_id: None,
+            client_request_id: None,
+            correlation_id: None,
+            code: None,
+            retry_after: None,
+            allow: None,
+        }
+    }
+
+    pub fn with_request_id(mut self, request_id: &str) -> Self {
+        self.request_id = Some(request_id.to_owned());
+        self
+    }
+
+    fn with_upstream(mut self, upstream: Upstream, ids: &UpstreamIds) -> Self {
+        self.upstream = Some(match upstream {
+            Upstream::Entra => "entra",
+            Upstream::Graph => "graph",
+        });
+        self.upstream_request_id = ids.request_id.clone();
+        self.client_request_id = ids.client_request_id.clone();
+        self.correlation_id = ids.correlation_id.clone();
+        self
+    }
+
+    fn with_code(mut self, code: &str) -> Self {
+        self.code = Some(code.to_owned());
+        self
+    }
+
+    fn retry_after(mut self, after: Option<Duration>) -> Self {
+        // Never advertise "retry now": a zero would invite a tight loop.
+        self.retry_after = Some(after.unwrap_or(DEFAULT_RETRY_AFTER).max(Duration::from_secs(1)));
+        self
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| format!("{{\"status\":{}}}", self.status))
+    }
+}
+
+impl From<&RequestError> for Problem {
+    fn from(error: &RequestError) -> Self {
+        let detail = error.to_string();
+        match error {
+            RequestError::Unauthenticated => Problem::new(401, "unauthenticated", "Unauthenticated", detail),
+            RequestError::NotAllowed(_) => Problem::new(403, "forbidden", "Forbidden", detail),
+            RequestError::NotFound => Problem::new(404, "not-found", "Not Found", detail),
+            RequestError::MethodNotAllowed(allow) => {
+                let mut problem = Problem::new(405, "method-not-allowed", "Method Not Allowed", detail);
+                problem.allow = Some(allow);
+                problem
+            }
+            RequestError::BadRequest(_) => Problem::new(400, "bad-request", "Bad Request", detail),
+            RequestError::TooLarge(_) => Problem::new(413, "payload-too-large", "Payload Too Large", detail),
+        }
+    }
+}
+
+impl From<&KeyError> for Problem {
+    fn from(error: &KeyError) -> Self {
+        match error {
+            KeyError::Graph(graph) => Problem::from(graph),
+            KeyError::Store { source, .. } => store_problem(source, error.to_string()),
+            KeyError::NotStored {
+                source,
+                graph_request_id,
+                ..
+            } => {
+                let mut problem = store_problem(source, error.to_string());
+                problem.upstream_request_id = graph_request_id.clone();
+                problem
+            }
+        }
+    }
+}
+
+fn store_problem(source: &StoreError, detail: String) -> Problem {
+    if source.is_transient() {
+        Problem::new(503, "key-store-unavailable", "Key Store Unavailable", detail).retry_after(None)
+    } else {
+        Problem::new(500, "key-store-misconfigured", "Key Store Misconfigured", detail)
+    }
+}
+
+impl From<&GraphError> for Problem {
+    fn from(error: &GraphError) -> Self {
+        match error {
+            GraphError::Credentials(credentials) => credentials_problem(credentials),
+            GraphError::Entra {
+                refusal,
+                code,
+                aadsts,
+                ids,
+            } => {
+                let detail = match refusal {
+                    EntraRefusal::InvalidClient => {
+                        "Entra ID rejected the app's credentials (invalid_client): the clientSecret in the credentials secret is wrong or expired"
+                    }
+                    EntraRefusal::UnauthorizedClient => {
+                        "Entra ID does not know the app in this tenant (unauthorized_client): check clientId and that the app is registered in tenantId"
+                    }
+                    EntraRefusal::UnknownTenant => {
+                        "Entra ID does not know the tenant in this cloud: check tenantId and GRAPH_CLOUD"
+                    }
+                    EntraRefusal::Other => "Entra ID refused the token request",
+                };
+                let code = match aadsts {
+                    Some(number) => format!("{code} AADSTS{number}"),
+                    None => code.clone(),
+                };
+                Problem::new(502, "entra-refused", "Token Request Refused", detail)
+                    .with_upstream(Upstream::Entra, ids)
+                    .with_code(&code)
+            }
+            GraphError::Unauthorized { code, ids } => Problem::new(
+                502,
+                "graph-unauthorized",
+                "Graph Rejected The Token",
+                "Microsoft Graph rejected a freshly issued token (401): check that the tenant and cloud match",
+            )
+            .with_upstream(Upstream::Graph, ids)
+            .with_code(code),
+            GraphError::Forbidden { reason, code, ids } => {
+                let detail = match reason {
+                    Forbidden::MissingPermission => {
+                        "Microsoft Graph refused access (403): the app lacks the application permission SecurityIdentitiesSensors.ReadWrite.All or its admin consent; grant it and consent for the tenant"
+                    }
+                    Forbidden::TenantNotOnboarded => {
+                        "Microsoft Graph refused access (403): the tenant is not onboarded to Microsoft Defender for Identity"
+                    }
+                    Forbidden::Unknown => "Microsoft Graph refused access (403) for a reason it did not make clear",
+                };
+                Problem::new(502, "graph-forbidden", "Graph Refused Access", detail)
+                    .with_upstream(Upstream::Graph, ids)
+                    .with_code(code)
+            }
+            GraphError::Throttled {
+                upstream,
+                retry_after,
+                ids,
+            } => Problem::new(
+                503,
+                "throttled",
+                "Throttled Upstream",
+                format!("{upstream} kept throttling past the retry budget; retry later"),
+            )
+            .with_upstream(*upstream, ids)
+            .retry_after(*retry_after),
+            GraphError::Timeout { upstream, ids } => Problem::new(
+                504,
+                "upstream-timeout",
+                "Upstream Timeout",
+                format!("{upstream} did not answer in time"),
+            )
+            .with_upstream(*upstream, ids),
+            GraphError::Unavailable { upstream, cause, ids } => {
+                let detail = format!("{upstream} is unavailable ({cause})");
+                match cause {
+                    Unavailable::Status(503) | Unavailable::Unreachable => {
+                        Problem::new(503, "upstream-unavailable", "Upstream Unavailable", detail).retry_after(None)
+                    }
+                    _ => Problem::new(502, "upstream-failed", "Upstream Failed", detail),
+                }
+                .with_upstream(*upstream, ids)
+            }
+            GraphError::Rejected {
+                upstream,
+                status,
+                code,
+                ids,
+            } => Problem::new(
+                502,
+                "upstream-rejected",
+                "Upstream Rejected The Request",
+                format!("{upstream} answered HTTP {status}"),
+            )
+            .with_upstream(*upstream, ids)
+            .with_code(code),
+            GraphError::BadResponse { upstream, reason, ids } => Problem::new(
+                502,
+                "upstream-bad-response",
+                "Unreadable Upstream Response",
+                format!("{upstream} sent an answer that could not be understood: {reason}"),
+            )
+            .with_upstream(*upstream, ids),
+            GraphError::Ambiguous(inner) => {
+                let mut problem = Problem::from(inner.as_ref());
+                problem.detail = format!(
+                    "the regenerate request's outcome is unknown (it may have taken effect) and reading the current key failed: {}",
+                    problem.detail
+                );
+                problem
+            }
+        }
+    }
+}
+
+fn credentials_problem(error: &CredentialsError) -> Problem {
+    match error {
+        CredentialsError::Unreadable { source, .. } if source.is_transient() => Problem::new(
+            503,
+            "credentials-unavailable",
+            "Credentials Unavailable",
+            error.to_string(),
+        )
+        .retry_after(None),
+        _ => Problem::new(500, "misconfigured", "Misconfigured", error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> UpstreamIds {
+        UpstreamIds {
+            request_id: Some("graph-req-1".into()),
+            client_request_id: Some("client-1".into()),
+            correlation_id: None,
+        }
+    }
+
+    #[test]
+    fn throttling_becomes_503_with_a_retry_after_of_at_least_a_second() {
+        let problem = Problem::from(&GraphError::Throttled {
+            upstream: Upstream::Graph,
+            retry_after: Some(Duration::ZERO),
+            ids: ids(),
+        });
+        assert_eq!(problem.status, 503);
+        assert_eq!(problem.retry_after, Some(Duration::from_secs(1)));
+        assert_eq!(problem.upstream_request_id.as_deref(), Some("graph-req-1"));
+    }
+
+    #[test]
+    fn a_missing_permission_is_explained_with_the_permission_name() {
+        let problem = Problem::from(&GraphError::Forbidden {
+            reason: Forbidden::MissingPermission,
+            code: "Forbidden".into(),
+            ids: ids(),
+        });
+        assert_eq!(problem.status, 502);
+        assert!(problem.detail.contains("SecurityIdentitiesSensors.ReadWrite.All"));
+        let json: serde_json::Value = serde_json::from_str(&problem.with_request_id("lambda-1").to_json()).unwrap();
+        assert_eq!(json["requestId"], "lambda-1");
+        assert_eq!(json["request-id"], "graph-req-1");
+        assert_eq!(json["type"], "urn:mdi-sensor-key:problem:graph-forbidden");
+    }
+
+    #[test]
+    fn a_timeout_is_504_and_a_lost_connection_502() {
+        assert_eq!(
+            Problem::from(&GraphError::Timeout {
+                upstream: Upstream::Graph,
+                ids: ids()
+            })
+            .status,
+            504
+        );
+        let lost = GraphError::Unavailable {
+            upstream: Upstream::Graph,
+            cause: Unavailable::ConnectionLost,
+            ids: ids(),
+        };
+        assert_eq!(Problem::from(&lost).status, 502);
+    }
+
+    #[test]
+    fn a_broken_credentials_secret_is_a_500_naming_the_field() {
+        let error = GraphError::Credentials(CredentialsError::MissingField {
+            secret_id: "creds".into(),
+            field: "clientSecret",
+        });
+        let problem = Problem::from(&error);
+        assert_eq!(problem.status, 500);
+        assert!(problem.detail.contains("clientSecret"));
+    }
+
+    #[test]
+    fn method_not_allowed_carries_the_allowed_methods() {
+        let problem = Problem::from(&RequestError::MethodNotAllowed("GET"));
+        assert_eq!(problem.status, 405);
+        assert_eq!(problem.allow, Some("GET"));
+    }
+}

@@ -1,0 +1,190 @@
+//! The Secrets Manager port: the few secret operations the domain needs, as a narrow trait.
+//!
+//! [`AwsSecretStore`] is the adapter for AWS Secrets Manager; [`memory::InMemorySecretStore`] is a
+//! hand-written fake for unit tests. Values travel as [`SecretString`] so they never print.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use secrecy::SecretString;
+use serde::Serialize;
+
+use crate::deadline::Deadline;
+
+mod aws;
+pub mod memory;
+
+pub use aws::AwsSecretStore;
+
+pub const AWSCURRENT: &str = "AWSCURRENT";
+pub const AWSPENDING: &str = "AWSPENDING";
+pub const AWSPREVIOUS: &str = "AWSPREVIOUS";
+
+/// Which version of a secret to read. Every read names a stage: reading "the default version"
+/// is exactly what goes wrong while a rotation is half done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionSelector<'a> {
+    Current,
+    /// The version `id`, only while it carries the AWSPENDING label.
+    Pending(&'a str),
+}
+
+/// The stage a newly written version takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewVersionStage {
+    Current,
+    Pending,
+}
+
+impl NewVersionStage {
+    pub fn label(self) -> &'static str {
+        match self {
+            NewVersionStage::Current => AWSCURRENT,
+            NewVersionStage::Pending => AWSPENDING,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct SecretValue {
+    pub version_id: String,
+    /// `None` when the secret holds SecretBinary instead of SecretString.
+    pub text: Option<SecretString>,
+}
+
+/// Where a value was written: the response to a caller names it, so it serializes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredVersion {
+    pub secret_id: String,
+    pub version_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretDescription {
+    pub arn: String,
+    pub rotation_enabled: bool,
+    /// Version id -> its stage labels.
+    pub versions: HashMap<String, Vec<String>>,
+}
+
+impl SecretDescription {
+    pub fn version_with_stage(&self, stage: &str) -> Option<&str> {
+        self.versions
+            .iter()
+            .find(|(_, stages)| stages.iter().any(|s| s == stage))
+            .map(|(id, _)| id.as_str())
+    }
+
+    pub fn has_stage(&self, version_id: &str, stage: &str) -> bool {
+        self.versions
+            .get(version_id)
+            .is_some_and(|stages| stages.iter().any(|s| s == stage))
+    }
+}
+
+/// Errors from the store, classified by AWS error code. Messages are AWS's own, which never
+/// echo secret values.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    #[error("secret not found (or no version with the requested id and stage)")]
+    NotFound,
+    #[error("access denied by Secrets Manager or KMS ({code}): {message}")]
+    AccessDenied { code: String, message: String },
+    #[error("Secrets Manager throttled the request")]
+    Throttled,
+    #[error("Secrets Manager did not answer in time")]
+    Timeout,
+    #[error("the idempotency token was already used for a different value")]
+    TokenConflict,
+    #[error("Secrets Manager refused the request ({code}): {message}")]
+    Refused { code: String, message: String },
+    #[error("Secrets Manager is unavailable ({0})")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// Worth another attempt later (as opposed to a fault an operator must fix).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Throttled | StoreError::Timeout | StoreError::Unavailable(_)
+        )
+    }
+}
+
+/// The secret operations this function performs.
+pub trait SecretStore: Send + Sync {
+    fn get(
+        &self,
+        secret_id: &str,
+        selector: VersionSelector<'_>,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<SecretValue, StoreError>> + Send;
+
+    /// Writes a new version under the idempotency `token`: writing the same value with the same
+    /// token again is a no-op, which is what makes retried rotations safe.
+    fn put(
+        &self,
+        secret_id: &str,
+        text: &SecretString,
+        token: &str,
+        stage: NewVersionStage,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<StoredVersion, StoreError>> + Send;
+
+    fn describe(
+        &self,
+        secret_id: &str,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<SecretDescription, StoreError>> + Send;
+
+    /// Moves AWSCURRENT to `to_version` (AWSPREVIOUS follows to the old current version).
+    fn promote(
+        &self,
+        secret_id: &str,
+        to_version: &str,
+        from_version: Option<&str>,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl<T: SecretStore> SecretStore for std::sync::Arc<T> {
+    fn get(
+        &self,
+        secret_id: &str,
+        selector: VersionSelector<'_>,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<SecretValue, StoreError>> + Send {
+        (**self).get(secret_id, selector, deadline)
+    }
+
+    fn put(
+        &self,
+        secret_id: &str,
+        text: &SecretString,
+        token: &str,
+        stage: NewVersionStage,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<StoredVersion, StoreError>> + Send {
+        (**self).put(secret_id, text, token, stage, deadline)
+    }
+
+    fn describe(
+        &self,
+        secret_id: &str,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<SecretDescription, StoreError>> + Send {
+        (**self).describe(secret_id, deadline)
+    }
+
+    fn promote(
+        &self,
+        secret_id: &str,
+        to_version: &str,
+        from_version: Option<&str>,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).promote(secret_id, to_version, from_version, deadline)
+    }
+}
