@@ -1,0 +1,179 @@
+//! `/_sim/*`: the simulator's own control routes, so that another process
+//! (the benchmark, the local demo) can steer it as tests do through
+//! [`crate::SimHandle`].
+//!
+//! These routes are for loopback tests only. They have no authentication and
+//! can replace the key, fault every request and read back recorded
+//! requests including client secrets; that is acceptable only because the
+//! simulator refuses to bind anything but a loopback address. Requests to
+//! them are not recorded, not counted and not delayed.
+//!
+//! | route | body | effect |
+//! |---|---|---|
+//! | `GET /_sim/stats` | | `{"calls":{"token":n,"getKey":n,"regenerateKey":n},"key":"…","keysGenerated":n}` |
+//! | `GET /_sim/requests` | | recorded requests, oldest first |
+//! | `POST /_sim/reset` | | [`crate::SimHandle::reset`] |
+//! | `POST /_sim/faults` | `{"endpoint":"getKey","fault":{"type":"status","status":503},"times":1}` | queue a fault (`times` optional) |
+//! | `POST /_sim/fault-rate` | `{"endpoint":"getKey","percent":10,"fault":{…}}` | random faults; percent 0 disables |
+//! | `POST /_sim/latency` | `{"millis":n}` | [`crate::SimHandle::set_latency`] |
+//! | `POST /_sim/key` | `{"key":"…"}` | [`crate::SimHandle::set_key`] |
+//! | `POST /_sim/key-shape` | `{"shape":"bare"}` | [`crate::SimHandle::set_key_shape`] |
+//! | `POST /_sim/client-secret` | `{"secret":"…"}` | [`crate::SimHandle::set_client_secret`] |
+//! | `POST /_sim/roles` | `{"roles":["…"]}` | [`crate::SimHandle::set_roles`] |
+//! | `POST /_sim/revoke-tokens` | | [`crate::SimHandle::revoke_tokens`] |
+//!
+//! Changes answer `204 No Content`; a body that does not parse gets axum's
+//! 4xx rejection.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::fault::{Endpoint, Fault, KeyShape};
+use crate::state::{RecordedRequest, Shared};
+
+type Sim = State<Arc<Shared>>;
+
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/stats", get(stats))
+        .route("/requests", get(requests))
+        .route("/reset", post(reset))
+        .route("/faults", post(faults))
+        .route("/fault-rate", post(fault_rate))
+        .route("/latency", post(latency))
+        .route("/key", post(key))
+        .route("/key-shape", post(key_shape))
+        .route("/client-secret", post(client_secret))
+        .route("/roles", post(roles))
+        .route("/revoke-tokens", post(revoke_tokens))
+}
+
+async fn stats(State(sim): Sim) -> Json<Value> {
+    Json(json!({
+        "calls": {
+            "token": sim.calls(Endpoint::Token),
+            "getKey": sim.calls(Endpoint::GetKey),
+            "regenerateKey": sim.calls(Endpoint::RegenerateKey),
+        },
+        "key": sim.current_key(),
+        "keysGenerated": sim.keys_generated(),
+    }))
+}
+
+async fn requests(State(sim): Sim) -> Json<Vec<RecordedRequest>> {
+    Json(sim.requests())
+}
+
+async fn reset(State(sim): Sim) -> StatusCode {
+    sim.reset();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultRequest {
+    endpoint: Endpoint,
+    fault: Fault,
+    #[serde(default = "one")]
+    times: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// More queued faults than any test could consume is a typo, not a plan.
+const MAX_TIMES: usize = 100_000;
+
+async fn faults(State(sim): Sim, Json(req): Json<FaultRequest>) -> StatusCode {
+    if req.times > MAX_TIMES {
+        return StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    for _ in 0..req.times {
+        sim.inject(req.endpoint, req.fault.clone());
+    }
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultRateRequest {
+    endpoint: Endpoint,
+    percent: u8,
+    fault: Fault,
+}
+
+async fn fault_rate(State(sim): Sim, Json(req): Json<FaultRateRequest>) -> StatusCode {
+    if req.percent > 100 {
+        return StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    sim.set_fault_rate(req.endpoint, req.percent, req.fault);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LatencyRequest {
+    millis: u64,
+}
+
+async fn latency(State(sim): Sim, Json(req): Json<LatencyRequest>) -> StatusCode {
+    sim.set_latency(Duration::from_millis(req.millis));
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyRequest {
+    key: String,
+}
+
+async fn key(State(sim): Sim, Json(req): Json<KeyRequest>) -> StatusCode {
+    sim.set_key(&req.key);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyShapeRequest {
+    shape: KeyShape,
+}
+
+async fn key_shape(State(sim): Sim, Json(req): Json<KeyShapeRequest>) -> StatusCode {
+    sim.set_key_shape(req.shape);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretRequest {
+    secret: String,
+}
+
+async fn client_secret(State(sim): Sim, Json(req): Json<SecretRequest>) -> StatusCode {
+    sim.set_client_secret(&req.secret);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolesRequest {
+    roles: Vec<String>,
+}
+
+async fn roles(State(sim): Sim, Json(req): Json<RolesRequest>) -> StatusCode {
+    sim.set_roles(req.roles);
+    StatusCode::NO_CONTENT
+}
+
+async fn revoke_tokens(State(sim): Sim) -> StatusCode {
+    sim.revoke_all_tokens();
+    StatusCode::NO_CONTENT
+}

@@ -1,0 +1,219 @@
+//! The vocabulary tests use to steer the simulator: which endpoint a request
+//! hit, which failure to inject into it, and which of the documented response
+//! shapes the key endpoints answer with.
+//!
+//! The same types travel as JSON over the `/_sim` control routes, so their
+//! serde forms are part of the contract with the benchmark and the demo.
+
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+/// One of the three operations the simulator counts and can fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Endpoint {
+    /// Entra ID `POST /{tenant}/oauth2/v2.0/token`.
+    Token,
+    /// Graph `GET /{version}/security/identities/sensors/getDeploymentAccessKey`.
+    GetKey,
+    /// Graph `POST /{version}/security/identities/sensors/regenerateDeploymentAccessKey`.
+    RegenerateKey,
+}
+
+impl Endpoint {
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Endpoint::Token => 0,
+            Endpoint::GetKey => 1,
+            Endpoint::RegenerateKey => 2,
+        }
+    }
+}
+
+/// How a 429 tells the client when to come back; both forms are legal in
+/// `Retry-After`, and clients tend to handle only one of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryAfter {
+    Seconds(u64),
+    HttpDate(SystemTime),
+}
+
+impl RetryAfter {
+    pub(crate) fn header_value(self) -> String {
+        match self {
+            RetryAfter::Seconds(s) => s.to_string(),
+            RetryAfter::HttpDate(t) => httpdate::fmt_http_date(t),
+        }
+    }
+}
+
+/// A failure injected into one request. Faults are consumed before the
+/// request is checked, so a faulted request never reaches normal processing
+/// unless the fault says so (`Delay`, `ProcessThen*`).
+///
+/// A fault that has no meaning for the endpoint it was queued on (say
+/// `InvalidClient` on `GetKey`) is consumed and the request is answered
+/// normally.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "wire::FaultWire", into = "wire::FaultWire")]
+pub enum Fault {
+    /// 429 in the service's error shape, with `Retry-After` when given.
+    TooManyRequests { retry_after: Option<RetryAfter> },
+    /// That status with the service's JSON error body.
+    Status(u16),
+    /// Waits, then answers normally; for exercising client timeouts.
+    Delay(Duration),
+    /// 200 whose body is not JSON at all.
+    MalformedBody,
+    /// 200 whose JSON body stops halfway.
+    TruncatedBody,
+    /// That status as an HTML page, as a proxy or gateway in front of the
+    /// service would send it.
+    HtmlErrorPage(u16),
+    /// 200 with well-formed JSON that holds no token or key in any documented shape.
+    UnexpectedShape,
+    /// Graph: 401 `InvalidAuthenticationToken` although the token was good;
+    /// the presented token stays revoked afterwards, as a really revoked one would.
+    TokenRevoked,
+    /// Graph: 403 `Forbidden` with this message (e.g. tenant not onboarded).
+    Forbidden { message: String },
+    /// Token: 401 `invalid_client` (AADSTS7000215) even with the right secret.
+    InvalidClient,
+    /// Does the work (regenerates the key, issues the token), then answers
+    /// this status instead of the result: the ambiguous failure a client
+    /// must not mistake for "nothing happened".
+    ProcessThenStatus(u16),
+    /// Does the work, then closes the connection without answering.
+    ProcessThenDrop,
+    /// Token: a successful answer without `expires_in`.
+    WithoutExpiresIn,
+}
+
+/// Which of the response shapes seen for `deploymentAccessKeyType` the key
+/// endpoints use; clients should accept all of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum KeyShape {
+    /// `{"@odata.context":…,"value":{"@odata.type":…,"sensorDeploymentAccessKey":…}}`, the API page's example.
+    #[default]
+    ValueWrapped,
+    /// `{"value":{"deploymentAccessKey":…}}`.
+    ValueWrappedDeploymentAccessKey,
+    /// `{"@odata.type":…,"sensorDeploymentAccessKey":…}`.
+    Bare,
+    /// `{"deploymentAccessKey":…}`.
+    BareDeploymentAccessKey,
+}
+
+/// The JSON form of [`Fault`]: `Fault` keeps tuple variants for ergonomic
+/// Rust, which serde cannot tag internally, so the wire form is spelled out here.
+mod wire {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Serialize};
+
+    use super::{Fault, RetryAfter};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+    pub(super) enum FaultWire {
+        TooManyRequests {
+            #[serde(default, rename = "retryAfter", skip_serializing_if = "Option::is_none")]
+            retry_after: Option<RetryAfterWire>,
+        },
+        Status {
+            status: u16,
+        },
+        Delay {
+            millis: u64,
+        },
+        MalformedBody,
+        TruncatedBody,
+        HtmlErrorPage {
+            status: u16,
+        },
+        UnexpectedShape,
+        TokenRevoked,
+        Forbidden {
+            #[serde(default = "default_forbidden_message")]
+            message: String,
+        },
+        InvalidClient,
+        ProcessThenStatus {
+            status: u16,
+        },
+        ProcessThenDrop,
+        WithoutExpiresIn,
+    }
+
+    /// A number of seconds, or an HTTP date string.
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    pub(super) enum RetryAfterWire {
+        Seconds(u64),
+        HttpDate(String),
+    }
+
+    fn default_forbidden_message() -> String {
+        crate::graph::DEFAULT_FORBIDDEN_MESSAGE.to_owned()
+    }
+
+    impl TryFrom<FaultWire> for Fault {
+        type Error = String;
+
+        fn try_from(w: FaultWire) -> Result<Self, String> {
+            Ok(match w {
+                FaultWire::TooManyRequests { retry_after } => Fault::TooManyRequests {
+                    retry_after: match retry_after {
+                        None => None,
+                        Some(RetryAfterWire::Seconds(s)) => Some(RetryAfter::Seconds(s)),
+                        Some(RetryAfterWire::HttpDate(d)) => Some(RetryAfter::HttpDate(
+                            httpdate::parse_http_date(&d)
+                                .map_err(|e| format!("retryAfter {d:?} is not an HTTP date: {e}"))?,
+                        )),
+                    },
+                },
+                FaultWire::Status { status } => Fault::Status(status),
+                FaultWire::Delay { millis } => Fault::Delay(Duration::from_millis(millis)),
+                FaultWire::MalformedBody => Fault::MalformedBody,
+                FaultWire::TruncatedBody => Fault::TruncatedBody,
+                FaultWire::HtmlErrorPage { status } => Fault::HtmlErrorPage(status),
+                FaultWire::UnexpectedShape => Fault::UnexpectedShape,
+                FaultWire::TokenRevoked => Fault::TokenRevoked,
+                FaultWire::Forbidden { message } => Fault::Forbidden { message },
+                FaultWire::InvalidClient => Fault::InvalidClient,
+                FaultWire::ProcessThenStatus { status } => Fault::ProcessThenStatus(status),
+                FaultWire::ProcessThenDrop => Fault::ProcessThenDrop,
+                FaultWire::WithoutExpiresIn => Fault::WithoutExpiresIn,
+            })
+        }
+    }
+
+    impl From<Fault> for FaultWire {
+        fn from(f: Fault) -> Self {
+            match f {
+                Fault::TooManyRequests { retry_after } => FaultWire::TooManyRequests {
+                    retry_after: retry_after.map(|r| match r {
+                        RetryAfter::Seconds(s) => RetryAfterWire::Seconds(s),
+                        RetryAfter::HttpDate(t) => RetryAfterWire::HttpDate(httpdate::fmt_http_date(t)),
+                    }),
+                },
+                Fault::Status(status) => FaultWire::Status { status },
+                Fault::Delay(d) => FaultWire::Delay {
+                    millis: u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+                },
+                Fault::MalformedBody => FaultWire::MalformedBody,
+                Fault::TruncatedBody => FaultWire::TruncatedBody,
+                Fault::HtmlErrorPage(status) => FaultWire::HtmlErrorPage { status },
+                Fault::UnexpectedShape => FaultWire::UnexpectedShape,
+                Fault::TokenRevoked => FaultWire::TokenRevoked,
+                Fault::Forbidden { message } => FaultWire::Forbidden { message },
+                Fault::InvalidClient => FaultWire::InvalidClient,
+                Fault::ProcessThenStatus(status) => FaultWire::ProcessThenStatus { status },
+                Fault::ProcessThenDrop => FaultWire::ProcessThenDrop,
+                Fault::WithoutExpiresIn => FaultWire::WithoutExpiresIn,
+            }
+        }
+    }
+}

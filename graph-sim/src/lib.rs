@@ -1,0 +1,201 @@
+//! A loopback simulator of Microsoft Entra ID's token endpoint and Microsoft
+//! Graph's MDI sensor deployment access key endpoints, for the integration
+//! tests, the benchmark and the local demo of the key-proxy Lambda.
+//!
+//! It checks requests the way the real services do and refuses them in the
+//! real services' error shapes, so the client's error handling is exercised
+//! against what production sends. Tests steer it through [`SimHandle`]
+//! (faults, key, roles, secret rotation, token revocation, latency) and read
+//! back call counts and recorded requests; other processes do the same
+//! through the `/_sim` HTTP routes described in the `control` module.
+//!
+//! One server serves both services, so the authority URL and the Graph URL
+//! are the same `http://127.0.0.1:PORT`:
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use graph_sim::{Endpoint, Fault, Sim, SimConfig};
+//!
+//! let sim = Sim::start(SimConfig::default()).await?;
+//! let token_url = format!("{}/{}/oauth2/v2.0/token", sim.authority_url(), "11111111-1111-1111-1111-111111111111");
+//! let key_url = format!("{}/beta/security/identities/sensors/getDeploymentAccessKey", sim.graph_url());
+//! sim.inject(Endpoint::GetKey, Fault::Status(503));
+//! # let _ = (token_url, key_url);
+//! # Ok(())
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod clock;
+mod config;
+mod control;
+mod entra;
+mod fault;
+mod graph;
+mod mint;
+mod server;
+mod state;
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use config::{REQUIRED_ROLE, SimConfig};
+pub use fault::{Endpoint, Fault, KeyShape, RetryAfter};
+pub use mint::random_key;
+pub use state::{MAX_RECORDED_REQUESTS, RecordedRequest};
+
+use state::Shared;
+
+/// Starts simulators.
+pub struct Sim;
+
+impl Sim {
+    /// Starts a simulator on a free loopback port.
+    pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
+        Self::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), config).await
+    }
+
+    /// Starts a simulator on the given address, which must be a loopback
+    /// address (else `InvalidInput`): the control routes must stay local.
+    pub async fn start_on(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimHandle> {
+        let (shared, addr, task) = server::spawn(addr, |base_url| Shared::new(config, base_url)).await?;
+        Ok(SimHandle {
+            inner: Arc::new(Inner { shared, addr, task }),
+        })
+    }
+}
+
+/// A running simulator. Clones share the same server. The server runs on
+/// the tokio runtime that started it and stops accepting connections when
+/// the last clone is dropped or that runtime shuts down.
+#[derive(Clone)]
+pub struct SimHandle {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimHandle")
+            .field("base_url", &self.shared().base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl SimHandle {
+    fn shared(&self) -> &Shared {
+        &self.inner.shared
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, serving Entra, Graph and `/_sim`.
+    pub fn base_url(&self) -> String {
+        self.shared().base_url.clone()
+    }
+
+    /// Entra authority; the token URL is `{authority}/{tenant}/oauth2/v2.0/token`.
+    pub fn authority_url(&self) -> String {
+        self.base_url()
+    }
+
+    /// Graph root; key URLs are `{graph}/{beta|v1.0}/security/identities/sensors/…`.
+    pub fn graph_url(&self) -> String {
+        self.base_url()
+    }
+
+    /// `{authority}/{tenant}/oauth2/v2.0/token` for the configured tenant.
+    pub fn token_url(&self) -> String {
+        format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.base_url(),
+            self.shared().fixed.tenant_id
+        )
+    }
+
+    pub fn current_key(&self) -> String {
+        self.shared().current_key()
+    }
+
+    pub fn set_key(&self, key: &str) {
+        self.shared().set_key(key);
+    }
+
+    /// How many keys `regenerateDeploymentAccessKey` has generated since
+    /// start or the last [`reset`](Self::reset), including those whose
+    /// answer was then faulted away.
+    pub fn keys_generated(&self) -> u64 {
+        self.shared().keys_generated()
+    }
+
+    pub fn set_key_shape(&self, shape: KeyShape) {
+        self.shared().set_key_shape(shape);
+    }
+
+    /// Rotates the app's secret in the simulated Entra; the old one stops
+    /// working at once, tokens already issued stay valid.
+    pub fn set_client_secret(&self, secret: &str) {
+        self.shared().set_client_secret(secret);
+    }
+
+    /// Roles put into tokens issued from now on; tokens already issued keep theirs.
+    pub fn set_roles(&self, roles: Vec<String>) {
+        self.shared().set_roles(roles);
+    }
+
+    /// Makes Graph refuse, with 401, every token issued so far.
+    pub fn revoke_tokens(&self) {
+        self.shared().revoke_all_tokens();
+    }
+
+    /// Delay added to every Entra and Graph answer, before any fault's own delay.
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared().set_latency(latency);
+    }
+
+    /// Queues a fault; each request to `endpoint` consumes the oldest one.
+    pub fn inject(&self, endpoint: Endpoint, fault: Fault) {
+        self.shared().inject(endpoint, fault);
+    }
+
+    /// Faults `percent` % of requests to `endpoint` at random (capped at 100;
+    /// 0 disables). Queued faults take precedence.
+    pub fn set_fault_rate(&self, endpoint: Endpoint, percent: u8, fault: Fault) {
+        self.shared().set_fault_rate(endpoint, percent, fault);
+    }
+
+    /// Requests received at `endpoint`, whatever their method and fate.
+    pub fn calls(&self, endpoint: Endpoint) -> usize {
+        self.shared().calls(endpoint)
+    }
+
+    /// Entra and Graph requests received, oldest first; at most the last
+    /// [`MAX_RECORDED_REQUESTS`]. `/_sim` requests are not recorded.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared().requests()
+    }
+
+    /// Clears queued and random faults, counters (calls, keys generated),
+    /// recorded requests and revocations. Keeps the key, its shape, the
+    /// secret, the roles, the latency and the issued tokens.
+    pub fn reset(&self) {
+        self.shared().reset();
+    }
+}
