@@ -49,6 +49,17 @@ pub enum Outcome {
     NothingToDo,
 }
 
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Rotated => "rotated",
+            Outcome::AlreadyDone => "already-done",
+            Outcome::Verified => "verified",
+            Outcome::NothingToDo => "nothing-to-do",
+        }
+    }
+}
+
 /// The reply to a rotation event: never the key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -115,6 +126,9 @@ impl Rotator {
         deadline: Deadline,
     ) -> Result<RotationSummary, RotationError> {
         let secret_id = keys.key_secret_id().ok_or(RotationError::NoKeySecret)?;
+        let idempotency_key = match &request {
+            RotationRequest::Scheduled { token, .. } | RotationRequest::Native { token, .. } => token.clone(),
+        };
         let summary = match request {
             RotationRequest::Scheduled { trigger, token } => {
                 scheduled(keys, secret_id, trigger, &token, deadline).await?
@@ -134,9 +148,9 @@ impl Rotator {
         tracing::info!(
             target: "audit",
             trigger = summary.trigger.name(),
-            idempotency_key = summary.version_id.as_deref().unwrap_or(""),
+            idempotency_key,
             version_id = summary.version_id.as_deref().unwrap_or(""),
-            outcome = ?summary.outcome,
+            outcome = summary.outcome.name(),
             regenerated = summary.regenerated,
             drift_repaired = summary.drift_repaired,
             "rotation"
@@ -191,16 +205,16 @@ async fn scheduled<K: KeySource, S: SecretStore>(
     token: &str,
     deadline: Deadline,
 ) -> Result<RotationSummary, RotationError> {
+    let description = describe(keys, secret_id, deadline).await?;
     let summary = |outcome, version_id: Option<String>, regenerated, drift_repaired| RotationSummary {
         outcome,
-        secret_id: secret_id.to_owned(),
+        secret_id: description.arn.clone(),
         version_id,
         trigger,
         step: None,
         regenerated,
         drift_repaired,
     };
-    let description = describe(keys, secret_id, deadline).await?;
     if description.versions.contains_key(token) {
         return Ok(summary(Outcome::AlreadyDone, Some(token.to_owned()), false, false));
     }

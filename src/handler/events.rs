@@ -26,11 +26,8 @@ pub enum EventError {
     Unrecognised(String),
     #[error("invalid {kind} event: {problem}")]
     Invalid { kind: &'static str, problem: String },
-    #[error("rotation failed: {error}{}", graph_request_id.as_ref().map(|id| format!(" (Graph request-id {id})")).unwrap_or_default())]
-    Rotation {
-        error: RotationError,
-        graph_request_id: Option<String>,
-    },
+    #[error("rotation failed: {error}{ids}", error = .0, ids = .0.graph_request_id().map(|id| format!(" (Graph request-id {id})")).unwrap_or_default())]
+    Rotation(Box<RotationError>),
 }
 
 impl From<EventError> for Diagnostic {
@@ -38,7 +35,7 @@ impl From<EventError> for Diagnostic {
         let error_type = match &error {
             EventError::Unrecognised(_) => "UnrecognisedEvent",
             EventError::Invalid { .. } => "InvalidEvent",
-            EventError::Rotation { .. } => "RotationFailed",
+            EventError::Rotation(_) => "RotationFailed",
         };
         Diagnostic {
             error_type: error_type.into(),
@@ -54,9 +51,9 @@ pub(super) async fn handle<K: KeySource, S: SecretStore>(
 ) -> Result<RotationSummary, EventError> {
     let request = parse(body)?;
     app.rotator.run(&app.keys, request, deadline).await.map_err(|error| {
-        let graph_request_id = error.graph_request_id().map(str::to_owned);
-        tracing::error!(error = %error, graph_request_id = graph_request_id.as_deref().unwrap_or(""), "rotation failed");
-        EventError::Rotation { error, graph_request_id }
+        let graph_request_id = error.graph_request_id().unwrap_or_default();
+        tracing::error!(error = %error, graph_request_id, "rotation failed");
+        EventError::Rotation(Box::new(error))
     })
 }
 

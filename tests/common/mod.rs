@@ -58,6 +58,8 @@ pub fn fast_retries() -> RetryPolicy {
 
 /// One test's world: its own simulator and its own uniquely named secrets in moto.
 pub struct World {
+    pub config: Config,
+    pub retry: RetryPolicy,
     pub sim: SimHandle,
     pub moto: Client,
     pub credentials_secret: String,
@@ -116,8 +118,10 @@ pub async fn world(setup: Setup) -> World {
     }
     env.extend(setup.extra_env.iter().cloned());
     let config = Config::from_lookup(|name| env.get(name).cloned()).expect("valid test configuration");
-    let app = App::from_config(&config, AwsSecretStore::new(moto.clone()), setup.retry).expect("app builds");
+    let app = App::from_config(&config, AwsSecretStore::new(moto.clone()), setup.retry.clone()).expect("app builds");
     World {
+        config,
+        retry: setup.retry,
         sim,
         moto,
         credentials_secret,
@@ -149,6 +153,8 @@ pub fn moto_client() -> Client {
 
 /// `MOTO_ENDPOINT` as set by `scripts/test`; otherwise a moto server started for this test
 /// binary from the project's venv, which exits when this process does.
+// The server is never waited on: it watches this process and exits when it does.
+#[allow(clippy::zombie_processes)]
 pub fn moto_endpoint() -> String {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT
@@ -330,6 +336,11 @@ pub fn captured_logs() -> String {
 }
 
 impl World {
+    /// A second Lambda instance of the same function: same configuration, its own caches.
+    pub fn another_instance(&self) -> TestApp {
+        App::from_config(&self.config, AwsSecretStore::new(self.moto.clone()), self.retry.clone()).expect("app builds")
+    }
+
     /// Every secret this world has seen: the client secret, each key the sim held or we were
     /// given, and each bearer token the sim received.
     pub fn secrets(&self) -> Vec<String> {
