@@ -15,6 +15,7 @@ pub mod graph;
 pub mod handler;
 pub mod keys;
 pub mod logging;
+pub mod metrics;
 pub mod problem;
 pub mod rotation;
 pub mod secrets;

@@ -82,10 +82,7 @@ impl Problem {
     }
 
     fn with_upstream(mut self, upstream: Upstream, ids: &UpstreamIds) -> Self {
-        self.upstream = Some(match upstream {
-            Upstream::Entra => "entra",
-            Upstream::Graph => "graph",
-        });
+        self.upstream = Some(upstream.slug());
         self.upstream_request_id = ids.request_id.clone();
         self.client_request_id = ids.client_request_id.clone();
         self.correlation_id = ids.correlation_id.clone();

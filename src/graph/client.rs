@@ -137,7 +137,7 @@ impl GraphClient {
         let started = Instant::now();
         let sent = self
             .policy
-            .send(replay, deadline, || {
+            .send(Upstream::Graph, replay, deadline, || {
                 self.http
                     .request(method.clone(), &url)
                     .bearer_auth(token.secret())
@@ -157,6 +157,7 @@ impl GraphClient {
             }
         };
         let status = response.status();
+        crate::metrics::graph_latency(started.elapsed());
         let header = |name: &str| {
             response
                 .headers()

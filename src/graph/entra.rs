@@ -75,7 +75,7 @@ pub(crate) async fn request_token(
     ];
     let started = Instant::now();
     let response = policy
-        .send(Replay::Safe, deadline, || {
+        .send(Upstream::Entra, Replay::Safe, deadline, || {
             http.post(token_url).header("Accept", "application/json").form(&form)
         })
         .await

@@ -36,6 +36,16 @@ pub enum Upstream {
     Graph,
 }
 
+impl Upstream {
+    /// The short lower-case name used in problem documents and metrics.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Upstream::Entra => "entra",
+            Upstream::Graph => "graph",
+        }
+    }
+}
+
 impl std::fmt::Display for Upstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

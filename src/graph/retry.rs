@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, Response, StatusCode};
 
+use super::Upstream;
 use crate::deadline::Deadline;
+use crate::metrics;
 
 /// How hard to try. The defaults follow Graph's throttling guidance: a few retries, honouring
 /// `Retry-After`, with backoff capped so a retry still fits in a Lambda invocation.
@@ -57,6 +59,7 @@ pub(crate) enum NoAnswer {
 impl RetryPolicy {
     pub(crate) async fn send(
         &self,
+        upstream: Upstream,
         replay: Replay,
         deadline: Deadline,
         build: impl Fn() -> RequestBuilder,
@@ -72,6 +75,9 @@ impl RetryPolicy {
                 .send()
                 .await
                 .map_err(classify);
+            if matches!(&outcome, Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS) {
+                metrics::throttled(upstream.slug());
+            }
             let wait = match &outcome {
                 Ok(response) if retryable(response.status(), replay) => {
                     retry_after(response.headers(), SystemTime::now()).unwrap_or_else(|| self.backoff(retries))

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::app::App;
 use crate::deadline::Deadline;
 use crate::keys::{KeySource, Trigger};
+use crate::metrics;
 use crate::rotation::{RotationError, RotationRequest, RotationSummary, Step};
 use crate::secrets::SecretStore;
 
@@ -50,7 +51,9 @@ pub(super) async fn handle<K: KeySource, S: SecretStore>(
     deadline: Deadline,
 ) -> Result<RotationSummary, EventError> {
     let request = parse(body)?;
-    app.rotator.run(&app.keys, request, deadline).await.map_err(|error| {
+    let outcome = app.rotator.run(&app.keys, request, deadline).await;
+    metrics::rotation(outcome.as_ref().map_or("failed", |summary| summary.outcome.name()));
+    outcome.map_err(|error| {
         let graph_request_id = error.graph_request_id().unwrap_or_default();
         tracing::error!(error = %error, graph_request_id, "rotation failed");
         EventError::Rotation(Box::new(error))

@@ -17,6 +17,7 @@ use crate::access::Operation;
 use crate::app::App;
 use crate::deadline::{DEFAULT_BUDGET, Deadline};
 use crate::keys::{KeyError, KeySource, Trigger};
+use crate::metrics;
 use crate::problem::{Problem, RequestError};
 use crate::secrets::SecretStore;
 
@@ -31,6 +32,7 @@ pub async fn handle<K: KeySource, S: SecretStore>(
     app: &App<K, S>,
     request: Request,
 ) -> Result<Response<Body>, EventError> {
+    metrics::invocation_started();
     let (request_id, deadline) = match request.lambda_context_ref() {
         Some(context) => (
             context.request_id.clone(),
@@ -125,17 +127,8 @@ async fn http<K: KeySource, S: SecretStore>(
     request_id: &str,
     deadline: Deadline,
 ) -> Response<Body> {
-    let admitted = (|| {
-        let route = route(request.raw_http_path(), request.method())?;
-        let caller = caller.ok_or(RequestError::Unauthenticated)?;
-        if !app.access.allows(caller, route.operation()) {
-            return Err(RequestError::NotAllowed(route.operation().name()));
-        }
-        check_empty_body(request.body())?;
-        Ok(route)
-    })();
     let caller_for_log = caller.unwrap_or("");
-    let route = match admitted {
+    let route = match admit(app, request, caller) {
         Ok(route) => route,
         Err(refusal) => {
             let problem = Problem::from(&refusal).with_request_id(request_id);
@@ -151,38 +144,15 @@ async fn http<K: KeySource, S: SecretStore>(
             return problem_response(&problem);
         }
     };
-    let operation = route.operation().name();
-    let result = match route {
-        Route::ReadKey => app.keys.read(deadline).await.map(|answer| {
-            (
-                json!({ "sensorDeploymentAccessKey": answer.key.expose().expose_secret() }),
-                answer.graph_request_id,
-            )
-        }),
-        Route::RegenerateKey => {
-            let token = uuid::Uuid::new_v4().to_string();
-            app.keys.regenerate(Trigger::Api, &token, deadline).await.map(|done| {
-                if done.drift_repaired {
-                    tracing::warn!(
-                        request_id,
-                        "a concurrent regenerate won; answering with Graph's current key"
-                    );
-                }
-                let body = json!({
-                    "sensorDeploymentAccessKey": done.key.expose().expose_secret(),
-                    "stored": done.stored,
-                });
-                (body, done.graph_request_id)
-            })
-        }
-    };
-    match result {
+    let operation = route.operation();
+    match perform(app, route, request_id, deadline).await {
         Ok((body, graph_request_id)) => {
+            count(operation, "ok");
             tracing::info!(
                 target: "audit",
                 request_id,
                 caller = caller_for_log,
-                operation,
+                operation = operation.name(),
                 outcome = "ok",
                 graph_request_id = graph_request_id.as_deref().unwrap_or(""),
                 "key operation"
@@ -190,10 +160,64 @@ async fn http<K: KeySource, S: SecretStore>(
             json_response(StatusCode::OK, "application/json", body)
         }
         Err(error) => {
+            count(operation, "failed");
             let problem = Problem::from(&error).with_request_id(request_id);
-            log_failure(request_id, caller_for_log, operation, &error, &problem);
+            log_failure(request_id, caller_for_log, operation.name(), &error, &problem);
             problem_response(&problem)
         }
+    }
+}
+
+/// Route, then identity, then permission, then body: nothing upstream is touched before all pass.
+fn admit<K: KeySource, S: SecretStore>(
+    app: &App<K, S>,
+    request: &Request,
+    caller: Option<&str>,
+) -> Result<Route, RequestError> {
+    let route = route(request.raw_http_path(), request.method())?;
+    let caller = caller.ok_or(RequestError::Unauthenticated)?;
+    if !app.access.allows(caller, route.operation()) {
+        return Err(RequestError::NotAllowed(route.operation().name()));
+    }
+    check_empty_body(request.body())?;
+    Ok(route)
+}
+
+/// Runs the operation; the body holds the key, so it is built here and handed straight back.
+async fn perform<K: KeySource, S: SecretStore>(
+    app: &App<K, S>,
+    route: Route,
+    request_id: &str,
+    deadline: Deadline,
+) -> Result<(serde_json::Value, Option<String>), KeyError> {
+    match route {
+        Route::ReadKey => {
+            let answer = app.keys.read(deadline).await?;
+            let body = json!({ "sensorDeploymentAccessKey": answer.key.expose().expose_secret() });
+            Ok((body, answer.graph_request_id))
+        }
+        Route::RegenerateKey => {
+            let token = uuid::Uuid::new_v4().to_string();
+            let done = app.keys.regenerate(Trigger::Api, &token, deadline).await?;
+            if done.drift_repaired {
+                tracing::warn!(
+                    request_id,
+                    "a concurrent regenerate won; answering with Graph's current key"
+                );
+            }
+            let body = json!({
+                "sensorDeploymentAccessKey": done.key.expose().expose_secret(),
+                "stored": done.stored,
+            });
+            Ok((body, done.graph_request_id))
+        }
+    }
+}
+
+fn count(operation: Operation, outcome: &str) {
+    match operation {
+        Operation::ReadKey => metrics::key_read(outcome),
+        Operation::RegenerateKey => metrics::regeneration(outcome),
     }
 }
 
