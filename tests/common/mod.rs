@@ -3,12 +3,16 @@
 //! for leaked secrets.
 #![allow(dead_code)]
 
+pub mod secrets_proxy;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::retry::RetryConfig;
+use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use graph_sim::{Endpoint, Sim, SimConfig, SimHandle};
 use lambda_http::{Body, Context, Request, RequestExt};
@@ -32,6 +36,8 @@ pub struct Setup {
     pub credentials_ttl_seconds: u64,
     pub retry: RetryPolicy,
     pub extra_env: Vec<(&'static str, String)>,
+    /// Route the function's Secrets Manager traffic through a fault-injecting proxy.
+    pub secrets_proxy: bool,
 }
 
 impl Default for Setup {
@@ -42,6 +48,7 @@ impl Default for Setup {
             credentials_ttl_seconds: 300,
             retry: fast_retries(),
             extra_env: Vec::new(),
+            secrets_proxy: false,
         }
     }
 }
@@ -66,6 +73,7 @@ pub struct World {
     pub key_secret: String,
     pub key_secret_arn: String,
     pub app: TestApp,
+    pub proxy: Option<secrets_proxy::SecretsProxy>,
 }
 
 pub fn unique(prefix: &str) -> String {
@@ -118,7 +126,15 @@ pub async fn world(setup: Setup) -> World {
     }
     env.extend(setup.extra_env.iter().cloned());
     let config = Config::from_lookup(|name| env.get(name).cloned()).expect("valid test configuration");
-    let app = App::from_config(&config, AwsSecretStore::new(moto.clone()), setup.retry.clone()).expect("app builds");
+    let proxy = match setup.secrets_proxy {
+        true => Some(secrets_proxy::SecretsProxy::start(moto_endpoint()).await),
+        false => None,
+    };
+    let function_client = match &proxy {
+        Some(proxy) => secrets_client(&proxy.url),
+        None => moto.clone(),
+    };
+    let app = App::from_config(&config, AwsSecretStore::new(function_client), setup.retry.clone()).expect("app builds");
     World {
         config,
         retry: setup.retry,
@@ -128,6 +144,7 @@ pub async fn world(setup: Setup) -> World {
         key_secret,
         key_secret_arn,
         app,
+        proxy,
     }
 }
 
@@ -142,11 +159,28 @@ pub fn credentials_json(sim: &SimHandle, secret: &str) -> String {
 
 /// A Secrets Manager client for moto: static test credentials, a fixed region, loopback only.
 pub fn moto_client() -> Client {
+    secrets_client(&moto_endpoint())
+}
+
+/// A Secrets Manager client for `endpoint`, with the SDK's standard retries (3 attempts) and
+/// timeouts as in production, but short backoffs and attempt timeouts so fault tests stay quick.
+pub fn secrets_client(endpoint: &str) -> Client {
     let config = aws_sdk_secretsmanager::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .endpoint_url(moto_endpoint())
+        .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(10)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(Duration::from_millis(500))
+                .operation_timeout(Duration::from_secs(3))
+                .build(),
+        )
         .build();
     Client::from_conf(config)
 }
@@ -338,7 +372,11 @@ pub fn captured_logs() -> String {
 impl World {
     /// A second Lambda instance of the same function: same configuration, its own caches.
     pub fn another_instance(&self) -> TestApp {
-        App::from_config(&self.config, AwsSecretStore::new(self.moto.clone()), self.retry.clone()).expect("app builds")
+        let client = self
+            .proxy
+            .as_ref()
+            .map_or_else(|| self.moto.clone(), |proxy| secrets_client(&proxy.url));
+        App::from_config(&self.config, AwsSecretStore::new(client), self.retry.clone()).expect("app builds")
     }
 
     /// Every secret this world has seen: the client secret, each key the sim held or we were
