@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
-use lambda_http::{Error, service_fn};
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, Error, LambdaEvent, Service, lambda_runtime, service_fn};
 use mdi_sensor_key::app::App;
 use mdi_sensor_key::config::Config;
 use mdi_sensor_key::graph::RetryPolicy;
@@ -28,5 +29,11 @@ async fn main() -> Result<(), Error> {
     let store = AwsSecretStore::new(aws_sdk_secretsmanager::Client::new(&aws));
     let app = App::from_config(&config, store, RetryPolicy::default())?;
     let app = &app;
-    lambda_http::run(service_fn(move |request| handler::handle(app, request))).await
+    // lambda_http::run, with events made safe for lambda_http to convert first.
+    let adapter = Adapter::from(service_fn(move |request| handler::handle(app, request)));
+    lambda_runtime::run(service_fn(move |mut event: LambdaEvent<LambdaRequest>| {
+        handler::make_convertible(&mut event.payload);
+        adapter.clone().call(event)
+    }))
+    .await
 }

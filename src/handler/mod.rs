@@ -6,6 +6,7 @@
 //! can never reach the rotation branch.
 
 mod events;
+mod sanitize;
 
 use lambda_http::http::{StatusCode, header};
 use lambda_http::request::RequestContext;
@@ -22,6 +23,7 @@ use crate::problem::{Problem, RequestError};
 use crate::secrets::SecretStore;
 
 pub use events::EventError;
+pub use sanitize::make_convertible;
 
 /// Larger bodies are refused before anything else is read from them.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -87,6 +89,9 @@ fn route(path: &str, method: &lambda_http::http::Method) -> Result<Route, Reques
         ("/sensor-key", _) => Err(RequestError::MethodNotAllowed("GET")),
         ("/sensor-key/regenerate", &Method::POST) => Ok(Route::RegenerateKey),
         ("/sensor-key/regenerate", _) => Err(RequestError::MethodNotAllowed("POST")),
+        (sanitize::MALFORMED_REQUEST_PATH, _) => {
+            Err(RequestError::BadRequest("the request's URL or headers are malformed"))
+        }
         _ => Err(RequestError::NotFound),
     }
 }
