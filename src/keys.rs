@@ -13,6 +13,9 @@ use crate::deadline::Deadline;
 use crate::graph::GraphError;
 use crate::secrets::{NewVersionStage, SecretStore, StoreError, StoredVersion, VersionSelector};
 
+/// How often a drift is repaired in one verification before the next rotation is left to do it.
+const MAX_DRIFT_REPAIRS: usize = 3;
+
 /// The sensor deployment access key. `Debug` redacts it; only [`AccessKey::expose`] reveals it.
 #[derive(Clone)]
 pub struct AccessKey(SecretString);
@@ -211,44 +214,53 @@ impl<K: KeySource, S: SecretStore> KeyService<K, S> {
     }
 
     /// Checks that AWSCURRENT holds Graph's current key; if a concurrent regenerate won, stores
-    /// the winner's key (under a fresh token) and logs the drift.
+    /// the winner's key (under a fresh token), logs the drift and checks again, since that write
+    /// can itself race another writer.
     pub async fn verify_stored(
         &self,
         secret_id: &str,
-        stored: StoredVersion,
+        mut stored: StoredVersion,
         deadline: Deadline,
     ) -> Result<Verified, KeyError> {
-        let graph = self.source.current_key(deadline).await?;
-        let current = self.stored_current_key(secret_id, deadline).await?;
-        if current.as_ref().is_some_and(|(key, _)| key.same_as(&graph.key)) {
-            return Ok(Verified {
-                key: graph.key,
-                stored,
-                drift_repaired: false,
-            });
-        }
-        tracing::warn!(
-            secret_id,
-            graph_request_id = graph.graph_request_id.as_deref().unwrap_or(""),
-            "drift: the stored key is not the key Graph accepts (a concurrent regenerate?); storing Graph's key"
-        );
-        let token = uuid::Uuid::new_v4().to_string();
-        let repaired = self
-            .store_key(
+        let mut drift_repaired = false;
+        let mut repairs = 0;
+        loop {
+            let graph = self.source.current_key(deadline).await?;
+            let current = self.stored_current_key(secret_id, deadline).await?;
+            let settled = current.as_ref().is_some_and(|(key, _)| key.same_as(&graph.key));
+            if settled || repairs == MAX_DRIFT_REPAIRS {
+                if !settled {
+                    tracing::warn!(
+                        secret_id,
+                        "still drifting after {repairs} repairs; the next rotation repairs it"
+                    );
+                }
+                return Ok(Verified {
+                    key: graph.key,
+                    stored,
+                    drift_repaired,
+                });
+            }
+            tracing::warn!(
                 secret_id,
-                &graph.key,
-                Trigger::DriftRepair,
-                &token,
-                NewVersionStage::Current,
-                deadline,
-            )
-            .await
-            .map_err(KeyError::store(secret_id, "written"))?;
-        Ok(Verified {
-            key: graph.key,
-            stored: repaired,
-            drift_repaired: true,
-        })
+                graph_request_id = graph.graph_request_id.as_deref().unwrap_or(""),
+                "drift: the stored key is not the key Graph accepts (a concurrent regenerate?); storing Graph's key"
+            );
+            let token = uuid::Uuid::new_v4().to_string();
+            stored = self
+                .store_key(
+                    secret_id,
+                    &graph.key,
+                    Trigger::DriftRepair,
+                    &token,
+                    NewVersionStage::Current,
+                    deadline,
+                )
+                .await
+                .map_err(KeyError::store(secret_id, "written"))?;
+            drift_repaired = true;
+            repairs += 1;
+        }
     }
 
     /// Writes the stored-key document under the idempotency `token`.

@@ -241,7 +241,8 @@ async fn scheduled<K: KeySource, S: SecretStore>(
                 action: "written",
                 source,
             })?;
-        return Ok(summary(Outcome::Rotated, Some(version.version_id), false, true));
+        let verified = keys.verify_stored(secret_id, version, deadline).await?;
+        return Ok(summary(Outcome::Rotated, Some(verified.stored.version_id), false, true));
     }
     let regeneration = keys.regenerate(trigger, token, deadline).await?;
     let version_id = regeneration.stored.map(|stored| stored.version_id);

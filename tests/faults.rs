@@ -250,32 +250,53 @@ async fn a_binary_credentials_secret_is_a_500_saying_so() {
 
 #[tokio::test]
 async fn a_store_that_fails_after_a_regenerate_loses_nothing_and_the_next_rotation_stores_the_key() {
+    for fault in [SecretsFault::Throttling, SecretsFault::InternalError] {
+        let world = world(proxied()).await;
+        let proxy = world.proxy.as_ref().unwrap();
+        for _ in 0..3 {
+            proxy.inject("PutSecretValue", fault.clone());
+        }
+
+        let reply = call(&world.app, event("regenerate.json")).await;
+
+        assert_eq!(reply.status, 503, "{fault:?}");
+        let detail = reply.json["detail"].as_str().unwrap();
+        assert!(detail.contains("not lost"), "{detail}");
+        assert!(!reply.json.to_string().contains(&world.sim.current_key()));
+        assert_eq!(world.sim.keys_generated(), 1);
+
+        let summary = invoke_event(&world.app, &events_json("schedule.json")).await.unwrap();
+
+        assert_eq!(
+            summary["regenerated"], false,
+            "the key Graph already has is stored, not replaced"
+        );
+        assert_eq!(world.sim.keys_generated(), 1);
+        assert_eq!(
+            stored_key(&world.moto, &world.key_secret).await,
+            world.sim.current_key()
+        );
+        world.assert_no_leaks();
+    }
+}
+
+#[tokio::test]
+async fn a_failed_verification_read_after_a_store_is_503_and_the_key_is_stored() {
     let world = world(proxied()).await;
     let proxy = world.proxy.as_ref().unwrap();
+    call(&world.app, event("get-key.json")).await;
     for _ in 0..3 {
-        proxy.inject("PutSecretValue", SecretsFault::Throttling);
+        proxy.inject("GetSecretValue", SecretsFault::InternalError);
     }
 
     let reply = call(&world.app, event("regenerate.json")).await;
 
     assert_eq!(reply.status, 503);
-    let detail = reply.json["detail"].as_str().unwrap();
-    assert!(detail.contains("not lost"), "{detail}");
-    assert!(!reply.json.to_string().contains(&world.sim.current_key()));
-    assert_eq!(world.sim.keys_generated(), 1);
-
-    let summary = invoke_event(&world.app, &events_json("schedule.json")).await.unwrap();
-
-    assert_eq!(
-        summary["regenerated"], false,
-        "the key Graph already has is stored, not replaced"
-    );
-    assert_eq!(world.sim.keys_generated(), 1);
+    assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:key-store-unavailable");
     assert_eq!(
         stored_key(&world.moto, &world.key_secret).await,
         world.sim.current_key()
     );
-    world.assert_no_leaks();
 }
 
 #[tokio::test]
