@@ -80,6 +80,47 @@ impl GraphCredentials {
     }
 }
 
+/// Where a [`GraphSession`](crate::graph::GraphSession) gets the app's credentials: the cached
+/// credentials secret (the Lambda) or values fixed at start (the CLI's environment variables).
+pub trait CredentialsProvider: Send + Sync {
+    /// The credentials; `refresh` asks for a fresh read because Entra said `invalid_client`.
+    fn credentials(
+        &self,
+        refresh: bool,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<Arc<GraphCredentials>, CredentialsError>> + Send;
+}
+
+/// Credentials fixed for the life of the process: there is nothing to re-read on `refresh`.
+#[derive(Debug, Clone)]
+pub struct StaticCredentials(Arc<GraphCredentials>);
+
+impl StaticCredentials {
+    pub fn new(credentials: GraphCredentials) -> Self {
+        StaticCredentials(Arc::new(credentials))
+    }
+}
+
+impl CredentialsProvider for StaticCredentials {
+    async fn credentials(
+        &self,
+        _refresh: bool,
+        _deadline: Deadline,
+    ) -> Result<Arc<GraphCredentials>, CredentialsError> {
+        Ok(self.0.clone())
+    }
+}
+
+impl<S: SecretStore> CredentialsProvider for CredentialsCache<S> {
+    fn credentials(
+        &self,
+        refresh: bool,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<Arc<GraphCredentials>, CredentialsError>> + Send {
+        self.get(refresh, deadline)
+    }
+}
+
 /// Reads the credentials secret and keeps it for a TTL across warm invocations.
 pub struct CredentialsCache<S> {
     store: S,

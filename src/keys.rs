@@ -68,6 +68,8 @@ pub enum Trigger {
     SecretsManagerRotation,
     /// The stored copy was found to differ from Graph's key and was corrected.
     DriftRepair,
+    /// An operator, through the `mdi-sensor-key` CLI.
+    Cli,
 }
 
 impl Trigger {
@@ -78,6 +80,7 @@ impl Trigger {
             Trigger::Scheduler => "scheduler",
             Trigger::SecretsManagerRotation => "secrets-manager-rotation",
             Trigger::DriftRepair => "drift-repair",
+            Trigger::Cli => "cli",
         }
     }
 }

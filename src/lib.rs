@@ -3,7 +3,10 @@
 //! The crate is a library plus a thin Lambda binary (`bootstrap`). The domain modules
 //! ([`keys`], [`rotation`]) speak only to two narrow ports: [`keys::KeySource`] (Microsoft Graph,
 //! implemented by [`graph::GraphSession`]) and [`secrets::SecretStore`] (AWS Secrets Manager,
-//! implemented by [`secrets::AwsSecretStore`]). [`handler`] is the only module that knows Lambda.
+//! implemented by [`secrets::AwsSecretStore`]). [`sensors`] (package, install bundle, sensor
+//! verdicts) adds a third, [`sensors::SensorSource`], also implemented by the Graph session.
+//! [`handler`] is the only module that knows Lambda; the `mdi-sensor-key` CLI binary is another
+//! front end over the same library.
 #![forbid(unsafe_code)]
 
 pub mod access;
@@ -19,3 +22,4 @@ pub mod metrics;
 pub mod problem;
 pub mod rotation;
 pub mod secrets;
+pub mod sensors;

@@ -1,8 +1,8 @@
 //! CloudWatch Embedded Metric Format: metrics written as structured log lines, which CloudWatch
 //! turns into metrics without an API call (and so without latency or IAM permissions).
 //!
-//! Namespace `MdiSensorKey`: `KeyReads`, `Regenerations` and `Rotations` by `Outcome`,
-//! `GraphLatency` (milliseconds), `GraphThrottles` by `Upstream`, and `ColdStarts`.
+//! Namespace `MdiSensorKey`: `KeyReads`, `Regenerations`, `Rotations` and `SensorQueries` by
+//! `Outcome`, `GraphLatency` (milliseconds), `GraphThrottles` by `Upstream`, and `ColdStarts`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,6 +12,12 @@ use serde_json::{Value, json};
 pub const NAMESPACE: &str = "MdiSensorKey";
 
 static COLD: AtomicBool = AtomicBool::new(true);
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Stops emitting: the CLI's stdout is for its output, and no CloudWatch reads it.
+pub fn disable() {
+    ENABLED.store(false, Ordering::Relaxed);
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
@@ -51,6 +57,9 @@ pub fn document(metric: &str, unit: Unit, value: f64, dimension: Option<(&str, &
 }
 
 fn emit(metric: &str, unit: Unit, value: f64, dimension: Option<(&str, &str)>) {
+    if !ENABLED.load(Ordering::Relaxed) {
+        return;
+    }
     let line = document(metric, unit, value, dimension, SystemTime::now()).to_string();
     // println! writes the line under stdout's lock, so lines from concurrent tasks never interleave.
     println!("{line}");
@@ -69,6 +78,11 @@ pub fn key_read(outcome: &str) {
 
 pub fn regeneration(outcome: &str) {
     emit("Regenerations", Unit::Count, 1.0, Some(("Outcome", outcome)));
+}
+
+/// The sensor routes that hand out no key: the package, the sensor list, a verdict.
+pub fn sensor_query(outcome: &str) {
+    emit("SensorQueries", Unit::Count, 1.0, Some(("Outcome", outcome)));
 }
 
 pub fn rotation(outcome: &str) {

@@ -27,6 +27,8 @@ pub enum RequestError {
     BadRequest(&'static str),
     #[error("the request body exceeds {0} bytes")]
     TooLarge(usize),
+    #[error(transparent)]
+    Input(#[from] crate::sensors::InputError),
 }
 
 /// A problem document plus the headers that go with it.
@@ -119,6 +121,7 @@ impl From<&RequestError> for Problem {
             }
             RequestError::BadRequest(_) => Problem::new(400, "bad-request", "Bad Request", detail),
             RequestError::TooLarge(_) => Problem::new(413, "payload-too-large", "Payload Too Large", detail),
+            RequestError::Input(_) => Problem::new(400, "bad-request", "Bad Request", detail),
         }
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-/// One of the three operations the simulator counts and can fault.
+/// One of the operations the simulator counts and can fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Endpoint {
@@ -19,14 +19,23 @@ pub enum Endpoint {
     GetKey,
     /// Graph `POST /{version}/security/identities/sensors/regenerateDeploymentAccessKey`.
     RegenerateKey,
+    /// Graph `GET /{version}/security/identities/sensors/getDeploymentPackageUri`.
+    GetPackage,
+    /// Graph `GET /{version}/security/identities/sensors`, every page.
+    ListSensors,
 }
 
 impl Endpoint {
+    /// How many endpoints there are: the size of the per-endpoint counters and fault queues.
+    pub(crate) const COUNT: usize = 5;
+
     pub(crate) fn index(self) -> usize {
         match self {
             Endpoint::Token => 0,
             Endpoint::GetKey => 1,
             Endpoint::RegenerateKey => 2,
+            Endpoint::GetPackage => 3,
+            Endpoint::ListSensors => 4,
         }
     }
 }

@@ -34,6 +34,7 @@ mod entra;
 mod fault;
 mod graph;
 mod mint;
+mod sensors;
 mod server;
 mod state;
 
@@ -45,6 +46,7 @@ use std::time::Duration;
 pub use config::{REQUIRED_ROLE, SimConfig};
 pub use fault::{Endpoint, Fault, KeyShape, RetryAfter};
 pub use mint::random_key;
+pub use sensors::{DEFAULT_PAGE_SIZE, READ_ROLE, SimPackage, SimSensor};
 pub use state::{MAX_RECORDED_REQUESTS, RecordedRequest};
 
 use state::Shared;
@@ -168,6 +170,35 @@ impl SimHandle {
     /// Delay added to every Entra and Graph answer, before any fault's own delay.
     pub fn set_latency(&self, latency: Duration) {
         self.shared().set_latency(latency);
+    }
+
+    /// The tenant's MDI sensors, in the order the list pages them.
+    pub fn set_sensors(&self, sensors: Vec<SimSensor>) {
+        self.shared().sensors.set_sensors(sensors);
+    }
+
+    pub fn sensors(&self) -> Vec<SimSensor> {
+        self.shared().sensors.sensors()
+    }
+
+    /// Sensors per page of the sensor list (at least 1; [`DEFAULT_PAGE_SIZE`] at start).
+    pub fn set_sensor_page_size(&self, size: usize) {
+        self.shared().sensors.set_page_size(size);
+    }
+
+    /// What `getDeploymentPackageUri` answers.
+    pub fn set_sensor_package(&self, package: SimPackage) {
+        self.shared().sensors.set_package(package);
+    }
+
+    pub fn sensor_package(&self) -> SimPackage {
+        self.shared().sensors.package()
+    }
+
+    /// Makes the sensor list's `@odata.nextLink` point at `root` (e.g. another server) instead of
+    /// the simulator, as a hostile or broken upstream might; `None` restores the simulator.
+    pub fn set_sensor_next_link_root(&self, root: Option<&str>) {
+        self.shared().sensors.set_next_link_root(root.map(str::to_owned));
     }
 
     /// Queues a fault; each request to `endpoint` consumes the oldest one.

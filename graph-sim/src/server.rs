@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 
 use crate::fault::Endpoint;
 use crate::state::{RecordedRequest, Shared};
-use crate::{clock, control, entra, graph};
+use crate::{clock, control, entra, graph, sensors};
 
 /// Token requests are a few hundred bytes; anything far larger is not a
 /// client of these services.
@@ -61,6 +61,8 @@ pub(crate) async fn spawn(
 pub(crate) struct Incoming {
     pub method: Method,
     pub headers: HeaderMap,
+    /// The raw query string, for paging.
+    pub query: Option<String>,
     /// Decoded fields of a form body; `None` when the body is not a form.
     pub form: Option<Vec<(String, String)>>,
 }
@@ -81,6 +83,7 @@ impl Incoming {
 
 enum Route {
     Token { tenant: String },
+    Sensors(sensors::Target),
     Graph(graph::Target),
 }
 
@@ -91,13 +94,17 @@ impl Route {
             [tenant, "oauth2", "v2.0", "token"] => Route::Token {
                 tenant: (*tenant).to_owned(),
             },
-            _ => Route::Graph(graph::Target::parse(&segments)),
+            _ => match sensors::Target::parse(&segments) {
+                Some(target) => Route::Sensors(target),
+                None => Route::Graph(graph::Target::parse(&segments)),
+            },
         }
     }
 
     fn endpoint(&self) -> Option<Endpoint> {
         match self {
             Route::Token { .. } => Some(Endpoint::Token),
+            Route::Sensors(target) => Some(target.endpoint()),
             Route::Graph(target) => target.endpoint(),
         }
     }
@@ -142,10 +149,12 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
     let incoming = Incoming {
         method: parts.method,
         headers: parts.headers,
+        query: parts.uri.query().map(str::to_owned),
         form,
     };
     match route {
         Route::Token { tenant } => entra::answer(&shared, &incoming, &tenant, fault).await,
+        Route::Sensors(target) => sensors::answer(&shared, &incoming, &target, fault).await,
         Route::Graph(target) => graph::answer(&shared, &incoming, &target, fault).await,
     }
 }

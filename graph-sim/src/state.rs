@@ -88,9 +88,9 @@ struct State {
     key: String,
     key_shape: KeyShape,
     keys_generated: u64,
-    calls: [usize; 3],
-    queued: [VecDeque<Fault>; 3],
-    rates: [Option<(u8, Fault)>; 3],
+    calls: [usize; Endpoint::COUNT],
+    queued: [VecDeque<Fault>; Endpoint::COUNT],
+    rates: [Option<(u8, Fault)>; Endpoint::COUNT],
     requests: VecDeque<RecordedRequest>,
     tokens: HashMap<String, IssuedToken>,
     next_serial: u64,
@@ -103,6 +103,8 @@ pub(crate) struct Shared {
     /// `http://127.0.0.1:PORT`, for `@odata.context`.
     pub base_url: String,
     state: Mutex<State>,
+    /// The MDI sensors and the deployment package, kept apart from the key state.
+    pub sensors: crate::sensors::SensorState,
 }
 
 impl Shared {
@@ -122,7 +124,7 @@ impl Shared {
                 key: config.initial_key,
                 key_shape: KeyShape::default(),
                 keys_generated: 0,
-                calls: [0; 3],
+                calls: [0; Endpoint::COUNT],
                 queued: Default::default(),
                 rates: Default::default(),
                 requests: VecDeque::new(),
@@ -130,6 +132,7 @@ impl Shared {
                 next_serial: 0,
                 revoked_below: 0,
             }),
+            sensors: crate::sensors::SensorState::default(),
         }
     }
 
@@ -285,7 +288,7 @@ impl Shared {
     pub(crate) fn reset(&self) {
         let mut st = self.lock();
         st.keys_generated = 0;
-        st.calls = [0; 3];
+        st.calls = [0; Endpoint::COUNT];
         st.queued = Default::default();
         st.rates = Default::default();
         st.requests.clear();

@@ -124,6 +124,19 @@ impl GraphClient {
         }
     }
 
+    /// A read at `url`, which the caller has checked lies under the Graph base; `operation`
+    /// names it in the logs (a page URL's query is not worth logging).
+    pub(super) async fn get_at(
+        &self,
+        url: &str,
+        operation: &str,
+        token: &AccessToken,
+        deadline: Deadline,
+    ) -> Result<GraphAnswer, GraphError> {
+        self.call_url(Method::GET, url, operation, token, Replay::Safe, deadline)
+            .await
+    }
+
     async fn call(
         &self,
         method: Method,
@@ -133,13 +146,25 @@ impl GraphClient {
         deadline: Deadline,
     ) -> Result<GraphAnswer, GraphError> {
         let url = format!("{}/{}", self.endpoints.graph_base, path);
+        self.call_url(method, &url, path, token, replay, deadline).await
+    }
+
+    async fn call_url(
+        &self,
+        method: Method,
+        url: &str,
+        path: &str,
+        token: &AccessToken,
+        replay: Replay,
+        deadline: Deadline,
+    ) -> Result<GraphAnswer, GraphError> {
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let started = Instant::now();
         let sent = self
             .policy
             .send(Upstream::Graph, replay, deadline, || {
                 self.http
-                    .request(method.clone(), &url)
+                    .request(method.clone(), url)
                     .bearer_auth(token.secret())
                     .header("Accept", "application/json")
                     .header("client-request-id", &client_request_id)
@@ -197,9 +222,9 @@ impl GraphClient {
     }
 }
 
-struct GraphAnswer {
-    body: Vec<u8>,
-    ids: UpstreamIds,
+pub(super) struct GraphAnswer {
+    pub(super) body: Vec<u8>,
+    pub(super) ids: UpstreamIds,
 }
 
 impl GraphAnswer {

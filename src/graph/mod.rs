@@ -1,4 +1,5 @@
-//! Microsoft Graph and Entra ID: the token, the two key endpoints, and the caches around them.
+//! Microsoft Graph and Entra ID: the token, the two key endpoints, the sensor endpoints (in
+//! `sensors`), and the caches around them.
 //!
 //! [`GraphClient`] makes single calls (with retries) against injected base URLs;
 //! [`GraphSession`] adds the credentials and token caches and implements the domain's
@@ -7,6 +8,7 @@
 mod client;
 mod entra;
 mod retry;
+mod sensors;
 mod session;
 
 use std::time::Duration;

@@ -2,6 +2,7 @@
 //! and the recovery rules (fresh token on 401/403, credentials re-read on `invalid_client`,
 //! read-instead-of-repost after an unclear regenerate).
 
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use tokio::sync::Mutex;
@@ -9,7 +10,7 @@ use tokio::sync::Mutex;
 use super::client::{GraphClient, Regenerated};
 use super::entra::AccessToken;
 use super::{EntraRefusal, GraphError};
-use crate::credentials::CredentialsCache;
+use crate::credentials::{CredentialsCache, CredentialsProvider};
 use crate::deadline::Deadline;
 use crate::keys::{KeyAnswer, KeySource};
 use crate::secrets::SecretStore;
@@ -17,18 +18,50 @@ use crate::secrets::SecretStore;
 /// A token with this much life or less left is replaced before use.
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
-pub struct GraphSession<S> {
+/// `C` is where the credentials come from. It defaults to the credentials secret read from the
+/// store `S`, so `GraphSession<S>` keeps meaning the Lambda's session; other providers (the CLI's
+/// environment credentials) leave `S` unused.
+pub struct GraphSession<S, C = CredentialsCache<S>> {
     client: GraphClient,
-    credentials: CredentialsCache<S>,
+    credentials: C,
     token: Mutex<Option<AccessToken>>,
+    store: PhantomData<fn() -> S>,
 }
 
 impl<S: SecretStore> GraphSession<S> {
     pub fn new(client: GraphClient, credentials: CredentialsCache<S>) -> Self {
+        GraphSession::with_credentials(client, credentials)
+    }
+}
+
+impl<S, C: CredentialsProvider> GraphSession<S, C> {
+    pub fn with_credentials(client: GraphClient, credentials: C) -> Self {
         GraphSession {
             client,
             credentials,
             token: Mutex::new(None),
+            store: PhantomData,
+        }
+    }
+
+    /// Graph root plus API version: the only place the session sends its token.
+    pub(super) fn graph_base(&self) -> &str {
+        &self.client.endpoints().graph_base
+    }
+
+    /// Runs `call` with a usable token and, after a 401 or 403, once more with a fresh one.
+    pub(super) async fn authorized<'a, T, F, Fut>(&'a self, deadline: Deadline, call: F) -> Result<T, GraphError>
+    where
+        F: Fn(&'a GraphClient, AccessToken) -> Fut,
+        Fut: Future<Output = Result<T, GraphError>>,
+    {
+        let token = self.token(None, deadline).await?;
+        match call(&self.client, token.clone()).await {
+            Err(error) if worth_a_fresh_token(&error) => {
+                let fresh = self.token(Some(&token), deadline).await?;
+                call(&self.client, fresh).await
+            }
+            other => other,
         }
     }
 
@@ -42,7 +75,7 @@ impl<S: SecretStore> GraphSession<S> {
                 return Ok(token.clone());
             }
         }
-        let credentials = self.credentials.get(false, deadline).await?;
+        let credentials = self.credentials.credentials(false, deadline).await?;
         let fresh = match self.client.token(&credentials, deadline).await {
             Err(GraphError::Entra {
                 refusal: EntraRefusal::InvalidClient,
@@ -51,7 +84,7 @@ impl<S: SecretStore> GraphSession<S> {
                 tracing::warn!(
                     "Entra said invalid_client; re-reading the credentials secret once in case it was rotated"
                 );
-                let credentials = self.credentials.get(true, deadline).await?;
+                let credentials = self.credentials.credentials(true, deadline).await?;
                 self.client.token(&credentials, deadline).await?
             }
             other => other?,
@@ -67,7 +100,7 @@ fn worth_a_fresh_token(error: &GraphError) -> bool {
     matches!(error, GraphError::Unauthorized { .. } | GraphError::Forbidden { .. })
 }
 
-impl<S: SecretStore> KeySource for GraphSession<S> {
+impl<S, C: CredentialsProvider> KeySource for GraphSession<S, C> {
     async fn current_key(&self, deadline: Deadline) -> Result<KeyAnswer, GraphError> {
         let token = self.token(None, deadline).await?;
         match self.client.get_key(&token, deadline).await {

@@ -21,6 +21,7 @@ use crate::keys::{KeyError, KeySource, Trigger};
 use crate::metrics;
 use crate::problem::{Problem, RequestError};
 use crate::secrets::SecretStore;
+use crate::sensors::{self, HostName, InstallOptions, SensorFilter, SensorSource};
 
 pub use events::EventError;
 pub use sanitize::make_convertible;
@@ -30,7 +31,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Handles one invocation. HTTP outcomes, errors included, are responses; a failed event is an
 /// `Err`, so Lambda retries it and the failure destination receives it.
-pub async fn handle<K: KeySource, S: SecretStore>(
+pub async fn handle<K: KeySource + SensorSource, S: SecretStore>(
     app: &App<K, S>,
     request: Request,
 ) -> Result<Response<Body>, EventError> {
@@ -69,13 +70,53 @@ fn caller_arn(context: &RequestContext) -> Option<&str> {
 enum Route {
     ReadKey,
     RegenerateKey,
+    SensorPackage,
+    InstallBundle,
+    ListSensors,
+    SensorVerdict,
 }
 
 impl Route {
+    /// The allow-list that guards the route: the sensor routes are reads, for `KEY_READERS`.
     fn operation(self) -> Operation {
         match self {
-            Route::ReadKey => Operation::ReadKey,
             Route::RegenerateKey => Operation::RegenerateKey,
+            _ => Operation::ReadKey,
+        }
+    }
+
+    /// The operation's name in the audit log.
+    fn name(self) -> &'static str {
+        match self {
+            Route::ReadKey | Route::RegenerateKey => self.operation().name(),
+            Route::SensorPackage => "read-sensor-package",
+            Route::InstallBundle => "read-install-bundle",
+            Route::ListSensors => "list-sensors",
+            Route::SensorVerdict => "sensor-verdict",
+        }
+    }
+}
+
+/// An admitted request: its route and the input parsed from its path and query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Call {
+    ReadKey,
+    RegenerateKey,
+    SensorPackage,
+    InstallBundle(InstallOptions),
+    ListSensors(SensorFilter),
+    SensorVerdict(HostName),
+}
+
+impl Call {
+    fn route(&self) -> Route {
+        match self {
+            Call::ReadKey => Route::ReadKey,
+            Call::RegenerateKey => Route::RegenerateKey,
+            Call::SensorPackage => Route::SensorPackage,
+            Call::InstallBundle(_) => Route::InstallBundle,
+            Call::ListSensors(_) => Route::ListSensors,
+            Call::SensorVerdict(_) => Route::SensorVerdict,
         }
     }
 }
@@ -92,8 +133,39 @@ fn route(path: &str, method: &lambda_http::http::Method) -> Result<Route, Reques
         (sanitize::MALFORMED_REQUEST_PATH, _) => {
             Err(RequestError::BadRequest("the request's URL or headers are malformed"))
         }
+        ("/sensor-package", &Method::GET) => Ok(Route::SensorPackage),
+        ("/sensor-install-bundle", &Method::GET) => Ok(Route::InstallBundle),
+        ("/sensors", &Method::GET) => Ok(Route::ListSensors),
+        ("/sensor-package" | "/sensor-install-bundle" | "/sensors", _) => Err(RequestError::MethodNotAllowed("GET")),
+        (path, method) if verdict_segment(path).is_some() => match *method {
+            Method::GET => Ok(Route::SensorVerdict),
+            _ => Err(RequestError::MethodNotAllowed("GET")),
+        },
         _ => Err(RequestError::NotFound),
     }
+}
+
+/// The `{displayName}` of `/sensors/{displayName}/verdict`, still percent-encoded.
+fn verdict_segment(path: &str) -> Option<&str> {
+    let segment = path.strip_prefix("/sensors/")?.strip_suffix("/verdict")?;
+    (!segment.is_empty() && !segment.contains('/')).then_some(segment)
+}
+
+/// The route's input, from the path and the query string; unknown query parameters are ignored.
+fn input(route: Route, request: &Request) -> Result<Call, RequestError> {
+    let query = request.query_string_parameters_ref();
+    let values = |name: &str| query.and_then(|query| query.all(name)).unwrap_or_default();
+    Ok(match route {
+        Route::ReadKey => Call::ReadKey,
+        Route::RegenerateKey => Call::RegenerateKey,
+        Route::SensorPackage => Call::SensorPackage,
+        Route::InstallBundle => Call::InstallBundle(InstallOptions::from_query(values)?),
+        Route::ListSensors => Call::ListSensors(SensorFilter::from_query(values)?),
+        Route::SensorVerdict => {
+            let segment = verdict_segment(request.raw_http_path()).ok_or(RequestError::NotFound)?;
+            Call::SensorVerdict(HostName::from_path_segment(segment)?)
+        }
+    })
 }
 
 /// The operations take no input: only an empty body or an empty JSON object is accepted.
@@ -125,7 +197,7 @@ fn check_empty_body(body: &Body) -> Result<(), RequestError> {
     }
 }
 
-async fn http<K: KeySource, S: SecretStore>(
+async fn http<K: KeySource + SensorSource, S: SecretStore>(
     app: &App<K, S>,
     request: &Request,
     caller: Option<&str>,
@@ -133,8 +205,8 @@ async fn http<K: KeySource, S: SecretStore>(
     deadline: Deadline,
 ) -> Response<Body> {
     let caller_for_log = caller.unwrap_or("");
-    let route = match admit(app, request, caller) {
-        Ok(route) => route,
+    let call = match admit(app, request, caller) {
+        Ok(call) => call,
         Err(refusal) => {
             let problem = Problem::from(&refusal).with_request_id(request_id);
             tracing::info!(
@@ -149,15 +221,15 @@ async fn http<K: KeySource, S: SecretStore>(
             return problem_response(&problem);
         }
     };
-    let operation = route.operation();
-    match perform(app, route, request_id, deadline).await {
+    let route = call.route();
+    match perform(app, call, request_id, deadline).await {
         Ok((body, graph_request_id)) => {
-            count(operation, "ok");
+            count(route, "ok");
             tracing::info!(
                 target: "audit",
                 request_id,
                 caller = caller_for_log,
-                operation = operation.name(),
+                operation = route.name(),
                 outcome = "ok",
                 graph_request_id = graph_request_id.as_deref().unwrap_or(""),
                 "key operation"
@@ -165,43 +237,45 @@ async fn http<K: KeySource, S: SecretStore>(
             json_response(StatusCode::OK, "application/json", body)
         }
         Err(error) => {
-            count(operation, "failed");
+            count(route, "failed");
             let problem = Problem::from(&error).with_request_id(request_id);
-            log_failure(request_id, caller_for_log, operation.name(), &error, &problem);
+            log_failure(request_id, caller_for_log, route.name(), &error, &problem);
             problem_response(&problem)
         }
     }
 }
 
-/// Route, then identity, then permission, then body: nothing upstream is touched before all pass.
+/// Route, then identity, then permission, then body and input: nothing upstream is touched before
+/// all pass.
 fn admit<K: KeySource, S: SecretStore>(
     app: &App<K, S>,
     request: &Request,
     caller: Option<&str>,
-) -> Result<Route, RequestError> {
+) -> Result<Call, RequestError> {
     let route = route(request.raw_http_path(), request.method())?;
     let caller = caller.ok_or(RequestError::Unauthenticated)?;
     if !app.access.allows(caller, route.operation()) {
         return Err(RequestError::NotAllowed(route.operation().name()));
     }
     check_empty_body(request.body())?;
-    Ok(route)
+    input(route, request)
 }
 
 /// Runs the operation; the body holds the key, so it is built here and handed straight back.
-async fn perform<K: KeySource, S: SecretStore>(
+async fn perform<K: KeySource + SensorSource, S: SecretStore>(
     app: &App<K, S>,
-    route: Route,
+    call: Call,
     request_id: &str,
     deadline: Deadline,
 ) -> Result<(serde_json::Value, Option<String>), KeyError> {
-    match route {
-        Route::ReadKey => {
+    let graph = app.keys.source();
+    match call {
+        Call::ReadKey => {
             let answer = app.keys.read(deadline).await?;
             let body = json!({ "sensorDeploymentAccessKey": answer.key.expose().expose_secret() });
             Ok((body, answer.graph_request_id))
         }
-        Route::RegenerateKey => {
+        Call::RegenerateKey => {
             let token = uuid::Uuid::new_v4().to_string();
             let done = app.keys.regenerate(Trigger::Api, &token, deadline).await?;
             if done.drift_repaired {
@@ -216,13 +290,39 @@ async fn perform<K: KeySource, S: SecretStore>(
             });
             Ok((body, done.graph_request_id))
         }
+        Call::SensorPackage => {
+            let answer = graph.deployment_package(deadline).await?;
+            Ok((json!(answer.package), answer.graph_request_id))
+        }
+        Call::InstallBundle(options) => {
+            let bundle = sensors::install_bundle(graph, &options, deadline).await?;
+            let body = json!({
+                "sensorDeploymentAccessKey": bundle.key.expose().expose_secret(),
+                "downloadUrl": bundle.package.download_url,
+                "version": bundle.package.version,
+                "installCommand": bundle.install_command.expose_secret(),
+            });
+            Ok((body, bundle.graph_request_id))
+        }
+        Call::ListSensors(filter) => {
+            let list = sensors::list(graph, &filter, deadline).await?;
+            let graph_request_id = list.graph_request_id.clone();
+            Ok((json!(list), graph_request_id))
+        }
+        Call::SensorVerdict(host) => {
+            let verdict = sensors::verdict(graph, &host, deadline).await?;
+            let graph_request_id = verdict.graph_request_id.clone();
+            Ok((json!(verdict), graph_request_id))
+        }
     }
 }
 
-fn count(operation: Operation, outcome: &str) {
-    match operation {
-        Operation::ReadKey => metrics::key_read(outcome),
-        Operation::RegenerateKey => metrics::regeneration(outcome),
+/// The bundle hands out the key, so it counts as a key read; the other sensor routes do not.
+fn count(route: Route, outcome: &str) {
+    match route {
+        Route::ReadKey | Route::InstallBundle => metrics::key_read(outcome),
+        Route::RegenerateKey => metrics::regeneration(outcome),
+        Route::SensorPackage | Route::ListSensors | Route::SensorVerdict => metrics::sensor_query(outcome),
     }
 }
 
@@ -307,6 +407,38 @@ mod tests {
         assert_eq!(
             route("/sensor-key/regenerate", &Method::GET),
             Err(RequestError::MethodNotAllowed("POST"))
+        );
+    }
+
+    #[test]
+    fn sensor_routes_match_exactly_and_take_only_get() {
+        assert_eq!(route("/sensor-package", &Method::GET), Ok(Route::SensorPackage));
+        assert_eq!(route("/sensor-install-bundle", &Method::GET), Ok(Route::InstallBundle));
+        assert_eq!(route("/sensors", &Method::GET), Ok(Route::ListSensors));
+        assert_eq!(
+            route("/sensors/DC1%2Ex/verdict", &Method::GET),
+            Ok(Route::SensorVerdict)
+        );
+        for path in [
+            "/sensors/",
+            "/sensors//verdict",
+            "/sensors/a/b/verdict",
+            "/sensors/a/verdict/",
+            "/Sensors",
+        ] {
+            assert_eq!(route(path, &Method::GET), Err(RequestError::NotFound), "{path}");
+        }
+        for path in ["/sensor-package", "/sensors", "/sensors/DC1/verdict"] {
+            assert_eq!(
+                route(path, &Method::POST),
+                Err(RequestError::MethodNotAllowed("GET")),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            Route::ListSensors.operation(),
+            Operation::ReadKey,
+            "KEY_READERS guards it"
         );
     }
 

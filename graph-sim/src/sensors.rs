@@ -1,0 +1,455 @@
+//! Microsoft Graph's MDI sensor list, `GET /{version}/security/identities/sensors`, paged on the
+//! server with an absolute `@odata.nextLink` carrying a `$skiptoken`, and the sensor deployment
+//! package, `GET /{version}/security/identities/sensors/getDeploymentPackageUri`.
+//!
+//! Requests are checked as the key endpoints check them (API version, bearer token, method,
+//! application role), except that `SecurityIdentitiesSensors.Read.All` suffices, as on Graph.
+//! The same [`Fault`]s apply, and answers carry Graph's `request-id`, `client-request-id` and
+//! `Date` headers and its error shape.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use axum::http::header::HeaderValue;
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::clock;
+use crate::config::REQUIRED_ROLE;
+use crate::fault::{Endpoint, Fault};
+use crate::server::{self, Incoming};
+use crate::state::{Shared, TokenCheck};
+
+/// The least privileged role for both endpoints; `REQUIRED_ROLE` (ReadWrite.All) also does.
+pub const READ_ROLE: &str = "SecurityIdentitiesSensors.Read.All";
+
+/// Sensors per page unless a test sets another size.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+
+const JSON: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+const PACKAGE_TYPE: &str = "microsoft.graph.security.sensorDeploymentPackage";
+const PACKAGE_FUNCTION: &str = "getDeploymentPackageUri";
+const NAMESPACE: &str = "microsoft.graph.security.";
+const EXPIRED: &str = "Access token has expired or is not yet valid.";
+
+/// One MDI sensor as Graph describes it. Statuses are free strings so tests can serve values a
+/// client does not know (`unknownFutureValue`, or one Microsoft adds later).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimSensor {
+    pub id: String,
+    pub display_name: String,
+    pub domain_name: String,
+    /// `domainController`, `adfs`, `adcs`, `entraConnect`, `unknownFutureValue`.
+    pub sensor_type: String,
+    /// `upToDate`, `outdated`, `updating`, `updateFailed`, `notConfigured`, `unreachable`,
+    /// `disconnected`, `startFailure`, `syncing`, `unknownFutureValue`.
+    pub deployment_status: String,
+    /// `healthy`, `notHealthyLow`, `notHealthyMedium`, `notHealthyHigh`, `unknownFutureValue`.
+    pub health_status: String,
+    /// `stopped`, `starting`, `running`, `disabled`, `onboarding`, `unknown`, `unknownFutureValue`.
+    pub service_status: String,
+    pub version: String,
+    pub created_date_time: String,
+}
+
+impl SimSensor {
+    /// An up-to-date, running, healthy domain controller sensor.
+    pub fn healthy(display_name: &str, domain_name: &str) -> Self {
+        SimSensor {
+            id: Uuid::new_v4().to_string(),
+            display_name: display_name.to_owned(),
+            domain_name: domain_name.to_owned(),
+            sensor_type: "domainController".to_owned(),
+            deployment_status: "upToDate".to_owned(),
+            health_status: "healthy".to_owned(),
+            service_status: "running".to_owned(),
+            version: "2.241.18000.0".to_owned(),
+            created_date_time: "2026-01-15T09:30:00.1234567Z".to_owned(),
+        }
+    }
+
+    /// The same sensor with its deployment, service and health statuses replaced.
+    pub fn with_status(mut self, deployment: &str, service: &str, health: &str) -> Self {
+        deployment.clone_into(&mut self.deployment_status);
+        service.clone_into(&mut self.service_status);
+        health.clone_into(&mut self.health_status);
+        self
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "displayName": self.display_name,
+            "domainName": self.domain_name,
+            "sensorType": self.sensor_type,
+            "deploymentStatus": self.deployment_status,
+            "healthStatus": self.health_status,
+            "serviceStatus": self.service_status,
+            "version": self.version,
+            "createdDateTime": self.created_date_time,
+            "settings": {
+                "description": null,
+                "domainControllerDnsNames": [],
+                "isDelayedDeploymentEnabled": false,
+            },
+        })
+    }
+}
+
+/// What `getDeploymentPackageUri` answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimPackage {
+    pub download_url: String,
+    pub version: String,
+}
+
+impl Default for SimPackage {
+    fn default() -> Self {
+        SimPackage {
+            // `.invalid` never resolves: nothing can download from the simulator by accident.
+            download_url: "https://sensor-package.sim.invalid/Azure%20ATP%20Sensor%20Setup.zip".to_owned(),
+            version: "2.241.18000.0".to_owned(),
+        }
+    }
+}
+
+struct Tenant {
+    sensors: Vec<SimSensor>,
+    page_size: usize,
+    package: SimPackage,
+    /// Where next links point instead of the simulator itself, to test clients that must refuse
+    /// a link leaving Graph.
+    next_link_root: Option<String>,
+}
+
+/// The sensors and the package, behind their own lock.
+pub(crate) struct SensorState {
+    tenant: Mutex<Tenant>,
+}
+
+impl Default for SensorState {
+    fn default() -> Self {
+        SensorState {
+            tenant: Mutex::new(Tenant {
+                sensors: Vec::new(),
+                page_size: DEFAULT_PAGE_SIZE,
+                package: SimPackage::default(),
+                next_link_root: None,
+            }),
+        }
+    }
+}
+
+impl SensorState {
+    fn lock(&self) -> MutexGuard<'_, Tenant> {
+        self.tenant.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn set_sensors(&self, sensors: Vec<SimSensor>) {
+        self.lock().sensors = sensors;
+    }
+
+    pub(crate) fn sensors(&self) -> Vec<SimSensor> {
+        self.lock().sensors.clone()
+    }
+
+    /// At least one: a page of nothing would never end.
+    pub(crate) fn set_page_size(&self, size: usize) {
+        self.lock().page_size = size.max(1);
+    }
+
+    pub(crate) fn set_package(&self, package: SimPackage) {
+        self.lock().package = package;
+    }
+
+    pub(crate) fn package(&self) -> SimPackage {
+        self.lock().package.clone()
+    }
+
+    pub(crate) fn set_next_link_root(&self, root: Option<String>) {
+        self.lock().next_link_root = root;
+    }
+}
+
+/// Which of the two operations a path names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    Package,
+    List,
+}
+
+pub(crate) struct Target {
+    version: String,
+    op: Op,
+}
+
+impl Target {
+    /// `Some` for the two sensor paths under a known API version; anything else is left to the
+    /// key endpoints' parser, which answers it in Graph's words.
+    pub(crate) fn parse(segments: &[&str]) -> Option<Target> {
+        let (version, rest) = segments.split_first()?;
+        let version = version.to_ascii_lowercase();
+        if version != "beta" && version != "v1.0" {
+            return None;
+        }
+        let parent = ["security", "identities", "sensors"];
+        if rest.len() < parent.len()
+            || !parent
+                .iter()
+                .zip(rest)
+                .all(|(want, got)| got.eq_ignore_ascii_case(want))
+        {
+            return None;
+        }
+        let op = match &rest[parent.len()..] {
+            [] => Op::List,
+            [function] => {
+                // As Graph does: an optional namespace and optional empty parentheses.
+                let bare = function.strip_suffix("()").unwrap_or(function);
+                let bare = bare
+                    .get(..NAMESPACE.len())
+                    .filter(|prefix| prefix.eq_ignore_ascii_case(NAMESPACE))
+                    .map_or(bare, |_| &bare[NAMESPACE.len()..]);
+                if !bare.eq_ignore_ascii_case(PACKAGE_FUNCTION) {
+                    return None;
+                }
+                Op::Package
+            }
+            _ => return None,
+        };
+        Some(Target { version, op })
+    }
+
+    pub(crate) fn endpoint(&self) -> Endpoint {
+        match self.op {
+            Op::Package => Endpoint::GetPackage,
+            Op::List => Endpoint::ListSensors,
+        }
+    }
+}
+
+/// Per-request ids, shared by the error body and the headers.
+struct Ctx {
+    request_id: String,
+    client_request_id: String,
+}
+
+impl Ctx {
+    fn new(req: &Incoming) -> Self {
+        Ctx {
+            request_id: Uuid::new_v4().to_string(),
+            client_request_id: req
+                .header("client-request-id")
+                .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned),
+        }
+    }
+
+    fn stamp(&self, mut response: Response) -> Response {
+        let headers = response.headers_mut();
+        for (name, value) in [
+            ("request-id", &self.request_id),
+            ("client-request-id", &self.client_request_id),
+        ] {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                headers.insert(name, value);
+            }
+        }
+        headers.insert("cache-control", HeaderValue::from_static("no-cache"));
+        response
+    }
+
+    fn respond(&self, status: StatusCode, body: String) -> Response {
+        self.stamp(server::raw(status, JSON, body))
+    }
+
+    fn error(&self, status: StatusCode, code: &str, message: &str) -> Response {
+        let body = json!({
+            "error": {
+                "code": code,
+                "message": message,
+                "innerError": {
+                    "date": clock::graph_date(),
+                    "request-id": self.request_id,
+                    "client-request-id": self.client_request_id,
+                }
+            }
+        });
+        self.respond(status, body.to_string())
+    }
+
+    fn status(&self, code: u16) -> Response {
+        let status = server::status(code);
+        let (code, message) = match status.as_u16() {
+            400 => ("BadRequest", "Bad request."),
+            401 => ("InvalidAuthenticationToken", EXPIRED),
+            403 => (
+                "Forbidden",
+                "The tenant is not onboarded to Microsoft Defender for Identity.",
+            ),
+            404 => ("NotFound", "Resource not found."),
+            429 => ("TooManyRequests", "Too many requests."),
+            500 => ("InternalServerError", "An internal server error occurred."),
+            502 => ("BadGateway", "Bad gateway."),
+            503 => (
+                "ServiceUnavailable",
+                "The service is temporarily unavailable. Please retry later.",
+            ),
+            504 => ("GatewayTimeout", "The request timed out."),
+            _ => ("UnknownError", ""),
+        };
+        self.error(status, code, message)
+    }
+}
+
+pub(crate) async fn answer(shared: &Shared, req: &Incoming, target: &Target, fault: Option<Fault>) -> Response {
+    let ctx = Ctx::new(req);
+    match &fault {
+        Some(Fault::TooManyRequests { retry_after }) => {
+            let mut response = ctx.error(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Too many requests.");
+            if let Some(value) = retry_after.and_then(|r| HeaderValue::from_str(&r.header_value()).ok()) {
+                response.headers_mut().insert("retry-after", value);
+            }
+            return response;
+        }
+        Some(Fault::Status(code)) => return ctx.status(*code),
+        Some(Fault::Delay(delay)) => tokio::time::sleep(*delay).await,
+        Some(Fault::MalformedBody) => return ctx.respond(StatusCode::OK, server::MALFORMED_BODY.to_owned()),
+        Some(Fault::TruncatedBody) => {
+            let body = body(shared, req, target).unwrap_or_default();
+            return ctx.respond(StatusCode::OK, server::truncated(&body));
+        }
+        Some(Fault::HtmlErrorPage(code)) => return ctx.stamp(server::html_error_page(*code)),
+        Some(Fault::UnexpectedShape) => {
+            // Neither a package nor a collection: `value` is an object without a download URL.
+            let body = json!({ "@odata.context": context(shared, target), "value": { "somethingElse": 1 } });
+            return ctx.respond(StatusCode::OK, body.to_string());
+        }
+        Some(Fault::TokenRevoked) => {
+            if let Some(token) = bearer(req) {
+                shared.revoke_token(token);
+            }
+            return ctx.error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", EXPIRED);
+        }
+        Some(Fault::Forbidden { message }) => return ctx.error(StatusCode::FORBIDDEN, "Forbidden", message),
+        _ => {}
+    }
+    match (fault, process(shared, req, target, &ctx)) {
+        (_, Err(refusal)) => refusal,
+        (Some(Fault::ProcessThenStatus(code)), Ok(_)) => ctx.status(code),
+        (Some(Fault::ProcessThenDrop), Ok(_)) => server::dropped_connection(),
+        (_, Ok(success)) => success,
+    }
+}
+
+fn bearer(req: &Incoming) -> Option<&str> {
+    let (scheme, token) = req.header("authorization")?.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+#[expect(
+    clippy::result_large_err,
+    reason = "the refusal is the answer sent a moment later; boxing it would only add an allocation"
+)]
+fn process(shared: &Shared, req: &Incoming, target: &Target, ctx: &Ctx) -> Result<Response, Response> {
+    let unauthenticated = |message: &str| ctx.error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message);
+    let Some(token) = bearer(req) else {
+        return Err(unauthenticated("Access token is empty."));
+    };
+    if token.split('.').count() != 3 {
+        return Err(unauthenticated(
+            "IDX14100: JWT is not well formed, there are no dots (.).",
+        ));
+    }
+    let roles = match shared.check_token(token) {
+        TokenCheck::Valid { roles } => roles,
+        TokenCheck::NotIssuedHere => return Err(unauthenticated("Access token validation failure.")),
+        TokenCheck::Expired | TokenCheck::Revoked => return Err(unauthenticated(EXPIRED)),
+    };
+    if req.method != Method::GET {
+        let mut response = ctx.error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BadRequest",
+            &format!("The request method '{}' is not allowed for the resource.", req.method),
+        );
+        response.headers_mut().insert("allow", HeaderValue::from_static("GET"));
+        return Err(response);
+    }
+    if !roles.iter().any(|role| role == READ_ROLE || role == REQUIRED_ROLE) {
+        return Err(ctx.error(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            &format!(
+                "Missing application roles. API required roles: {READ_ROLE}. API acceptable roles: {READ_ROLE}, {REQUIRED_ROLE}. \
+                 Application roles: {}.",
+                roles.join(",")
+            ),
+        ));
+    }
+    match body(shared, req, target) {
+        Ok(body) => Ok(ctx.respond(StatusCode::OK, body)),
+        Err(message) => Err(ctx.error(StatusCode::BAD_REQUEST, "BadRequest", message)),
+    }
+}
+
+fn context(shared: &Shared, target: &Target) -> String {
+    match target.op {
+        Op::Package => format!("{}/{}/$metadata#{PACKAGE_TYPE}", shared.base_url, target.version),
+        Op::List => format!(
+            "{}/{}/$metadata#security/identities/sensors",
+            shared.base_url, target.version
+        ),
+    }
+}
+
+/// The successful answer's body, or why the query is refused.
+fn body(shared: &Shared, req: &Incoming, target: &Target) -> Result<String, &'static str> {
+    let tenant = shared.sensors.lock();
+    let body = match target.op {
+        Op::Package => json!({
+            "@odata.context": context(shared, target),
+            "value": {
+                "@odata.type": format!("#{PACKAGE_TYPE}"),
+                "downloadUrl": tenant.package.download_url,
+                "version": tenant.package.version,
+            },
+        }),
+        Op::List => {
+            let skip = match skip_token(req.query.as_deref()) {
+                Some(skip) => skip,
+                None => return Err("Invalid $skiptoken."),
+            };
+            let end = skip.saturating_add(tenant.page_size).min(tenant.sensors.len());
+            let page: Vec<Value> = tenant
+                .sensors
+                .get(skip..end)
+                .unwrap_or_default()
+                .iter()
+                .map(SimSensor::to_json)
+                .collect();
+            let mut body = json!({ "@odata.context": context(shared, target), "value": page });
+            if end < tenant.sensors.len() {
+                let root = tenant.next_link_root.as_deref().unwrap_or(&shared.base_url);
+                body["@odata.nextLink"] = Value::from(format!(
+                    "{root}/{}/security/identities/sensors?$skiptoken={end}",
+                    target.version
+                ));
+            }
+            body
+        }
+    };
+    Ok(body.to_string())
+}
+
+/// How many sensors the `$skiptoken` skips: 0 without one, `None` when it is not ours.
+fn skip_token(query: Option<&str>) -> Option<usize> {
+    let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or("")).ok()?;
+    match pairs.iter().find(|(name, _)| name.eq_ignore_ascii_case("$skiptoken")) {
+        None => Some(0),
+        Some((_, value)) => value.parse().ok(),
+    }
+}

@@ -1,0 +1,212 @@
+//! The command line, declared with clap's derive: every command has `--help`, and every value
+//! that reaches Graph or an installer's command line is validated here by the library's own
+//! parsers, so a bad value is a usage error (exit 2) before anything is sent.
+
+use clap::builder::NonEmptyStringValueParser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use mdi_sensor_key::sensors::{HostName, ProxyUrl};
+
+/// Shown under every command's `--help`, and in docs/sensors.md.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  any other failure (an unreadable upstream answer, an unexpected error)
+  2  usage: an unknown command or option, a missing or invalid value
+  3  configuration: no or unusable credentials (AZURE_* variables, the credentials secret),
+     a key secret that is missing or unreadable, an invalid endpoint
+  4  upstream refused: Entra ID or Graph said no (wrong client secret, unknown app or tenant,
+     missing permission or admin consent, tenant not onboarded to Defender for Identity)
+  5  upstream unavailable: throttled, unreachable or timed out; try again later";
+
+const CREDENTIALS: &str = "\
+Credentials: with --credentials-secret, the Secrets Manager secret holding
+{\"tenantId\", \"clientId\", \"clientSecret\"} (AWS credentials and region from the usual AWS
+sources). Otherwise the variables Azure's SDKs use: AZURE_TENANT_ID, AZURE_CLIENT_ID and
+AZURE_CLIENT_SECRET (AZURE_CLIENT_CERTIFICATE_PATH is recognised but not supported yet), and
+AZURE_AUTHORITY_HOST for another Entra authority.
+
+Output: a readable table, or JSON with --json. The key is printed only by get, regenerate and
+bundle, and only to stdout; logs go to stderr (-v, -vv or RUST_LOG for more).";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mdi-sensor-key",
+    version,
+    about = "Reads and rotates the Microsoft Defender for Identity sensor deployment access key, and helps install and check sensors",
+    after_help = EXIT_CODES,
+    after_long_help = format!("{CREDENTIALS}\n\n{EXIT_CODES}"),
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: Global,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Read the Graph app's credentials from this Secrets Manager secret (name or ARN)
+    #[arg(long, global = true, value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
+    pub credentials_secret: Option<String>,
+    /// The Secrets Manager secret the key is stored in (for `regenerate --store` and `rotate`)
+    #[arg(long, global = true, value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
+    pub key_secret: Option<String>,
+    /// The national cloud: its Graph root, Entra authority and token scope
+    #[arg(long, global = true, value_enum, default_value_t = CloudArg::Global)]
+    pub cloud: CloudArg,
+    /// Send Graph requests here instead of the cloud's Graph root (proxies, tests)
+    #[arg(long, global = true, value_name = "URL")]
+    pub graph_endpoint: Option<String>,
+    /// Request tokens here instead of the cloud's authority [default: AZURE_AUTHORITY_HOST, if set]
+    #[arg(long, global = true, value_name = "URL")]
+    pub authority_host: Option<String>,
+    /// The Graph API version
+    #[arg(long, global = true, value_enum, default_value_t = ApiVersionArg::Beta)]
+    pub api_version: ApiVersionArg,
+    /// Give up after this many seconds, retries included
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    /// Print JSON instead of a table
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Log more to stderr (-v: each Graph call, -vv: debug)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CloudArg {
+    Global,
+    Usgov,
+    Dod,
+}
+
+impl CloudArg {
+    /// The `GRAPH_CLOUD` spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            CloudArg::Global => "global",
+            CloudArg::Usgov => "usgov",
+            CloudArg::Dod => "dod",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApiVersionArg {
+    Beta,
+    #[value(name = "v1.0")]
+    V1,
+}
+
+impl ApiVersionArg {
+    /// The `GRAPH_API_VERSION` spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            ApiVersionArg::Beta => "beta",
+            ApiVersionArg::V1 => "v1.0",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the sensor deployment access key, read live from Graph
+    #[command(after_help = EXIT_CODES)]
+    Get,
+    /// Regenerate the key at Graph (the old one stops working at once) and print the new one
+    #[command(after_help = EXIT_CODES)]
+    Regenerate {
+        /// Also store the new key in --key-secret as AWSCURRENT (the old stays as AWSPREVIOUS)
+        #[arg(long)]
+        store: bool,
+    },
+    /// Rotate the stored key as a scheduled rotation does (needs --key-secret); prints no key
+    #[command(after_help = EXIT_CODES)]
+    Rotate,
+    /// Print the sensor installer's download URL and version
+    #[command(after_help = EXIT_CODES)]
+    Package,
+    /// Print what an installer needs: the key, the package and the install command line
+    #[command(after_help = EXIT_CODES)]
+    Bundle {
+        /// Add DelayedUpdate=true: the sensor takes updates after the other sensors
+        #[arg(long)]
+        delayed_update: bool,
+        /// Add ProxyUrl="URL": the sensor reaches the cloud service through this http(s) proxy
+        #[arg(long, value_name = "URL")]
+        proxy_url: Option<ProxyUrl>,
+    },
+    /// List the tenant's sensors, each with a verdict: healthy, installing or unhealthy
+    #[command(after_help = EXIT_CODES)]
+    Sensors {
+        /// Only sensors of this domain (exact, ignoring case)
+        #[arg(long, value_name = "DOMAIN", value_parser = NonEmptyStringValueParser::new())]
+        domain: Option<String>,
+    },
+    /// Print the verdict on one sensor: healthy, installing, unhealthy or missing
+    #[command(after_help = EXIT_CODES)]
+    Verdict {
+        /// The sensor's display name: the server's host name
+        #[arg(value_name = "HOST")]
+        host: HostName,
+    },
+}
+
+impl Command {
+    /// The operation's name in the audit line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Get => "read-key",
+            Command::Regenerate { .. } => "regenerate-key",
+            Command::Rotate => "rotate",
+            Command::Package => "read-sensor-package",
+            Command::Bundle { .. } => "read-install-bundle",
+            Command::Sensors { .. } => "list-sensors",
+            Command::Verdict { .. } => "sensor-verdict",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn values_are_validated_by_the_librarys_parsers() {
+        assert!(Cli::try_parse_from(["mdi-sensor-key", "verdict", "dc1.contoso.com"]).is_ok());
+        assert!(Cli::try_parse_from(["mdi-sensor-key", "verdict", "dc1;rm"]).is_err());
+        assert!(Cli::try_parse_from(["mdi-sensor-key", "bundle", "--proxy-url", "http://proxy:8080"]).is_ok());
+        assert!(Cli::try_parse_from(["mdi-sensor-key", "bundle", "--proxy-url", "http://proxy\"&calc"]).is_err());
+        assert!(Cli::try_parse_from(["mdi-sensor-key", "sensors", "--domain", ""]).is_err());
+        assert!(Cli::try_parse_from(["mdi-sensor-key", "get", "--cloud", "china"]).is_err());
+        assert!(Cli::try_parse_from(["mdi-sensor-key", "get", "--credentials-secret", ""]).is_err());
+        assert!(Cli::try_parse_from(["mdi-sensor-key", "rotate", "--key-secret", ""]).is_err());
+    }
+
+    #[test]
+    fn global_options_may_follow_the_command() {
+        let cli = Cli::try_parse_from([
+            "mdi-sensor-key",
+            "package",
+            "--json",
+            "--cloud",
+            "usgov",
+            "--api-version",
+            "v1.0",
+        ])
+        .unwrap();
+        assert!(cli.global.json);
+        assert_eq!(cli.global.cloud, CloudArg::Usgov);
+        assert_eq!(cli.global.api_version, ApiVersionArg::V1);
+    }
+}

@@ -1,0 +1,270 @@
+//! Graph's sensor endpoints for [`GraphSession`]: the deployment package and the sensor list.
+//!
+//! The list is paged with `@odata.nextLink`. A next link is an absolute URL chosen by whoever
+//! answered, and following it sends our bearer token there, so it is followed only while it stays
+//! on the configured Graph base (scheme, host, port and API version path); anything else fails
+//! the request instead.
+
+use reqwest::Url;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::client::GraphAnswer;
+use super::session::GraphSession;
+use super::{GraphError, Upstream, UpstreamIds};
+use crate::credentials::CredentialsProvider;
+use crate::deadline::Deadline;
+use crate::sensors::{DeploymentPackage, PackageAnswer, Sensor, SensorSource, SensorsAnswer};
+
+const PACKAGE: &str = "security/identities/sensors/getDeploymentPackageUri";
+const SENSORS: &str = "security/identities/sensors";
+/// More pages than this is a loop, not a tenant.
+const MAX_PAGES: usize = 1000;
+
+impl<S, C: CredentialsProvider> SensorSource for GraphSession<S, C> {
+    async fn deployment_package(&self, deadline: Deadline) -> Result<PackageAnswer, GraphError> {
+        let url = format!("{}/{PACKAGE}", self.graph_base());
+        let url = url.as_str();
+        let answer = self
+            .authorized(deadline, move |client, token| async move {
+                client.get_at(url, PACKAGE, &token, deadline).await
+            })
+            .await?;
+        match extract_package(&answer.body) {
+            Ok(package) => Ok(PackageAnswer {
+                package,
+                graph_request_id: answer.ids.request_id,
+            }),
+            Err(reason) => Err(bad_response(reason, answer.ids)),
+        }
+    }
+
+    async fn sensors(&self, deadline: Deadline) -> Result<SensorsAnswer, GraphError> {
+        let base = self.graph_base();
+        let mut url = format!("{base}/{SENSORS}");
+        let mut collected = SensorsAnswer::default();
+        for page in 0..MAX_PAGES {
+            let current = url.as_str();
+            let answer: GraphAnswer = self
+                .authorized(deadline, move |client, token| async move {
+                    client.get_at(current, SENSORS, &token, deadline).await
+                })
+                .await?;
+            let parsed = match parse_page(&answer.body) {
+                Ok(parsed) => parsed,
+                Err(reason) => return Err(bad_response(reason, answer.ids)),
+            };
+            if page == 0 {
+                collected.graph_request_id = answer.ids.request_id.clone();
+            }
+            collected.sensors.extend(parsed.sensors);
+            let Some(link) = parsed.next_link else {
+                return Ok(collected);
+            };
+            url = match next_page(base, current, &link) {
+                Ok(next) => next,
+                Err(reason) => {
+                    tracing::warn!(
+                        graph_request_id = answer.ids.request_id.as_deref().unwrap_or(""),
+                        reason,
+                        "not following the sensor list's @odata.nextLink"
+                    );
+                    return Err(bad_response(reason, answer.ids));
+                }
+            };
+        }
+        Err(bad_response(
+            "the sensor list did not end within 1000 pages",
+            UpstreamIds::default(),
+        ))
+    }
+}
+
+fn bad_response(reason: &'static str, ids: UpstreamIds) -> GraphError {
+    GraphError::BadResponse {
+        upstream: Upstream::Graph,
+        reason,
+        ids,
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct PackageFields {
+    #[serde(rename = "downloadUrl")]
+    download_url: Option<String>,
+    version: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PackageBody {
+    value: Option<PackageFields>,
+    #[serde(flatten)]
+    bare: PackageFields,
+}
+
+/// The package, wrapped in `value` or bare, as for the key. Reasons are fixed strings.
+fn extract_package(body: &[u8]) -> Result<DeploymentPackage, &'static str> {
+    let parsed: PackageBody =
+        serde_json::from_slice(body).map_err(|_| "the package response is not the JSON object expected")?;
+    let fields = match parsed.value {
+        Some(wrapped) if wrapped.download_url.is_some() => wrapped,
+        _ => parsed.bare,
+    };
+    let (Some(download_url), Some(version)) = (fields.download_url, fields.version) else {
+        return Err("the package response has no downloadUrl or no version");
+    };
+    let downloadable = Url::parse(&download_url).is_ok_and(|url| matches!(url.scheme(), "https" | "http"));
+    if !downloadable || version.trim().is_empty() {
+        return Err("the package response's downloadUrl is not an http(s) URL or its version is empty");
+    }
+    Ok(DeploymentPackage { download_url, version })
+}
+
+struct Page {
+    sensors: Vec<Sensor>,
+    next_link: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PageBody {
+    value: Vec<Map<String, Value>>,
+    #[serde(rename = "@odata.nextLink")]
+    next_link: Option<String>,
+}
+
+fn parse_page(body: &[u8]) -> Result<Page, &'static str> {
+    let parsed: PageBody =
+        serde_json::from_slice(body).map_err(|_| "the sensor list is not the JSON collection expected")?;
+    Ok(Page {
+        sensors: parsed.value.iter().map(sensor).collect(),
+        next_link: parsed.next_link,
+    })
+}
+
+/// A sensor from its JSON, leniently: a field that is missing or not a string is `None`, and enum
+/// values pass through as they are.
+fn sensor(fields: &Map<String, Value>) -> Sensor {
+    let text = |name: &str| fields.get(name).and_then(Value::as_str).map(str::to_owned);
+    Sensor {
+        id: text("id"),
+        display_name: text("displayName"),
+        domain_name: text("domainName"),
+        sensor_type: text("sensorType"),
+        version: text("version"),
+        deployment_status: text("deploymentStatus"),
+        health_status: text("healthStatus"),
+        service_status: text("serviceStatus"),
+    }
+}
+
+/// The next page's URL, when `link` (resolved against the `current` page) stays under the Graph
+/// `base` and moves on. Everything is compared after URL parsing, so case, default ports and dot
+/// segments cannot disguise another host or path.
+fn next_page(base: &str, current: &str, link: &str) -> Result<String, &'static str> {
+    const ELSEWHERE: &str = "the sensor list's @odata.nextLink leaves the configured Graph root; it was not followed";
+    let base = Url::parse(&format!("{base}/")).map_err(|_| ELSEWHERE)?;
+    let current = Url::parse(current).map_err(|_| ELSEWHERE)?;
+    let next = current
+        .join(link)
+        .map_err(|_| "the sensor list's @odata.nextLink is not a URL")?;
+    let on_base = next.scheme() == base.scheme()
+        && next.host() == base.host()
+        && next.port_or_known_default() == base.port_or_known_default()
+        && next.username().is_empty()
+        && next.password().is_none()
+        && next.path().starts_with(base.path());
+    if !on_base {
+        return Err(ELSEWHERE);
+    }
+    if next == current {
+        return Err("the sensor list's @odata.nextLink points at the page it came from");
+    }
+    Ok(next.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "https://graph.microsoft.com/beta";
+    const FIRST: &str = "https://graph.microsoft.com/beta/security/identities/sensors";
+
+    #[test]
+    fn the_package_is_found_wrapped_or_bare() {
+        let wrapped = br##"{"@odata.context":"c","value":{"@odata.type":"#microsoft.graph.security.sensorDeploymentPackage","downloadUrl":"https://d.example/s.zip","version":"2.241.18000.0"}}"##;
+        let bare = br#"{"downloadUrl":"https://d.example/s.zip","version":"2.241.18000.0"}"#;
+        for body in [&wrapped[..], &bare[..]] {
+            let package = extract_package(body).unwrap();
+            assert_eq!(package.download_url, "https://d.example/s.zip");
+            assert_eq!(package.version, "2.241.18000.0");
+        }
+    }
+
+    #[test]
+    fn a_package_without_a_usable_url_or_version_is_a_clear_error() {
+        for body in [
+            r#"{"value":{"version":"1"}}"#,
+            r#"{"value":{"downloadUrl":"https://d.example/s.zip"}}"#,
+            r#"{"downloadUrl":"javascript:alert(1)","version":"1"}"#,
+            r#"{"downloadUrl":"https://d.example/s.zip","version":" "}"#,
+            r#"{"downloadUrl":42,"version":"1"}"#,
+            "<html>",
+        ] {
+            assert!(extract_package(body.as_bytes()).is_err(), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_page_keeps_unknown_enum_values_and_tolerates_odd_fields() {
+        let page = parse_page(
+            br#"{"value":[{"id":"1","displayName":"DC1","deploymentStatus":"brandNewStatus","healthStatus":7,"settings":{"x":1}}],"@odata.nextLink":"https://graph.microsoft.com/beta/security/identities/sensors?$skiptoken=2"}"#,
+        )
+        .unwrap();
+        assert_eq!(page.sensors[0].deployment_status.as_deref(), Some("brandNewStatus"));
+        assert_eq!(page.sensors[0].health_status, None);
+        assert!(page.next_link.is_some());
+        assert!(parse_page(br#"{"value":{"not":"a list"}}"#).is_err());
+        assert!(parse_page(br#"{"value":["not an object"]}"#).is_err());
+    }
+
+    #[test]
+    fn a_next_link_on_the_graph_base_is_followed() {
+        let next = format!("{FIRST}?$skiptoken=abc");
+        assert_eq!(next_page(BASE, FIRST, &next).unwrap(), next);
+        assert_eq!(
+            next_page(
+                BASE,
+                FIRST,
+                "https://GRAPH.microsoft.com:443/beta/security/identities/sensors?$skiptoken=1"
+            )
+            .unwrap(),
+            "https://graph.microsoft.com/beta/security/identities/sensors?$skiptoken=1"
+        );
+        assert_eq!(
+            next_page(BASE, FIRST, "sensors?$skiptoken=2").unwrap(),
+            "https://graph.microsoft.com/beta/security/identities/sensors?$skiptoken=2"
+        );
+    }
+
+    #[test]
+    fn a_next_link_off_the_graph_base_is_refused() {
+        for link in [
+            "https://evil.example/beta/security/identities/sensors?$skiptoken=1",
+            "https://graph.microsoft.com.evil.example/beta/security/identities/sensors",
+            "http://graph.microsoft.com/beta/security/identities/sensors?$skiptoken=1",
+            "https://graph.microsoft.com:8443/beta/security/identities/sensors",
+            "https://graph.microsoft.com/v1.0/security/identities/sensors?$skiptoken=1",
+            "https://graph.microsoft.com/beta/../v1.0/security/identities/sensors",
+            "https://graph.microsoft.com/betaX/security/identities/sensors",
+            "https://user@graph.microsoft.com/beta/security/identities/sensors",
+            "//evil.example/beta/security/identities/sensors",
+            "/v1.0/security/identities/sensors",
+        ] {
+            assert!(next_page(BASE, FIRST, link).is_err(), "{link}");
+        }
+        assert!(
+            next_page(BASE, FIRST, FIRST).is_err(),
+            "a link to the same page would loop"
+        );
+    }
+}

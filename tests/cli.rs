@@ -1,0 +1,474 @@
+//! The operator CLI as a person or a script runs it: the built `mdi-sensor-key` binary, with a
+//! cleared environment, against the Graph simulator (and moto's Secrets Manager for
+//! `--credentials-secret`, `--store` and `rotate`). Checks the output, the exit codes, and that
+//! the key reaches stdout only and no secret reaches stderr.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::*;
+use graph_sim::{Endpoint, Fault, RetryAfter, SimConfig, SimSensor};
+use serde_json::Value;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|_| panic!("stdout is one JSON document: {}", self.stdout))
+    }
+}
+
+/// Static test credentials and the moto endpoint: nothing can reach AWS or instance metadata.
+fn aws_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_CONFIG_FILE", "/nonexistent".into()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".into()),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_endpoint()),
+    ]
+}
+
+/// The AZURE_* variables for the simulator's app, plus the AWS test settings.
+fn azure_env(world: &World) -> Vec<(&'static str, String)> {
+    let config = SimConfig::default();
+    let mut env = aws_env();
+    env.extend([
+        ("AZURE_TENANT_ID", config.tenant_id),
+        ("AZURE_CLIENT_ID", config.client_id),
+        ("AZURE_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
+        ("AZURE_AUTHORITY_HOST", world.sim.authority_url()),
+    ]);
+    env
+}
+
+/// Runs the binary with `args` (pointed at the world's Graph unless they say otherwise) and
+/// exactly `env`.
+async fn run_with(world: &World, args: &[&str], env: Vec<(&'static str, String)>) -> Run {
+    let mut args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+    if !args.iter().any(|arg| arg == "--graph-endpoint") {
+        args.extend(["--graph-endpoint".into(), world.sim.graph_url()]);
+    }
+    args.extend(["--timeout".into(), "20".into()]);
+    let run = tokio::task::spawn_blocking(move || {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_mdi-sensor-key"))
+            .args(&args)
+            .env_clear()
+            .envs(env)
+            .stdin(Stdio::null())
+            .output()
+            .expect("the CLI runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    })
+    .await
+    .expect("the CLI finishes");
+    if let Some(key) = serde_json::from_str::<Value>(&run.stdout)
+        .ok()
+        .and_then(|json| json["sensorDeploymentAccessKey"].as_str().map(str::to_owned))
+    {
+        remember_secret(&key);
+    }
+    run
+}
+
+async fn run(world: &World, args: &[&str]) -> Run {
+    run_with(world, args, azure_env(world)).await
+}
+
+/// No secret of this world (client secret, any key, any bearer token) is in `text`.
+fn assert_no_secrets(world: &World, text: &str) {
+    for secret in world.secrets() {
+        assert!(!text.contains(&secret), "a secret leaked: {text}");
+    }
+}
+
+fn tenant() -> Vec<SimSensor> {
+    vec![
+        SimSensor::healthy("DC1", "contoso.com"),
+        SimSensor::healthy("DC2", "contoso.com").with_status("updating", "running", "healthy"),
+        SimSensor::healthy("DC3", "fabrikam.com").with_status("upToDate", "stopped", "notHealthyHigh"),
+        SimSensor::healthy("DC4", "fabrikam.com").with_status("quantumFlux", "unknownFutureValue", "healthy"),
+        SimSensor::healthy("DC5", "contoso.com"),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_prints_the_key_on_stdout_as_a_table_or_json_and_nothing_else() {
+    let world = world(Setup::default()).await;
+    let key = world.sim.current_key();
+
+    let table = run(&world, &["get"]).await;
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(table.stdout.contains("Sensor deployment access key"));
+    assert!(table.stdout.contains(&key));
+    assert!(!table.stderr.contains(&key));
+
+    let json = run(&world, &["get", "--json", "-v"]).await;
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    assert_eq!(
+        json.json(),
+        serde_json::json!({"sensorDeploymentAccessKey": key}),
+        "stdout is the output alone: no log or metric lines"
+    );
+    assert!(
+        json.stderr.contains("operator command"),
+        "-v logs the audit line to stderr"
+    );
+    assert_no_secrets(&world, &json.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_can_come_from_a_secrets_manager_secret_instead_of_the_environment() {
+    let world = world(Setup::default()).await;
+    let mut env = aws_env();
+    env.push(("AZURE_AUTHORITY_HOST", world.sim.authority_url()));
+
+    let run = run_with(
+        &world,
+        &["get", "--json", "--credentials-secret", &world.credentials_secret],
+        env,
+    )
+    .await;
+
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.json()["sensorDeploymentAccessKey"],
+        world.sim.current_key().as_str()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn package_sensors_and_verdict_answer_and_never_print_the_key() {
+    let world = world(Setup::default()).await;
+    world.sim.set_sensors(tenant());
+    let key = world.sim.current_key();
+    let package = world.sim.sensor_package();
+
+    let table = run(&world, &["package"]).await;
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(table.stdout.contains(&package.download_url) && table.stdout.contains(&package.version));
+    let json = run(&world, &["package", "--json"]).await;
+    assert_eq!(
+        json.json(),
+        serde_json::json!({"downloadUrl": package.download_url, "version": package.version})
+    );
+
+    let sensors = run(&world, &["sensors"]).await;
+    assert_eq!(sensors.code, 0, "{}", sensors.stderr);
+    let lines: Vec<&str> = sensors.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("SENSOR") && lines[0].ends_with("VERDICT"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines.len(), 6);
+    assert!(
+        lines[2].starts_with("DC2") && lines[2].ends_with("installing"),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[4].contains("quantumFlux") && lines[4].ends_with("unhealthy"),
+        "{}",
+        lines[4]
+    );
+
+    let healthy = run(&world, &["verdict", "dc1", "--json"]).await;
+    assert_eq!(healthy.json()["verdict"], "healthy");
+    assert_eq!(healthy.json()["sensor"]["displayName"], "DC1");
+    let missing = run(&world, &["verdict", "DC9"]).await;
+    assert_eq!(missing.code, 0);
+    assert!(
+        missing
+            .stdout
+            .lines()
+            .any(|line| line.starts_with("Verdict") && line.ends_with("missing"))
+    );
+
+    for output in [&table, &json, &sensors, &healthy, &missing] {
+        assert!(!output.stdout.contains(&key) && !output.stderr.contains(&key));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sensor_list_is_followed_across_pages_and_filtered_by_domain() {
+    let world = world(Setup::default()).await;
+    world.sim.set_sensors(tenant());
+    world.sim.set_sensor_page_size(2);
+
+    let run = run(&world, &["sensors", "--domain", "FABRIKAM.com", "--json"]).await;
+
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = run.json();
+    let names: Vec<&str> = json["sensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|sensor| sensor["displayName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["DC3", "DC4"]);
+    assert_eq!(json["sensors"][1]["deploymentStatus"], "quantumFlux");
+    assert_eq!(world.sim.calls(Endpoint::ListSensors), 3, "three pages");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundle_prints_the_key_the_package_and_the_install_command_with_its_switches() {
+    let world = world(Setup::default()).await;
+    let key = world.sim.current_key();
+
+    let run = run(
+        &world,
+        &[
+            "bundle",
+            "--delayed-update",
+            "--proxy-url",
+            "http://proxy.contoso.com:8080",
+            "--json",
+        ],
+    )
+    .await;
+
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = run.json();
+    assert_eq!(json["sensorDeploymentAccessKey"], key.as_str());
+    assert_eq!(json["version"], world.sim.sensor_package().version.as_str());
+    assert_eq!(
+        json["installCommand"],
+        format!(
+            "\"Azure ATP sensor Setup.exe\" /quiet NetFrameworkCommandLineArguments=\"/q\" AccessKey=\"{key}\" DelayedUpdate=true ProxyUrl=\"http://proxy.contoso.com:8080\""
+        )
+    );
+    assert_no_secrets(&world, &run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regenerate_prints_the_new_key_and_with_store_keeps_the_key_secret_in_step() {
+    let world = world(Setup::default()).await;
+    let old_key = world.sim.current_key();
+
+    let plain = run(&world, &["regenerate", "--json"]).await;
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    let first = world.sim.current_key();
+    assert_ne!(first, old_key);
+    assert_eq!(
+        plain.json(),
+        serde_json::json!({"sensorDeploymentAccessKey": first, "stored": null})
+    );
+    assert_eq!(
+        stored_key(&world.moto, &world.key_secret).await,
+        old_key,
+        "nothing stored"
+    );
+
+    let stored = run(
+        &world,
+        &["regenerate", "--store", "--key-secret", &world.key_secret, "--json"],
+    )
+    .await;
+    assert_eq!(stored.code, 0, "{}", stored.stderr);
+    let second = world.sim.current_key();
+    assert_eq!(stored.json()["sensorDeploymentAccessKey"], second.as_str());
+    assert_eq!(stored.json()["stored"]["secretId"], world.key_secret_arn.as_str());
+    assert_eq!(stored_key(&world.moto, &world.key_secret).await, second);
+    let document = world
+        .moto
+        .get_secret_value()
+        .secret_id(&world.key_secret)
+        .send()
+        .await
+        .unwrap();
+    let document: Value = serde_json::from_str(document.secret_string().unwrap()).unwrap();
+    assert_eq!(document["trigger"], "cli");
+    assert_no_secrets(&world, &format!("{}{}", plain.stderr, stored.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_rotates_the_stored_key_and_prints_a_summary_without_the_key() {
+    let world = world(Setup::default()).await;
+    let old_key = world.sim.current_key();
+
+    let run = run(&world, &["rotate", "--key-secret", &world.key_secret, "--json"]).await;
+
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let new_key = world.sim.current_key();
+    assert_ne!(new_key, old_key);
+    assert_eq!(stored_key(&world.moto, &world.key_secret).await, new_key);
+    let summary = run.json();
+    assert_eq!(summary["outcome"], "rotated");
+    assert_eq!(summary["trigger"], "cli");
+    assert_eq!(summary["regenerated"], true);
+    assert_eq!(summary["secretId"], world.key_secret_arn.as_str());
+    assert!(!run.stdout.contains(&new_key) && !run.stdout.contains(&old_key));
+
+    let table = self::run(&world, &["rotate", "--key-secret", &world.key_secret]).await;
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(table.stdout.starts_with("Outcome"), "{}", table.stdout);
+    assert!(!table.stdout.contains(&world.sim.current_key()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_at_every_level_go_to_stderr_and_hold_no_secret() {
+    let world = world(Setup::default()).await;
+    world.sim.set_sensors(tenant());
+    let mut env = azure_env(&world);
+    env.push(("RUST_LOG", "trace".into()));
+
+    let mut stderr = String::new();
+    for args in [
+        vec!["get"],
+        vec!["bundle"],
+        vec!["sensors"],
+        vec!["regenerate", "--store", "--key-secret", world.key_secret.as_str()],
+        vec!["rotate", "--key-secret", world.key_secret.as_str()],
+    ] {
+        let run = run_with(&world, &args, env.clone()).await;
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        stderr.push_str(&run.stderr);
+    }
+
+    assert!(stderr.contains("Graph call answered"), "the capture is working");
+    assert!(stderr.contains("token request answered"));
+    assert_no_secrets(&world, &stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_errors_exit_2_before_anything_is_called() {
+    let world = world(Setup::default()).await;
+    for args in [
+        vec!["frobnicate"],
+        vec![],
+        vec!["bundle", "--proxy-url", "http://proxy\" & calc"],
+        vec!["bundle", "--proxy-url", "ftp://proxy"],
+        vec!["verdict", "dc1;shutdown"],
+        vec!["verdict"],
+        vec!["sensors", "--domain", ""],
+        vec!["rotate"],
+        vec!["regenerate", "--store"],
+        vec!["get", "--cloud", "china"],
+        vec!["get", "--timeout", "0"],
+    ] {
+        let run = run(&world, &args).await;
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{args:?}");
+    }
+    assert_eq!(calls(&world), (0, 0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_errors_exit_3_and_say_what_to_fix() {
+    let world = world(Setup::default()).await;
+
+    let none = run_with(&world, &["get"], aws_env()).await;
+    assert_eq!(none.code, 3, "{}", none.stderr);
+    assert!(none.stderr.contains("AZURE_CLIENT_SECRET") && none.stderr.contains("--credentials-secret"));
+
+    let mut certificate = aws_env();
+    certificate.extend([
+        ("AZURE_TENANT_ID", SimConfig::default().tenant_id),
+        ("AZURE_CLIENT_ID", SimConfig::default().client_id),
+        ("AZURE_CLIENT_CERTIFICATE_PATH", "/etc/mdi/app.pem".to_owned()),
+    ]);
+    let certificate = run_with(&world, &["get"], certificate).await;
+    assert_eq!(certificate.code, 3);
+    assert!(
+        certificate.stderr.contains("not supported yet"),
+        "{}",
+        certificate.stderr
+    );
+
+    let missing = run(&world, &["get", "--credentials-secret", "no-such-secret-9f1c"]).await;
+    assert_eq!(missing.code, 3, "{}", missing.stderr);
+    assert!(missing.stderr.contains("no-such-secret-9f1c"));
+
+    let endpoint = run(&world, &["get", "--graph-endpoint", "ftp://graph.example"]).await;
+    assert_eq!(endpoint.code, 3, "{}", endpoint.stderr);
+    assert!(endpoint.stderr.contains("--graph-endpoint"));
+    assert_eq!(calls(&world), (0, 0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_by_entra_or_graph_exit_4_and_explain_without_secrets() {
+    let world = world(Setup::default()).await;
+    let mut wrong = azure_env(&world);
+    wrong.retain(|(name, _)| *name != "AZURE_CLIENT_SECRET");
+    wrong.push(("AZURE_CLIENT_SECRET", "wrong-client-secret-1234".into()));
+    remember_secret("wrong-client-secret-1234");
+
+    let refused = run_with(&world, &["get"], wrong).await;
+    assert_eq!(refused.code, 4, "{}", refused.stderr);
+    assert!(refused.stderr.contains("invalid_client"), "{}", refused.stderr);
+
+    world.sim.set_roles(vec![]);
+    let forbidden = run(&world, &["package"]).await;
+    assert_eq!(forbidden.code, 4, "{}", forbidden.stderr);
+    assert!(forbidden.stderr.contains("SecurityIdentitiesSensors"));
+    assert!(
+        forbidden.stderr.contains("request-id"),
+        "Graph's request-id for a support case"
+    );
+    assert_no_secrets(&world, &format!("{}{}", refused.stderr, forbidden.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_and_unreachable_upstreams_exit_5_and_unreadable_answers_1() {
+    let world = world(Setup::default()).await;
+    for _ in 0..4 {
+        world.sim.inject(
+            Endpoint::GetPackage,
+            Fault::TooManyRequests {
+                retry_after: Some(RetryAfter::Seconds(0)),
+            },
+        );
+    }
+    let throttled = run(&world, &["package"]).await;
+    assert_eq!(throttled.code, 5, "{}", throttled.stderr);
+    assert_eq!(world.sim.calls(Endpoint::GetPackage), 4, "one try and three retries");
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let unreachable = run(&world, &["sensors", "--graph-endpoint", &format!("http://{closed}")]).await;
+    assert_eq!(unreachable.code, 5, "{}", unreachable.stderr);
+
+    world.sim.inject(Endpoint::ListSensors, Fault::MalformedBody);
+    let unreadable = run(&world, &["sensors"]).await;
+    assert_eq!(unreadable.code, 1, "{}", unreadable.stderr);
+    assert!(unreadable.stdout.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_has_help_that_documents_the_exit_codes() {
+    let world = world(Setup::default()).await;
+    for command in [
+        vec![],
+        vec!["get"],
+        vec!["regenerate"],
+        vec!["rotate"],
+        vec!["package"],
+        vec!["bundle"],
+        vec!["sensors"],
+        vec!["verdict"],
+    ] {
+        let mut args = command.clone();
+        args.push("--help");
+        let run = run_with(&world, &args, Vec::new()).await;
+        assert_eq!(run.code, 0, "{command:?}");
+        assert!(run.stdout.contains("Usage: mdi-sensor-key"), "{command:?}");
+        assert!(
+            run.stdout.contains("Exit codes:") && run.stdout.contains("5  upstream unavailable"),
+            "{command:?}"
+        );
+    }
+}
