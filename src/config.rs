@@ -15,7 +15,29 @@ pub enum Cloud {
     Dod,
 }
 
+/// `GRAPH_CLOUD`: a cloud named by the operator, or `auto` to take the tenant's own cloud from
+/// its OpenID configuration document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloudChoice {
+    Auto,
+    Fixed(Cloud),
+}
+
 impl Cloud {
+    /// The `GRAPH_CLOUD` spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cloud::Global => "global",
+            Cloud::UsGov => "usgov",
+            Cloud::Dod => "dod",
+        }
+    }
+
+    /// Whether this is one of the US government clouds, where Graph offers fewer APIs.
+    pub fn is_government(self) -> bool {
+        matches!(self, Cloud::UsGov | Cloud::Dod)
+    }
+
     /// The Graph root; the token scope is always `<this>/.default`, even when `GRAPH_ENDPOINT`
     /// redirects the traffic, because Entra issues tokens for the cloud's resource, not a host.
     pub fn graph_root(self) -> &'static str {
@@ -55,22 +77,15 @@ impl ApiVersion {
 pub struct Config {
     pub credentials_secret_id: String,
     pub key_secret_id: Option<String>,
-    pub cloud: Cloud,
+    pub cloud: CloudChoice,
     pub api_version: ApiVersion,
-    /// Where Graph requests go: the cloud's root unless `GRAPH_ENDPOINT` overrides it.
-    pub graph_endpoint: String,
-    /// Where token requests go: the cloud's authority unless `AUTHORITY_HOST` overrides it.
-    pub authority_host: String,
+    /// `GRAPH_ENDPOINT`: where Graph requests go instead of the cloud's Graph root.
+    pub graph_endpoint: Option<String>,
+    /// `AUTHORITY_HOST`: where token and discovery requests go instead of the cloud's authority.
+    pub authority_host: Option<String>,
     pub readers: AllowList,
     pub rotators: AllowList,
     pub credentials_ttl: Duration,
-}
-
-impl Config {
-    /// The token scope of the configured cloud.
-    pub fn scope(&self) -> String {
-        format!("{}/.default", self.cloud.graph_root())
-    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -110,14 +125,15 @@ impl Config {
         let credentials_secret_id =
             get("GRAPH_CREDENTIALS_SECRET_ID").ok_or(ConfigError::Missing("GRAPH_CREDENTIALS_SECRET_ID"))?;
         let cloud = match get("GRAPH_CLOUD").as_deref().map(str::to_ascii_lowercase).as_deref() {
-            None | Some("global") => Cloud::Global,
-            Some("usgov") => Cloud::UsGov,
-            Some("dod") => Cloud::Dod,
+            None | Some("global") => CloudChoice::Fixed(Cloud::Global),
+            Some("usgov") => CloudChoice::Fixed(Cloud::UsGov),
+            Some("dod") => CloudChoice::Fixed(Cloud::Dod),
+            Some("auto") => CloudChoice::Auto,
             Some("china") => return Err(ConfigError::ChinaUnsupported),
             Some(_) => {
                 return Err(ConfigError::Invalid {
                     name: "GRAPH_CLOUD",
-                    reason: "expected one of global, usgov, dod".into(),
+                    reason: "expected one of global, usgov, dod, auto".into(),
                 });
             }
         };
@@ -131,14 +147,12 @@ impl Config {
                 });
             }
         };
-        let graph_endpoint = match get("GRAPH_ENDPOINT") {
-            Some(url) => checked_base_url("GRAPH_ENDPOINT", &url)?,
-            None => cloud.graph_root().to_owned(),
-        };
-        let authority_host = match get("AUTHORITY_HOST") {
-            Some(url) => checked_base_url("AUTHORITY_HOST", &url)?,
-            None => cloud.authority().to_owned(),
-        };
+        let graph_endpoint = get("GRAPH_ENDPOINT")
+            .map(|url| checked_base_url("GRAPH_ENDPOINT", &url))
+            .transpose()?;
+        let authority_host = get("AUTHORITY_HOST")
+            .map(|url| checked_base_url("AUTHORITY_HOST", &url))
+            .transpose()?;
         let credentials_ttl = match get("CREDENTIALS_CACHE_TTL_SECONDS") {
             None => DEFAULT_CREDENTIALS_TTL,
             Some(text) => text
@@ -204,29 +218,41 @@ mod tests {
     #[test]
     fn defaults_are_the_global_cloud_on_beta_with_nobody_allowed() {
         let config = config_from(&[("GRAPH_CREDENTIALS_SECRET_ID", "creds")]).unwrap();
-        assert_eq!(config.cloud, Cloud::Global);
+        assert_eq!(config.cloud, CloudChoice::Fixed(Cloud::Global));
         assert_eq!(config.api_version, ApiVersion::Beta);
-        assert_eq!(config.graph_endpoint, "https://graph.microsoft.com");
-        assert_eq!(config.authority_host, "https://login.microsoftonline.com");
-        assert_eq!(config.scope(), "https://graph.microsoft.com/.default");
+        assert_eq!(config.graph_endpoint, None);
+        assert_eq!(config.authority_host, None);
         assert_eq!(config.credentials_ttl, Duration::from_secs(300));
         assert!(config.key_secret_id.is_none());
         assert!(!config.readers.admits("arn:aws:iam::123456789012:user/alice"));
     }
 
     #[test]
-    fn government_clouds_pick_their_hosts_and_keep_their_scope_under_an_override() {
+    fn each_cloud_and_auto_are_read_and_overrides_lose_their_trailing_slash() {
         let config = config_from(&[
             ("GRAPH_CREDENTIALS_SECRET_ID", "creds"),
-            ("GRAPH_CLOUD", "dod"),
+            ("GRAPH_CLOUD", "DoD"),
             ("GRAPH_ENDPOINT", "http://127.0.0.1:9000/"),
         ])
         .unwrap();
-        assert_eq!(config.graph_endpoint, "http://127.0.0.1:9000");
-        assert_eq!(config.authority_host, "https://login.microsoftonline.us");
-        assert_eq!(config.scope(), "https://dod-graph.microsoft.us/.default");
+        assert_eq!(config.cloud, CloudChoice::Fixed(Cloud::Dod));
+        assert_eq!(config.graph_endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(config.authority_host, None);
         let usgov = config_from(&[("GRAPH_CREDENTIALS_SECRET_ID", "c"), ("GRAPH_CLOUD", "usgov")]).unwrap();
-        assert_eq!(usgov.graph_endpoint, "https://graph.microsoft.us");
+        assert_eq!(usgov.cloud, CloudChoice::Fixed(Cloud::UsGov));
+        let auto = config_from(&[("GRAPH_CREDENTIALS_SECRET_ID", "c"), ("GRAPH_CLOUD", "auto")]).unwrap();
+        assert_eq!(auto.cloud, CloudChoice::Auto);
+    }
+
+    #[test]
+    fn each_cloud_has_its_own_graph_root_and_authority() {
+        assert_eq!(Cloud::Global.graph_root(), "https://graph.microsoft.com");
+        assert_eq!(Cloud::UsGov.graph_root(), "https://graph.microsoft.us");
+        assert_eq!(Cloud::Dod.graph_root(), "https://dod-graph.microsoft.us");
+        assert_eq!(Cloud::Global.authority(), "https://login.microsoftonline.com");
+        assert_eq!(Cloud::UsGov.authority(), "https://login.microsoftonline.us");
+        assert_eq!(Cloud::Dod.authority(), "https://login.microsoftonline.us");
+        assert!(Cloud::Dod.is_government() && !Cloud::Global.is_government());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The Graph app's credentials, as stored in the credentials secret, and their warm-start cache.
 //!
-//! The secret's text is parsed field by field rather than through a derived deserializer so that
-//! no parse error can quote a value: errors name the field, never its content.
+//! The app proves itself with a client secret or with a certificate (see [`crate::certificate`]);
+//! the secret holds exactly one of them. Its text is parsed field by field rather than through a
+//! derived deserializer so that no parse error can quote a value: errors name the field, never
+//! its content.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,16 +13,30 @@ use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::certificate::{CertificateError, ClientCertificate, Part};
 use crate::deadline::Deadline;
 use crate::secrets::{SecretStore, StoreError, VersionSelector};
 
-/// The app registration that calls Graph. `Debug` redacts the secret (it is a [`SecretString`]).
+/// The app registration that calls Graph. `Debug` redacts the secret and the key.
 #[derive(Debug, Clone)]
 pub struct GraphCredentials {
     pub tenant_id: String,
     pub client_id: String,
-    pub client_secret: SecretString,
+    pub credential: ClientCredential,
 }
+
+/// How the app proves itself to Entra ID.
+#[derive(Debug, Clone)]
+pub enum ClientCredential {
+    /// `client_secret` in the token request.
+    Secret(SecretString),
+    /// A signed `client_assertion` in the token request; the key never leaves the function.
+    Certificate(Arc<ClientCertificate>),
+}
+
+/// The secret's field names for the two PEM inputs.
+const CERTIFICATE_FIELD: &str = "certificatePem";
+const PRIVATE_KEY_FIELD: &str = "privateKeyPem";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
@@ -40,42 +56,108 @@ pub enum CredentialsError {
         field: &'static str,
         expected: &'static str,
     },
+    #[error(
+        "the credentials secret {secret_id} holds no credential: set clientSecret, or certificatePem and privateKeyPem"
+    )]
+    NoCredential { secret_id: String },
+    #[error(
+        "the credentials secret {secret_id} holds both clientSecret and certificatePem/privateKeyPem; keep exactly one credential"
+    )]
+    BothCredentials { secret_id: String },
+    #[error("the credentials secret {secret_id}: {field} {source}")]
+    Certificate {
+        secret_id: String,
+        field: &'static str,
+        source: CertificateError,
+    },
+}
+
+/// Whether `tenant_id` can go into the token URL's path without changing it.
+pub fn tenant_id_is_path_safe(tenant_id: &str) -> bool {
+    tenant_id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
 }
 
 impl GraphCredentials {
-    /// Parses `{"tenantId", "clientId", "clientSecret"}`; extra fields are accepted and ignored.
+    /// Parses `{"tenantId", "clientId"}` with either `"clientSecret"` or `"certificatePem"` and
+    /// `"privateKeyPem"` (and optionally `"sendCertificateChain": true`); extra fields are accepted
+    /// and ignored.
     pub fn parse(secret_id: &str, text: &SecretString) -> Result<Self, CredentialsError> {
         let mut object: Map<String, Value> =
             serde_json::from_str(text.expose_secret()).map_err(|_| CredentialsError::NotJson {
                 secret_id: secret_id.to_owned(),
             })?;
-        let mut take = |field: &'static str| match object.remove(field) {
-            Some(Value::String(value)) if !value.trim().is_empty() => Ok(value),
-            None | Some(Value::Null) | Some(Value::String(_)) => Err(CredentialsError::MissingField {
-                secret_id: secret_id.to_owned(),
+        let owned_id = || secret_id.to_owned();
+        let present = |object: &Map<String, Value>, field: &str| !matches!(object.get(field), None | Some(Value::Null));
+        let take = |object: &mut Map<String, Value>, field: &'static str| match object.remove(field) {
+            // Moved, not copied, into a zeroizing string: the value may be a secret.
+            Some(Value::String(value)) => {
+                let value = SecretString::from(value);
+                match value.expose_secret().trim().is_empty() {
+                    true => Err(CredentialsError::MissingField {
+                        secret_id: owned_id(),
+                        field,
+                    }),
+                    false => Ok(value),
+                }
+            }
+            None | Some(Value::Null) => Err(CredentialsError::MissingField {
+                secret_id: owned_id(),
                 field,
             }),
             Some(_) => Err(CredentialsError::NotAString {
-                secret_id: secret_id.to_owned(),
+                secret_id: owned_id(),
                 field,
             }),
         };
-        let tenant_id = take("tenantId")?;
-        let client_id = take("clientId")?;
-        let client_secret = SecretString::from(take("clientSecret")?);
+        let tenant_id = take(&mut object, "tenantId")?.expose_secret().to_owned();
+        let client_id = take(&mut object, "clientId")?.expose_secret().to_owned();
         // The tenant goes into the token URL's path, so it must be a path-safe identifier.
-        let path_safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_');
-        if !tenant_id.chars().all(path_safe) {
+        if !tenant_id_is_path_safe(&tenant_id) {
             return Err(CredentialsError::Malformed {
-                secret_id: secret_id.to_owned(),
+                secret_id: owned_id(),
                 field: "tenantId",
                 expected: "tenant GUID or domain name",
             });
         }
+        let has_secret = present(&object, "clientSecret");
+        let has_certificate = present(&object, CERTIFICATE_FIELD) || present(&object, PRIVATE_KEY_FIELD);
+        let credential = match (has_secret, has_certificate) {
+            (true, true) => return Err(CredentialsError::BothCredentials { secret_id: owned_id() }),
+            (false, false) => return Err(CredentialsError::NoCredential { secret_id: owned_id() }),
+            (true, false) => ClientCredential::Secret(take(&mut object, "clientSecret")?),
+            (false, true) => {
+                let certificate = take(&mut object, CERTIFICATE_FIELD)?;
+                let private_key = take(&mut object, PRIVATE_KEY_FIELD)?;
+                let send_chain = match object.remove("sendCertificateChain") {
+                    None | Some(Value::Null) => false,
+                    Some(Value::Bool(send)) => send,
+                    Some(_) => {
+                        return Err(CredentialsError::Malformed {
+                            secret_id: owned_id(),
+                            field: "sendCertificateChain",
+                            expected: "boolean (true or false)",
+                        });
+                    }
+                };
+                let loaded = ClientCertificate::from_pem(&certificate, &private_key, send_chain).map_err(|source| {
+                    CredentialsError::Certificate {
+                        secret_id: owned_id(),
+                        field: match source.part() {
+                            Part::Certificate => CERTIFICATE_FIELD,
+                            Part::PrivateKey => PRIVATE_KEY_FIELD,
+                        },
+                        source,
+                    }
+                })?;
+                ClientCredential::Certificate(Arc::new(loaded))
+            }
+        };
         Ok(GraphCredentials {
             tenant_id,
             client_id,
-            client_secret,
+            credential,
         })
     }
 }
@@ -191,12 +273,19 @@ mod tests {
         GraphCredentials::parse("creds", &SecretString::from(text))
     }
 
+    fn secret_of(credentials: &GraphCredentials) -> &str {
+        match &credentials.credential {
+            ClientCredential::Secret(secret) => secret.expose_secret(),
+            ClientCredential::Certificate(_) => panic!("a client secret was expected"),
+        }
+    }
+
     #[test]
     fn a_complete_secret_parses_and_extra_fields_are_accepted() {
         let credentials = parse(GOOD).unwrap();
         assert_eq!(credentials.tenant_id, "contoso.onmicrosoft.com");
         assert_eq!(credentials.client_id, "app");
-        assert_eq!(credentials.client_secret.expose_secret(), "hunter2-client-secret");
+        assert_eq!(secret_of(&credentials), "hunter2-client-secret");
     }
 
     #[test]
@@ -210,15 +299,123 @@ mod tests {
         for (text, field) in [
             (r#"{"clientId":"a","clientSecret":"s"}"#, "tenantId"),
             (r#"{"tenantId":"t","clientSecret":"s"}"#, "clientId"),
-            (r#"{"tenantId":"t","clientId":"a"}"#, "clientSecret"),
             (r#"{"tenantId":"t","clientId":"a","clientSecret":"  "}"#, "clientSecret"),
-            (r#"{"tenantId":"t","clientId":"a","clientSecret":null}"#, "clientSecret"),
+            (
+                r#"{"tenantId":"t","clientId":"a","certificatePem":"c"}"#,
+                "privateKeyPem",
+            ),
+            (
+                r#"{"tenantId":"t","clientId":"a","privateKeyPem":"k"}"#,
+                "certificatePem",
+            ),
         ] {
             match parse(text) {
                 Err(CredentialsError::MissingField { field: named, .. }) => assert_eq!(named, field, "{text}"),
                 other => panic!("{text}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn no_credential_or_both_credentials_are_refused_naming_the_fields() {
+        for text in [
+            r#"{"tenantId":"t","clientId":"a"}"#,
+            r#"{"tenantId":"t","clientId":"a","clientSecret":null}"#,
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(matches!(err, CredentialsError::NoCredential { .. }), "{text}: {err:?}");
+            let message = err.to_string();
+            assert!(
+                message.contains("clientSecret")
+                    && message.contains("certificatePem")
+                    && message.contains("privateKeyPem")
+            );
+        }
+        let err = parse(r#"{"tenantId":"t","clientId":"a","clientSecret":"hunter2","certificatePem":"-----BEGIN"}"#)
+            .unwrap_err();
+        assert!(matches!(err, CredentialsError::BothCredentials { .. }), "{err:?}");
+        assert!(err.to_string().contains("exactly one") && !err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn a_certificate_and_its_key_parse_in_pkcs8_and_pkcs1_form() {
+        let certificate = graph_sim::TestCertificate::generate("credentials-test");
+        for key in [certificate.private_key_pem(), certificate.private_key_pkcs1_pem()] {
+            let text = serde_json::json!({
+                "tenantId": "t", "clientId": "a",
+                "certificatePem": certificate.certificate_pem(), "privateKeyPem": key,
+            });
+            let credentials = parse(&text.to_string()).unwrap();
+            let ClientCredential::Certificate(loaded) = &credentials.credential else {
+                panic!("a certificate was expected");
+            };
+            assert_eq!(loaded.thumbprint_sha256(), certificate.thumbprint_sha256());
+            let printed = format!("{credentials:?}");
+            assert!(
+                !printed.contains("PRIVATE KEY") && printed.contains(&certificate.thumbprint_sha256()),
+                "{printed}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_broken_certificate_credential_names_the_field_never_the_pem() {
+        let certificate = graph_sim::TestCertificate::generate("credentials-test");
+        let other = graph_sim::TestCertificate::generate("someone-else");
+        let cases = [
+            (
+                certificate.certificate_pem(),
+                other.private_key_pem(),
+                "privateKeyPem",
+                "does not match",
+            ),
+            (
+                certificate.certificate_pem(),
+                "not a key",
+                "privateKeyPem",
+                "no PEM block",
+            ),
+            (
+                "not a certificate",
+                certificate.private_key_pem(),
+                "certificatePem",
+                "no PEM block",
+            ),
+            (
+                certificate.private_key_pem(),
+                certificate.private_key_pem(),
+                "certificatePem",
+                "no CERTIFICATE",
+            ),
+        ];
+        for (certificate_pem, key_pem, field, says) in cases {
+            let text = serde_json::json!({
+                "tenantId": "t", "clientId": "a", "certificatePem": certificate_pem, "privateKeyPem": key_pem,
+            });
+            let err = parse(&text.to_string()).unwrap_err();
+            let message = err.to_string();
+            assert!(
+                matches!(err, CredentialsError::Certificate { field: f, .. } if f == field),
+                "{message}"
+            );
+            assert!(message.contains(says), "{message}");
+            assert!(!message.contains("MII"), "no base64 of the PEM: {message}");
+        }
+        let text = serde_json::json!({
+            "tenantId": "t", "clientId": "a", "certificatePem": certificate.certificate_pem(),
+            "privateKeyPem": certificate.private_key_pem(), "sendCertificateChain": "yes",
+        });
+        let err = parse(&text.to_string()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CredentialsError::Malformed {
+                    field: "sendCertificateChain",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -246,6 +443,7 @@ mod tests {
     #[test]
     fn a_tenant_that_would_change_the_token_url_path_is_refused() {
         let err = parse(r#"{"tenantId":"../evil?","clientId":"a","clientSecret":"s"}"#).unwrap_err();
+        assert!(!tenant_id_is_path_safe("a/b") && tenant_id_is_path_safe("contoso.onmicrosoft.com"));
         assert!(matches!(err, CredentialsError::Malformed { field: "tenantId", .. }));
     }
 

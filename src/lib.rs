@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod app;
+pub mod certificate;
 pub mod config;
 pub mod credentials;
 pub mod deadline;

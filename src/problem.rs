@@ -166,6 +166,12 @@ impl From<&GraphError> for Problem {
                     EntraRefusal::InvalidClient => {
                         "Entra ID rejected the app's credentials (invalid_client): the clientSecret in the credentials secret is wrong or expired"
                     }
+                    EntraRefusal::CertificateNotAccepted => {
+                        "Entra ID did not accept the app's certificate (invalid_client): it is not registered on the app registration (upload its public part, e.g. az ad app credential reset --id <clientId> --cert @cert.pem --append), its registration has expired, or the assertion's signature did not verify against it"
+                    }
+                    EntraRefusal::AssertionRejected => {
+                        "Entra ID refused the client assertion (invalid_client): it was outside its valid time (check the clock), or its audience, issuer or subject did not match, or it was replayed; the AADSTS code says which"
+                    }
                     EntraRefusal::UnauthorizedClient => {
                         "Entra ID does not know the app in this tenant (unauthorized_client): check clientId and that the app is registered in tenantId"
                     }
@@ -192,13 +198,16 @@ impl From<&GraphError> for Problem {
             .with_code(code),
             GraphError::Forbidden { reason, code, ids } => {
                 let detail = match reason {
-                    Forbidden::MissingPermission => {
-                        "Microsoft Graph refused access (403): the app lacks the application permission SecurityIdentitiesSensors.ReadWrite.All or its admin consent; grant it and consent for the tenant"
-                    }
+                    Forbidden::MissingPermission { role } => format!(
+                        "Microsoft Graph refused access (403): the app lacks the application permission {role} or its admin consent (a fresh token's roles claim does not carry it); add the permission to the app registration and grant admin consent for the tenant (az ad app permission admin-consent --id <clientId>)"
+                    ),
                     Forbidden::TenantNotOnboarded => {
-                        "Microsoft Graph refused access (403): the tenant is not onboarded to Microsoft Defender for Identity"
+                        "Microsoft Graph refused access (403): the tenant is not onboarded to Microsoft Defender for Identity".to_owned()
                     }
-                    Forbidden::Unknown => "Microsoft Graph refused access (403) for a reason it did not make clear",
+                    Forbidden::RoleHeldButRefused => {
+                        "Microsoft Graph refused access (403) although a fresh token carries the required permission, and did not say why; check the tenant's Defender for Identity workspace and any Conditional Access policy for workload identities".to_owned()
+                    }
+                    Forbidden::Unknown => "Microsoft Graph refused access (403) for a reason it did not make clear".to_owned(),
                 };
                 Problem::new(502, "graph-forbidden", "Graph Refused Access", detail)
                     .with_upstream(Upstream::Graph, ids)
@@ -253,6 +262,50 @@ impl From<&GraphError> for Problem {
                 format!("{upstream} sent an answer that could not be understood: {reason}"),
             )
             .with_upstream(*upstream, ids),
+            GraphError::ClientAssertion(_) => Problem::new(500, "misconfigured", "Misconfigured", error.to_string()),
+            GraphError::CloudMismatch { .. } => Problem::new(
+                500,
+                "cloud-mismatch",
+                "Cloud Mismatch",
+                format!("{error}; nothing was sent to Graph. Set the cloud to the tenant's, or to auto"),
+            ),
+            GraphError::CloudUnsupported { .. } => Problem::new(
+                500,
+                "cloud-unsupported",
+                "Cloud Unsupported",
+                format!("{error}; the MDI sensor API exists only in the global, usgov and dod clouds"),
+            ),
+            GraphError::CloudUnknown(inner) => {
+                let retry_after = match inner.as_ref() {
+                    GraphError::Throttled { retry_after, .. } => *retry_after,
+                    _ => None,
+                };
+                let mut problem = Problem::new(
+                    503,
+                    "cloud-discovery-failed",
+                    "Cloud Discovery Failed",
+                    format!("{error}; nothing was sent to Graph. Retry, or set GRAPH_CLOUD to the tenant's cloud instead of auto"),
+                )
+                .retry_after(retry_after);
+                if let Some(ids) = inner.ids() {
+                    problem = problem.with_upstream(Upstream::Entra, ids);
+                }
+                problem
+            }
+            GraphError::NotInCloud { code, ids, .. } => Problem::new(
+                502,
+                "not-available-in-cloud",
+                "Not Available In This Cloud",
+                error.to_string(),
+            )
+            .with_upstream(Upstream::Graph, ids)
+            .with_code(code),
+            GraphError::OutsideGraphRoot { .. } => Problem::new(
+                502,
+                "outside-graph-root",
+                "Refused To Leave The Graph Root",
+                format!("{error}; the token is only ever sent to the configured Graph root"),
+            ),
             GraphError::Ambiguous(inner) => {
                 let mut problem = Problem::from(inner.as_ref());
                 problem.detail = format!(
@@ -305,7 +358,9 @@ mod tests {
     #[test]
     fn a_missing_permission_is_explained_with_the_permission_name() {
         let problem = Problem::from(&GraphError::Forbidden {
-            reason: Forbidden::MissingPermission,
+            reason: Forbidden::MissingPermission {
+                role: crate::graph::READ_WRITE_ROLE,
+            },
             code: "Forbidden".into(),
             ids: ids(),
         });

@@ -148,6 +148,127 @@ async fn credentials_can_come_from_a_secrets_manager_secret_instead_of_the_envir
     );
 }
 
+/// A PEM file in the temporary directory, removed when dropped (the key is generated at test
+/// time; no key file is ever committed).
+struct TempPem(std::path::PathBuf);
+
+impl TempPem {
+    fn new(contents: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("mdi-sensor-key-cli-{}.pem", uuid::Uuid::new_v4()));
+        std::fs::write(&path, contents).expect("temporary file");
+        TempPem(path)
+    }
+
+    fn path(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+impl Drop for TempPem {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_file_authenticates_the_cli_as_azures_sdks_do() {
+    let world = world(Setup {
+        sim: SimConfig {
+            client_certificate_der: Some(app_certificate().der().to_vec()),
+            ..SimConfig::default()
+        },
+        ..Setup::default()
+    })
+    .await;
+    let file = TempPem::new(&app_certificate().combined_pem());
+    let config = SimConfig::default();
+    let mut env = aws_env();
+    env.extend([
+        ("AZURE_TENANT_ID", config.tenant_id),
+        ("AZURE_CLIENT_ID", config.client_id),
+        ("AZURE_CLIENT_CERTIFICATE_PATH", file.path()),
+        ("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "true".to_owned()),
+        ("AZURE_AUTHORITY_HOST", world.sim.authority_url()),
+    ]);
+
+    let run = run_with(&world, &["get", "--json", "-vv"], env).await;
+
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.json()["sensorDeploymentAccessKey"],
+        world.sim.current_key().as_str()
+    );
+    let requests = world.sim.requests();
+    let token = requests.iter().find(|r| r.endpoint == Some(Endpoint::Token)).unwrap();
+    assert_eq!(token.form_field("client_secret"), None);
+    let assertion = token.form_field("client_assertion").expect("a client assertion");
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            assertion.split('.').next().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["x5c"].as_array().map(Vec::len), Some(1), "the chain is sent");
+    assert_no_secrets(&world, &run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_entra_does_not_hold_exits_4_and_says_to_register_it() {
+    let world = world(Setup::default()).await;
+    let file = TempPem::new(&app_certificate().combined_pem());
+    let config = SimConfig::default();
+    let mut env = aws_env();
+    env.extend([
+        ("AZURE_TENANT_ID", config.tenant_id),
+        ("AZURE_CLIENT_ID", config.client_id),
+        ("AZURE_CLIENT_CERTIFICATE_PATH", file.path()),
+        ("AZURE_AUTHORITY_HOST", world.sim.authority_url()),
+    ]);
+
+    let run = run_with(&world, &["get"], env).await;
+
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("AADSTS700027") && run.stderr.contains("not registered"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty());
+    assert_no_secrets(&world, &run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_auto_discovers_the_tenants_cloud_from_the_cli_too() {
+    let world = world(Setup {
+        sim: SimConfig::in_cloud(graph_sim::SimCloud::Dod),
+        ..Setup::default()
+    })
+    .await;
+
+    let run = run(&world, &["get", "--json", "--cloud", "auto"]).await;
+
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let requests = world.sim.requests();
+    let token = requests.iter().find(|r| r.endpoint == Some(Endpoint::Token)).unwrap();
+    assert_eq!(
+        token.form_field("scope"),
+        Some("https://dod-graph.microsoft.us/.default")
+    );
+    let mismatch = run_with(&world, &["get", "--cloud", "global"], azure_env(&world)).await;
+    assert_eq!(
+        mismatch.code, 3,
+        "a cloud mismatch is configuration: {}",
+        mismatch.stderr
+    );
+    assert!(
+        mismatch.stderr.contains("configured cloud is global"),
+        "{}",
+        mismatch.stderr
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn package_sensors_and_verdict_answer_and_never_print_the_key() {
     let world = world(Setup::default()).await;
@@ -377,14 +498,20 @@ async fn configuration_errors_exit_3_and_say_what_to_fix() {
     certificate.extend([
         ("AZURE_TENANT_ID", SimConfig::default().tenant_id),
         ("AZURE_CLIENT_ID", SimConfig::default().client_id),
-        ("AZURE_CLIENT_CERTIFICATE_PATH", "/etc/mdi/app.pem".to_owned()),
+        ("AZURE_CLIENT_CERTIFICATE_PATH", "/etc/mdi/no-such-app.pem".to_owned()),
     ]);
     let certificate = run_with(&world, &["get"], certificate).await;
     assert_eq!(certificate.code, 3);
     assert!(
-        certificate.stderr.contains("not supported yet"),
+        certificate
+            .stderr
+            .contains("AZURE_CLIENT_CERTIFICATE_PATH could not be read"),
         "{}",
         certificate.stderr
+    );
+    assert!(
+        !certificate.stderr.contains("no-such-app.pem"),
+        "the path is not echoed"
     );
 
     let missing = run(&world, &["get", "--credentials-secret", "no-such-secret-9f1c"]).await;

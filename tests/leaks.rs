@@ -133,3 +133,56 @@ async fn no_flow_leaks_the_key_the_client_secret_or_a_token() {
     }
     world.assert_no_leaks();
 }
+
+#[tokio::test]
+async fn no_certificate_flow_leaks_the_private_key_an_assertion_or_a_token() {
+    let world = world(Setup {
+        credentials_json: Some(certificate_credentials_json(app_certificate(), true)),
+        sim: graph_sim::SimConfig {
+            client_certificate_der: Some(app_certificate().der().to_vec()),
+            ..graph_sim::SimConfig::default()
+        },
+        ..Setup::default()
+    })
+    .await;
+    let mut exposed = Vec::new();
+    for name in ["get-key.json", "regenerate.json"] {
+        let mut reply = call(&world.app, event(name)).await;
+        assert_eq!(reply.status, 200, "{name}");
+        reply.json.as_object_mut().unwrap().remove("sensorDeploymentAccessKey");
+        exposed.push(reply.json.to_string());
+    }
+    world.sim.revoke_tokens();
+    world.sim.inject(Endpoint::Token, Fault::ProcessThenStatus(503));
+    let mut reply = call(&world.app, event("get-key.json")).await;
+    assert_eq!(reply.status, 200);
+    reply.json.as_object_mut().unwrap().remove("sensorDeploymentAccessKey");
+    exposed.push(reply.json.to_string());
+    world.sim.revoke_tokens();
+    world.sim.remove_certificates();
+    exposed.push(call(&world.app, event("get-key.json")).await.json.to_string());
+    let parsed = mdi_sensor_key::credentials::GraphCredentials::parse(
+        "creds",
+        &secrecy::SecretString::from(certificate_credentials_json(app_certificate(), true)),
+    )
+    .unwrap();
+    exposed.push(format!("{parsed:?}"));
+
+    let secrets = world.secrets();
+    assert!(
+        world
+            .sim
+            .requests()
+            .iter()
+            .filter(|r| r.form_field("client_assertion").is_some())
+            .count()
+            >= 4,
+        "assertions are among the secrets checked"
+    );
+    for text in &exposed {
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "a secret leaked: {text}");
+        }
+    }
+    world.assert_no_leaks();
+}

@@ -446,6 +446,83 @@ async fn a_tenant_not_onboarded_to_mdi_is_explained() {
 }
 
 #[tokio::test]
+async fn a_token_with_only_the_read_permission_is_told_the_key_needs_read_write_and_admin_consent() {
+    let world = world(Setup::default()).await;
+    world.sim.set_roles(vec![graph_sim::READ_ROLE.to_owned()]);
+
+    let reply = call(&world.app, event("get-key.json")).await;
+
+    assert_eq!(reply.status, 502);
+    assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:graph-forbidden");
+    let detail = reply.json["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("SecurityIdentitiesSensors.ReadWrite.All")
+            && detail.contains("roles claim")
+            && detail.contains("admin-consent"),
+        "{detail}"
+    );
+    assert_eq!(world.sim.calls(Endpoint::Token), 2, "one fresh token is tried first");
+    let sensors = call(&world.app, event("get-sensors.json")).await;
+    assert_eq!(sensors.status, 200, "Read.All is enough for the sensor list");
+    world.assert_no_leaks();
+}
+
+#[tokio::test]
+async fn a_missing_role_is_reported_whatever_graphs_message_says() {
+    let world = world(Setup::default()).await;
+    world.sim.set_roles(vec![]);
+    for _ in 0..2 {
+        world.sim.inject(
+            Endpoint::GetKey,
+            Fault::Forbidden {
+                message: "The tenant is not onboarded to Microsoft Defender for Identity.".into(),
+            },
+        );
+    }
+
+    let reply = call(&world.app, event("get-key.json")).await;
+
+    let detail = reply.json["detail"].as_str().unwrap();
+    assert!(detail.contains("lacks the application permission"), "{detail}");
+    assert!(!detail.contains("not onboarded"), "{detail}");
+}
+
+#[tokio::test]
+async fn a_refusal_of_a_token_that_carries_the_role_is_not_blamed_on_the_permission() {
+    let world = world(Setup::default()).await;
+    for _ in 0..2 {
+        world.sim.inject(
+            Endpoint::GetKey,
+            Fault::Forbidden {
+                message: "Access denied.".into(),
+            },
+        );
+    }
+
+    let reply = call(&world.app, event("get-key.json")).await;
+
+    assert_eq!(reply.status, 502);
+    let detail = reply.json["detail"].as_str().unwrap();
+    assert!(detail.contains("carries the required permission"), "{detail}");
+    assert!(!detail.contains("lacks"), "{detail}");
+    assert!(captured_logs().contains("Graph refused a fresh token (403)"));
+    world.assert_no_leaks();
+}
+
+#[tokio::test]
+async fn consent_granted_after_the_first_token_is_picked_up_by_the_fresh_token() {
+    let world = world(Setup::default()).await;
+    world.sim.set_roles(vec![]);
+    assert_eq!(call(&world.app, event("get-key.json")).await.status, 502);
+    world.sim.set_roles(vec![graph_sim::REQUIRED_ROLE.to_owned()]);
+
+    let reply = call(&world.app, event("get-key.json")).await;
+
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    assert_eq!(world.sim.calls(Endpoint::Token), 3);
+}
+
+#[tokio::test]
 async fn a_credentials_secret_missing_a_field_is_a_500_naming_the_field_not_a_value() {
     let world = world(Setup {
         credentials_json: Some(r#"{"tenantId":"t","clientSecret":"secret-value-that-must-not-show"}"#.into()),

@@ -21,6 +21,8 @@
 //! | `POST /_sim/client-secret` | `{"secret":"…"}` | [`crate::SimHandle::set_client_secret`] |
 //! | `POST /_sim/roles` | `{"roles":["…"]}` | [`crate::SimHandle::set_roles`] |
 //! | `POST /_sim/revoke-tokens` | | [`crate::SimHandle::revoke_tokens`] |
+//! | `POST /_sim/certificates` | `{"certificatePem":"-----BEGIN CERTIFICATE-----…"}` | [`crate::SimHandle::register_certificate`]; 422 if not an RSA certificate |
+//! | `DELETE /_sim/certificates` | | [`crate::SimHandle::remove_certificates`] |
 //!
 //! Changes answer `204 No Content`; a body that does not parse gets axum's
 //! 4xx rejection.
@@ -31,6 +33,8 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+
+use crate::certificate::RegisteredCertificate;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -53,6 +57,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/client-secret", post(client_secret))
         .route("/roles", post(roles))
         .route("/revoke-tokens", post(revoke_tokens))
+        .route("/certificates", post(register_certificate).delete(remove_certificates))
 }
 
 async fn stats(State(sim): Sim) -> Json<Value> {
@@ -61,6 +66,7 @@ async fn stats(State(sim): Sim) -> Json<Value> {
             "token": sim.calls(Endpoint::Token),
             "getKey": sim.calls(Endpoint::GetKey),
             "regenerateKey": sim.calls(Endpoint::RegenerateKey),
+            "openIdConfiguration": sim.calls(Endpoint::OpenIdConfiguration),
         },
         "key": sim.current_key(),
         "keysGenerated": sim.keys_generated(),
@@ -175,5 +181,26 @@ async fn roles(State(sim): Sim, Json(req): Json<RolesRequest>) -> StatusCode {
 
 async fn revoke_tokens(State(sim): Sim) -> StatusCode {
     sim.revoke_all_tokens();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CertificateRequest {
+    certificate_pem: String,
+}
+
+async fn register_certificate(State(sim): Sim, Json(req): Json<CertificateRequest>) -> StatusCode {
+    match RegisteredCertificate::from_pem(&req.certificate_pem) {
+        Ok(certificate) => {
+            sim.register_certificate(certificate);
+            StatusCode::NO_CONTENT
+        }
+        Err(_) => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+async fn remove_certificates(State(sim): Sim) -> StatusCode {
+    sim.remove_certificates();
     StatusCode::NO_CONTENT
 }

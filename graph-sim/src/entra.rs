@@ -1,4 +1,5 @@
-//! The Entra ID v2.0 token endpoint, client-credentials grant only.
+//! The Entra ID v2.0 token endpoint, client-credentials grant only, with a
+//! client secret or a certificate's signed assertion (checked in `assertion`).
 //!
 //! Requests are checked in the order Entra reports problems (method, tenant,
 //! grant, client, credential, scope) and refused with Entra's error JSON:
@@ -26,14 +27,14 @@ const JSON: &str = "application/json; charset=utf-8";
 const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 
 /// Per-request ids, shared by the error body and the headers.
-struct Ctx {
+pub(crate) struct Ctx {
     trace_id: String,
     correlation_id: String,
     client_request_id: Option<String>,
 }
 
 impl Ctx {
-    fn new(req: &Incoming) -> Self {
+    pub(crate) fn new(req: &Incoming) -> Self {
         let client_request_id = req.header("client-request-id").map(str::to_owned);
         Ctx {
             trace_id: Uuid::new_v4().to_string(),
@@ -42,7 +43,7 @@ impl Ctx {
         }
     }
 
-    fn respond(&self, status: StatusCode, body: String) -> Response {
+    pub(crate) fn respond(&self, status: StatusCode, body: String) -> Response {
         let mut response = server::raw(status, JSON, body);
         let headers = response.headers_mut();
         headers.insert("cache-control", HeaderValue::from_static("no-store, no-cache"));
@@ -60,7 +61,7 @@ impl Ctx {
         response
     }
 
-    fn error(&self, status: StatusCode, error: &str, code: u32, message: &str) -> Response {
+    pub(crate) fn error(&self, status: StatusCode, error: &str, code: u32, message: &str) -> Response {
         let timestamp = clock::entra_timestamp();
         let body = json!({
             "error": error,
@@ -77,7 +78,7 @@ impl Ctx {
         self.respond(status, body.to_string())
     }
 
-    fn throttled(&self, retry_after: Option<RetryAfter>) -> Response {
+    pub(crate) fn throttled(&self, retry_after: Option<RetryAfter>) -> Response {
         let mut response = self.error(
             StatusCode::TOO_MANY_REQUESTS,
             "temporarily_unavailable",
@@ -112,7 +113,7 @@ impl Ctx {
     }
 
     /// An arbitrary status dressed as Entra would dress it.
-    fn status(&self, code: u16, client_id: &str) -> Response {
+    pub(crate) fn status(&self, code: u16, client_id: &str) -> Response {
         let status = server::status(code);
         match status.as_u16() {
             429 => self.throttled(None),
@@ -215,6 +216,32 @@ fn looks_like_guid(s: &str) -> bool {
     Uuid::parse_str(s).is_ok()
 }
 
+/// Entra's answer to a tenant it does not serve: 90002 for a name that could
+/// be a tenant, 900023 for one that could not.
+pub(crate) fn unknown_tenant(ctx: &Ctx, tenant: &str) -> Response {
+    if looks_like_guid(tenant) || tenant.contains('.') {
+        ctx.error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            90002,
+            &format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into \
+                 the correct cloud. Check with your subscription administrator, this may happen if there are no \
+                 active subscriptions for the tenant."
+            ),
+        )
+    } else {
+        ctx.error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900023,
+            &format!(
+                "Specified tenant identifier '{tenant}' is neither a valid DNS name, nor a valid external domain."
+            ),
+        )
+    }
+}
+
 #[expect(
     clippy::result_large_err,
     reason = "the refusal is the answer sent a moment later; boxing it would only add an allocation"
@@ -245,27 +272,7 @@ fn check(shared: &Shared, req: &Incoming, tenant: &str, ctx: &Ctx) -> Result<(),
         ));
     }
     if !tenant.eq_ignore_ascii_case(&fixed.tenant_id) {
-        return Err(if looks_like_guid(tenant) || tenant.contains('.') {
-            ctx.error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                90002,
-                &format!(
-                    "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into \
-                     the correct cloud. Check with your subscription administrator, this may happen if there are no \
-                     active subscriptions for the tenant."
-                ),
-            )
-        } else {
-            ctx.error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                900023,
-                &format!(
-                    "Specified tenant identifier '{tenant}' is neither a valid DNS name, nor a valid external domain."
-                ),
-            )
-        });
+        return Err(unknown_tenant(ctx, tenant));
     }
     // A body that is not a form reads, to Entra, as a form without fields.
     let Some(grant_type) = req.form_field("grant_type") else {
@@ -298,22 +305,23 @@ fn check(shared: &Shared, req: &Incoming, tenant: &str, ctx: &Ctx) -> Result<(),
     match secret {
         Some(secret) if shared.client_secret_matches(&secret) => {}
         Some(_) => return Err(ctx.invalid_client_secret(&client_id)),
-        // The simulated app registration holds no certificate, so no assertion can verify.
-        None if req.form_field("client_assertion").is_some() => {
-            return Err(ctx.error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                700027,
-                "Client assertion failed signature validation.",
-            ));
-        }
         None => {
-            return Err(ctx.error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                7000218,
-                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-            ));
+            if let Some(assertion) = req.form_field("client_assertion") {
+                // The audience Entra expects is the token endpoint the assertion was sent to.
+                let audience = format!("{}/{tenant}/oauth2/v2.0/token", shared.base_url);
+                let assertion_type = req.form_field("client_assertion_type");
+                if let Err(refusal) = shared.accept_assertion(assertion_type, assertion, &audience, &client_id) {
+                    let (status, error, code, message) = refusal.answer(&client_id);
+                    return Err(ctx.error(status, error, code, &message));
+                }
+            } else {
+                return Err(ctx.error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    7000218,
+                    "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+                ));
+            }
         }
     }
     let Some(scope) = req.form_field("scope") else {

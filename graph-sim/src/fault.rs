@@ -23,11 +23,13 @@ pub enum Endpoint {
     GetPackage,
     /// Graph `GET /{version}/security/identities/sensors`, every page.
     ListSensors,
+    /// Entra `GET /{tenant}/v2.0/.well-known/openid-configuration`.
+    OpenIdConfiguration,
 }
 
 impl Endpoint {
     /// How many endpoints there are: the size of the per-endpoint counters and fault queues.
-    pub(crate) const COUNT: usize = 5;
+    pub(crate) const COUNT: usize = 6;
 
     pub(crate) fn index(self) -> usize {
         match self {
@@ -36,6 +38,7 @@ impl Endpoint {
             Endpoint::RegenerateKey => 2,
             Endpoint::GetPackage => 3,
             Endpoint::ListSensors => 4,
+            Endpoint::OpenIdConfiguration => 5,
         }
     }
 }

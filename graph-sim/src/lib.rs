@@ -1,4 +1,5 @@
-//! A loopback simulator of Microsoft Entra ID's token endpoint and Microsoft
+//! A loopback simulator of Microsoft Entra ID's token endpoint (client secret
+//! or certificate assertion) and OpenID discovery document, and of Microsoft
 //! Graph's MDI sensor deployment access key endpoints, for the integration
 //! tests, the benchmark and the local demo of the key-proxy Lambda.
 //!
@@ -27,9 +28,12 @@
 
 #![forbid(unsafe_code)]
 
+mod assertion;
+mod certificate;
 mod clock;
 mod config;
 mod control;
+mod discovery;
 mod entra;
 mod fault;
 mod graph;
@@ -43,12 +47,14 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use config::{REQUIRED_ROLE, SimConfig};
+pub use certificate::{InvalidCertificate, TestCertificate, thumbprint_sha256};
+pub use config::{REQUIRED_ROLE, SimCloud, SimConfig};
 pub use fault::{Endpoint, Fault, KeyShape, RetryAfter};
 pub use mint::random_key;
 pub use sensors::{DEFAULT_PAGE_SIZE, READ_ROLE, SimPackage, SimSensor};
 pub use state::{MAX_RECORDED_REQUESTS, RecordedRequest};
 
+use certificate::RegisteredCertificate;
 use state::Shared;
 
 /// Starts simulators.
@@ -61,9 +67,16 @@ impl Sim {
     }
 
     /// Starts a simulator on the given address, which must be a loopback
-    /// address (else `InvalidInput`): the control routes must stay local.
+    /// address (else `InvalidInput`): the control routes must stay local. A
+    /// `client_certificate_der` that is not an RSA certificate is `InvalidInput` too.
     pub async fn start_on(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimHandle> {
-        let (shared, addr, task) = server::spawn(addr, |base_url| Shared::new(config, base_url)).await?;
+        let certificates = match &config.client_certificate_der {
+            Some(der) => vec![RegisteredCertificate::from_der(der).map_err(|e| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("client_certificate_der: {e}"))
+            })?],
+            None => Vec::new(),
+        };
+        let (shared, addr, task) = server::spawn(addr, |base_url| Shared::new(config, certificates, base_url)).await?;
         Ok(SimHandle {
             inner: Arc::new(Inner { shared, addr, task }),
         })
@@ -155,6 +168,34 @@ impl SimHandle {
     /// working at once, tokens already issued stay valid.
     pub fn set_client_secret(&self, secret: &str) {
         self.shared().set_client_secret(secret);
+    }
+
+    /// Registers a certificate (its DER) on the app, as uploading it to the app
+    /// registration does; assertions signed with its key are accepted from now
+    /// on. Returns its `x5t#S256` thumbprint.
+    pub fn register_certificate(&self, der: &[u8]) -> Result<String, InvalidCertificate> {
+        Ok(self
+            .shared()
+            .register_certificate(RegisteredCertificate::from_der(der)?))
+    }
+
+    /// Removes every certificate from the app: assertions are refused with AADSTS700027.
+    pub fn remove_certificates(&self) {
+        self.shared().remove_certificates();
+    }
+
+    /// The cloud the tenant's OpenID configuration document names.
+    pub fn cloud(&self) -> SimCloud {
+        self.shared().fixed.cloud
+    }
+
+    /// `{authority}/{tenant}/v2.0/.well-known/openid-configuration` for the configured tenant.
+    pub fn openid_configuration_url(&self) -> String {
+        format!(
+            "{}/{}/v2.0/.well-known/openid-configuration",
+            self.base_url(),
+            self.shared().fixed.tenant_id
+        )
     }
 
     /// Roles put into tokens issued from now on; tokens already issued keep theirs.

@@ -3,7 +3,8 @@
 //!
 //! Settings come from `SimConfig::default()`, overridden by `SIM_TENANT_ID`,
 //! `SIM_CLIENT_ID`, `SIM_CLIENT_SECRET`, `SIM_KEY`, `SIM_LATENCY_MS`,
-//! `SIM_TOKEN_LIFETIME_SECS` and `SIM_ROLES` (comma-separated) when set. The
+//! `SIM_TOKEN_LIFETIME_SECS`, `SIM_ROLES` (comma-separated) and `SIM_CLOUD`
+//! (`global`, `gcc`, `usgov`, `dod`: also sets the token resource) when set. The
 //! one line on stdout, `graph-sim listening on http://127.0.0.1:PORT`, is how
 //! a parent process learns the port when it asked for port 0.
 
@@ -14,7 +15,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use graph_sim::{Sim, SimConfig};
+use graph_sim::{Sim, SimCloud, SimConfig};
 
 const USAGE: &str = "usage: graph-sim [--port N]";
 
@@ -46,7 +47,14 @@ fn env_number(name: &str) -> Result<Option<u64>, String> {
 }
 
 fn config_from_env() -> Result<SimConfig, String> {
-    let mut config = SimConfig::default();
+    let mut config = match env("SIM_CLOUD") {
+        None => SimConfig::default(),
+        Some(name) => {
+            let cloud: SimCloud = serde_json::from_value(serde_json::Value::String(name.to_ascii_lowercase()))
+                .map_err(|_| format!("SIM_CLOUD: {name:?} is not one of global, gcc, usgov, dod"))?;
+            SimConfig::in_cloud(cloud)
+        }
+    };
     if let Some(v) = env("SIM_TENANT_ID") {
         config.tenant_id = v;
     }

@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 
 use crate::fault::Endpoint;
 use crate::state::{RecordedRequest, Shared};
-use crate::{clock, control, entra, graph, sensors};
+use crate::{clock, control, discovery, entra, graph, sensors};
 
 /// Token requests are a few hundred bytes; anything far larger is not a
 /// client of these services.
@@ -83,6 +83,7 @@ impl Incoming {
 
 enum Route {
     Token { tenant: String },
+    Discovery { tenant: String },
     Sensors(sensors::Target),
     Graph(graph::Target),
 }
@@ -92,6 +93,9 @@ impl Route {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         match segments.as_slice() {
             [tenant, "oauth2", "v2.0", "token"] => Route::Token {
+                tenant: (*tenant).to_owned(),
+            },
+            [tenant, "v2.0", ".well-known", "openid-configuration"] => Route::Discovery {
                 tenant: (*tenant).to_owned(),
             },
             _ => match sensors::Target::parse(&segments) {
@@ -104,6 +108,7 @@ impl Route {
     fn endpoint(&self) -> Option<Endpoint> {
         match self {
             Route::Token { .. } => Some(Endpoint::Token),
+            Route::Discovery { .. } => Some(Endpoint::OpenIdConfiguration),
             Route::Sensors(target) => Some(target.endpoint()),
             Route::Graph(target) => target.endpoint(),
         }
@@ -154,6 +159,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
     };
     match route {
         Route::Token { tenant } => entra::answer(&shared, &incoming, &tenant, fault).await,
+        Route::Discovery { tenant } => discovery::answer(&shared, &incoming, &tenant, fault).await,
         Route::Sensors(target) => sensors::answer(&shared, &incoming, &target, fault).await,
         Route::Graph(target) => graph::answer(&shared, &incoming, &target, fault).await,
     }

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use rand::Rng as _;
 use serde::Serialize;
 
-use crate::config::SimConfig;
+use crate::certificate::RegisteredCertificate;
+use crate::config::{SimCloud, SimConfig};
 use crate::fault::{Endpoint, Fault, KeyShape};
 use crate::mint;
 
@@ -61,6 +62,7 @@ impl RecordedRequest {
 /// The parts of the configuration that cannot change after start.
 pub(crate) struct Fixed {
     pub tenant_id: String,
+    pub cloud: SimCloud,
     pub client_id: String,
     pub graph_root: String,
     pub token_lifetime_secs: u64,
@@ -83,6 +85,10 @@ pub(crate) enum TokenCheck {
 
 struct State {
     client_secret: String,
+    /// The app's key credentials.
+    certificates: Vec<RegisteredCertificate>,
+    /// `jti`s of accepted assertions, with their expiry, so none is accepted twice.
+    used_jtis: HashMap<String, u64>,
     roles: Vec<String>,
     latency: Duration,
     key: String,
@@ -108,10 +114,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(config: SimConfig, base_url: String) -> Self {
+    /// `certificates` are `config`'s, already parsed (see [`crate::Sim::start_on`]).
+    pub(crate) fn new(config: SimConfig, certificates: Vec<RegisteredCertificate>, base_url: String) -> Self {
         Shared {
             fixed: Fixed {
                 tenant_id: config.tenant_id,
+                cloud: config.cloud,
                 client_id: config.client_id,
                 graph_root: config.graph_root,
                 token_lifetime_secs: config.token_lifetime_secs,
@@ -119,6 +127,8 @@ impl Shared {
             base_url,
             state: Mutex::new(State {
                 client_secret: config.client_secret,
+                certificates,
+                used_jtis: HashMap::new(),
                 roles: config.roles,
                 latency: config.latency,
                 key: config.initial_key,
@@ -163,6 +173,41 @@ impl Shared {
 
     pub(crate) fn client_secret_matches(&self, presented: &str) -> bool {
         self.lock().client_secret == presented
+    }
+
+    /// Checks a client assertion against the registered certificates and,
+    /// when it holds, spends its `jti`.
+    pub(crate) fn accept_assertion(
+        &self,
+        assertion_type: Option<&str>,
+        assertion: &str,
+        audience: &str,
+        client_id: &str,
+    ) -> Result<(), crate::assertion::Refusal> {
+        let now = crate::clock::unix_now();
+        let mut st = self.lock();
+        let verified = crate::assertion::verify(assertion_type, assertion, audience, client_id, &st.certificates, now)?;
+        // A jti need only be remembered while its assertion could still be accepted.
+        if st.used_jtis.len() >= TOKEN_SWEEP_THRESHOLD {
+            st.used_jtis.retain(|_, exp| *exp > now);
+        }
+        if st.used_jtis.get(&verified.jti).is_some_and(|exp| *exp > now) {
+            return Err(crate::assertion::Refusal::Replayed);
+        }
+        st.used_jtis.insert(verified.jti, verified.exp);
+        Ok(())
+    }
+
+    pub(crate) fn register_certificate(&self, certificate: RegisteredCertificate) -> String {
+        let thumbprint = certificate.thumbprint.clone();
+        let mut st = self.lock();
+        st.certificates.retain(|c| c.thumbprint != thumbprint);
+        st.certificates.push(certificate);
+        thumbprint
+    }
+
+    pub(crate) fn remove_certificates(&self) {
+        self.lock().certificates.clear();
     }
 
     /// Issues a token with the roles the app holds right now and remembers it.

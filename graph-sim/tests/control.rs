@@ -130,7 +130,7 @@ async fn stats_report_calls_and_the_current_key() {
     assert_eq!(
         stats(&sim).await,
         json!({
-            "calls": {"token": 1, "getKey": 1, "regenerateKey": 2},
+            "calls": {"token": 1, "getKey": 1, "regenerateKey": 2, "openIdConfiguration": 0},
             "key": sim.current_key(),
             "keysGenerated": 2,
         })
@@ -352,5 +352,52 @@ fn the_documented_fault_json_parses() {
     assert_eq!(
         serde_json::to_value(KeyShape::ValueWrappedDeploymentAccessKey).unwrap(),
         "valueWrappedDeploymentAccessKey"
+    );
+}
+
+#[tokio::test]
+async fn the_certificates_route_registers_a_pem_certificate_and_delete_removes_them() {
+    let sim = start().await;
+    let certificate = graph_sim::TestCertificate::generate("control-route");
+    let pem = certificate.certificate_pem();
+
+    assert_eq!(
+        control_post(&sim, "certificates", json!({ "certificatePem": pem })).await,
+        204
+    );
+    let client_id = graph_sim::SimConfig::default().client_id;
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let header = json!({ "alg": "PS256", "typ": "JWT", "x5t#S256": certificate.thumbprint_sha256() });
+    let assertion = |jti: &str| {
+        let claims = json!({
+            "aud": sim.token_url(), "iss": client_id, "sub": client_id, "jti": jti,
+            "iat": now, "nbf": now, "exp": now + 600,
+        });
+        [
+            ("grant_type", "client_credentials".to_owned()),
+            ("client_id", client_id.clone()),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+            ),
+            ("client_assertion", certificate.sign_jwt(&header, &claims)),
+            ("scope", "https://graph.microsoft.com/.default".to_owned()),
+        ]
+    };
+    assert_eq!(post_token(&sim, &assertion("one")).await.status(), 200);
+
+    let deleted = client()
+        .delete(format!("{}/_sim/certificates", sim.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(post_token(&sim, &assertion("two")).await.status(), 401);
+    assert_eq!(
+        control_post(&sim, "certificates", json!({ "certificatePem": "not a certificate" })).await,
+        422
     );
 }

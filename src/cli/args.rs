@@ -20,10 +20,12 @@ Exit codes:
 
 const CREDENTIALS: &str = "\
 Credentials: with --credentials-secret, the Secrets Manager secret holding
-{\"tenantId\", \"clientId\", \"clientSecret\"} (AWS credentials and region from the usual AWS
-sources). Otherwise the variables Azure's SDKs use: AZURE_TENANT_ID, AZURE_CLIENT_ID and
-AZURE_CLIENT_SECRET (AZURE_CLIENT_CERTIFICATE_PATH is recognised but not supported yet), and
-AZURE_AUTHORITY_HOST for another Entra authority.
+{\"tenantId\", \"clientId\", \"clientSecret\"} or, for a certificate, {\"tenantId\", \"clientId\",
+\"certificatePem\", \"privateKeyPem\"} (AWS credentials and region from the usual AWS sources).
+Otherwise the variables Azure's SDKs use: AZURE_TENANT_ID, AZURE_CLIENT_ID and either
+AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH (an unencrypted PEM file holding the
+certificate and its RSA private key; AZURE_CLIENT_SEND_CERTIFICATE_CHAIN=true sends the chain),
+and AZURE_AUTHORITY_HOST for another Entra authority.
 
 Output: a readable table, or JSON with --json. The key is printed only by get, regenerate and
 bundle, and only to stdout; logs go to stderr (-v, -vv or RUST_LOG for more).";
@@ -53,7 +55,7 @@ pub struct Global {
     /// The Secrets Manager secret the key is stored in (for `regenerate --store` and `rotate`)
     #[arg(long, global = true, value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
     pub key_secret: Option<String>,
-    /// The national cloud: its Graph root, Entra authority and token scope
+    /// The national cloud: its Graph root, Entra authority and token scope (auto: the tenant's own, from its OpenID configuration)
     #[arg(long, global = true, value_enum, default_value_t = CloudArg::Global)]
     pub cloud: CloudArg,
     /// Send Graph requests here instead of the cloud's Graph root (proxies, tests)
@@ -81,6 +83,7 @@ pub enum CloudArg {
     Global,
     Usgov,
     Dod,
+    Auto,
 }
 
 impl CloudArg {
@@ -90,6 +93,7 @@ impl CloudArg {
             CloudArg::Global => "global",
             CloudArg::Usgov => "usgov",
             CloudArg::Dod => "dod",
+            CloudArg::Auto => "auto",
         }
     }
 }

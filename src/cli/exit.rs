@@ -60,9 +60,14 @@ impl Failure {
         match (problem.status, slug) {
             (500, _) => Failure::Config(message),
             (503 | 504, _) => Failure::Unavailable(message),
-            (502, "entra-refused" | "graph-unauthorized" | "graph-forbidden" | "upstream-rejected") => {
-                Failure::Refused(message)
-            }
+            (
+                502,
+                "entra-refused"
+                | "graph-unauthorized"
+                | "graph-forbidden"
+                | "upstream-rejected"
+                | "not-available-in-cloud",
+            ) => Failure::Refused(message),
             _ => Failure::Other(message),
         }
     }
@@ -136,7 +141,9 @@ mod tests {
             ),
             (
                 GraphError::Forbidden {
-                    reason: Forbidden::MissingPermission,
+                    reason: Forbidden::MissingPermission {
+                        role: mdi_sensor_key::graph::READ_WRITE_ROLE,
+                    },
                     code: "Forbidden".into(),
                     ids: ids(),
                 },
@@ -183,7 +190,9 @@ mod tests {
     #[test]
     fn the_message_explains_and_carries_graphs_request_id() {
         let failure = Failure::from(&GraphError::Forbidden {
-            reason: Forbidden::MissingPermission,
+            reason: Forbidden::MissingPermission {
+                role: mdi_sensor_key::graph::READ_WRITE_ROLE,
+            },
             code: "Forbidden".into(),
             ids: ids(),
         });

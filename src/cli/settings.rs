@@ -7,14 +7,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use mdi_sensor_key::certificate::ClientCertificate;
 use mdi_sensor_key::config::{Config, ConfigError};
 use mdi_sensor_key::credentials::{
-    CredentialsCache, CredentialsError, CredentialsProvider, GraphCredentials, StaticCredentials,
+    ClientCredential, CredentialsCache, CredentialsError, CredentialsProvider, GraphCredentials, StaticCredentials,
+    tenant_id_is_path_safe,
 };
 use mdi_sensor_key::deadline::Deadline;
 use mdi_sensor_key::graph::GraphEndpoints;
 use mdi_sensor_key::secrets::AwsSecretStore;
 use secrecy::SecretString;
+use zeroize::Zeroizing;
 
 use super::args::Global;
 use super::exit::Failure;
@@ -70,44 +73,76 @@ impl Settings {
     }
 }
 
-/// The Azure SDKs' `EnvironmentCredential` variables, client secret flavour.
+/// The Azure SDKs' `EnvironmentCredential` variables: a client secret or, failing that, a PEM
+/// file holding the certificate and its private key (the SDKs' precedence).
 fn environment_credentials(get: &impl Fn(&str) -> Option<String>) -> Result<GraphCredentials, Failure> {
     let tenant_id = get("AZURE_TENANT_ID");
     let client_id = get("AZURE_CLIENT_ID");
     let client_secret = get("AZURE_CLIENT_SECRET");
-    if tenant_id.is_none()
-        && client_id.is_none()
-        && client_secret.is_none()
-        && get("AZURE_CLIENT_CERTIFICATE_PATH").is_none()
-    {
+    let certificate_path = get("AZURE_CLIENT_CERTIFICATE_PATH");
+    if tenant_id.is_none() && client_id.is_none() && client_secret.is_none() && certificate_path.is_none() {
         return Err(Failure::Config(
-            "no credentials: pass --credentials-secret ID, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET".into(),
+            "no credentials: pass --credentials-secret ID, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH".into(),
         ));
     }
-    let Some(client_secret) = client_secret else {
-        if get("AZURE_CLIENT_CERTIFICATE_PATH").is_some() {
-            return Err(Failure::Config(
-                "certificate credentials (AZURE_CLIENT_CERTIFICATE_PATH) are not supported yet: set AZURE_CLIENT_SECRET, or pass --credentials-secret ID".into(),
-            ));
-        }
-        return Err(Failure::Config("AZURE_CLIENT_SECRET is not set or empty".into()));
-    };
     let tenant_id = tenant_id.ok_or_else(|| Failure::Config("AZURE_TENANT_ID is not set or empty".into()))?;
     let client_id = client_id.ok_or_else(|| Failure::Config("AZURE_CLIENT_ID is not set or empty".into()))?;
     // The tenant goes into the token URL's path, as for the credentials secret.
-    if !tenant_id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
-    {
+    if !tenant_id_is_path_safe(&tenant_id) {
         return Err(Failure::Config(
             "AZURE_TENANT_ID is not a tenant GUID or domain name".into(),
         ));
     }
+    let credential = match (client_secret, certificate_path) {
+        (Some(secret), _) => ClientCredential::Secret(SecretString::from(secret)),
+        (None, Some(path)) => ClientCredential::Certificate(std::sync::Arc::new(certificate_file(&path, get)?)),
+        (None, None) => {
+            return Err(Failure::Config(
+                "AZURE_CLIENT_SECRET and AZURE_CLIENT_CERTIFICATE_PATH are not set or empty: set one".into(),
+            ));
+        }
+    };
     Ok(GraphCredentials {
         tenant_id,
         client_id,
-        client_secret: SecretString::from(client_secret),
+        credential,
     })
+}
+
+/// The certificate and key from the PEM file at `path` (its text kept in zeroizing buffers only),
+/// with `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN`.
+fn certificate_file(path: &str, get: &impl Fn(&str) -> Option<String>) -> Result<ClientCertificate, Failure> {
+    if get("AZURE_CLIENT_CERTIFICATE_PASSWORD").is_some() {
+        return Err(Failure::Config(
+            "AZURE_CLIENT_CERTIFICATE_PASSWORD is set, but only unencrypted PEM files are supported: export the certificate and key without a password (openssl pkcs12 -in app.pfx -out app.pem -nodes) and keep the file private".into(),
+        ));
+    }
+    let send_chain = match get("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN")
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(_) => {
+            return Err(Failure::Config(
+                "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN is invalid: expected true, false, 1 or 0".into(),
+            ));
+        }
+    };
+    let bytes = Zeroizing::new(
+        std::fs::read(path)
+            .map_err(|error| Failure::Config(format!("AZURE_CLIENT_CERTIFICATE_PATH could not be read: {error}")))?,
+    );
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(text) => SecretString::from(text),
+        Err(_) => {
+            return Err(Failure::Config(
+                "AZURE_CLIENT_CERTIFICATE_PATH is not a PEM text file (a .pfx? convert it: openssl pkcs12 -in app.pfx -out app.pem -nodes)".into(),
+            ));
+        }
+    };
+    ClientCertificate::from_combined_pem(&text, send_chain)
+        .map_err(|error| Failure::Config(format!("AZURE_CLIENT_CERTIFICATE_PATH's file {error}")))
 }
 
 /// Config's errors speak of the Lambda's variables; say which flag (or variable) that was.
@@ -149,6 +184,8 @@ mod tests {
     use super::*;
     use crate::cli::args::Cli;
 
+    use mdi_sensor_key::config::Cloud;
+
     fn settings(args: &[&str], env: &[(&str, &str)]) -> Result<Settings, Failure> {
         let cli = Cli::try_parse_from(["mdi-sensor-key"].iter().chain(args)).unwrap();
         let env: HashMap<String, String> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
@@ -168,9 +205,13 @@ mod tests {
             panic!("environment credentials expected");
         };
         assert_eq!(credentials.tenant_id, "contoso.onmicrosoft.com");
-        assert_eq!(credentials.client_secret.expose_secret(), "hunter2-client-secret");
-        assert_eq!(settings.endpoints.graph_base, "https://graph.microsoft.com/beta");
-        assert_eq!(settings.endpoints.scope, "https://graph.microsoft.com/.default");
+        let ClientCredential::Secret(secret) = &credentials.credential else {
+            panic!("a client secret was expected");
+        };
+        assert_eq!(secret.expose_secret(), "hunter2-client-secret");
+        let at = settings.endpoints.fixed().unwrap();
+        assert_eq!(at.graph_base, "https://graph.microsoft.com/beta");
+        assert_eq!(at.scope, "https://graph.microsoft.com/.default");
     }
 
     #[test]
@@ -186,19 +227,95 @@ mod tests {
         assert!(failure.message().contains("--credentials-secret"));
     }
 
+    /// A PEM file in the temporary directory, removed when dropped.
+    struct TempPem(std::path::PathBuf);
+
+    impl TempPem {
+        fn new(contents: &[u8]) -> Self {
+            let path = std::env::temp_dir().join(format!("mdi-sensor-key-test-{}.pem", uuid::Uuid::new_v4()));
+            std::fs::write(&path, contents).unwrap();
+            TempPem(path)
+        }
+
+        fn path(&self) -> &str {
+            self.0.to_str().unwrap()
+        }
+    }
+
+    impl Drop for TempPem {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn certificate_env(path: &str) -> Vec<(&str, &str)> {
+        vec![
+            ("AZURE_TENANT_ID", "t"),
+            ("AZURE_CLIENT_ID", "a"),
+            ("AZURE_CLIENT_CERTIFICATE_PATH", path),
+        ]
+    }
+
     #[test]
-    fn a_certificate_without_a_secret_is_not_supported_yet() {
-        let failure = settings(
-            &["get"],
-            &[
-                ("AZURE_TENANT_ID", "t"),
-                ("AZURE_CLIENT_ID", "a"),
-                ("AZURE_CLIENT_CERTIFICATE_PATH", "/etc/app.pem"),
-            ],
-        )
-        .unwrap_err();
-        assert_eq!(failure.code(), 3);
-        assert!(failure.message().contains("not supported yet"), "{}", failure.message());
+    fn a_certificate_file_holding_the_certificate_and_its_key_is_read_as_azures_sdks_read_it() {
+        let certificate = graph_sim::TestCertificate::generate("cli-settings");
+        let file = TempPem::new(certificate.combined_pem().as_bytes());
+        let settings = settings(&["get"], &certificate_env(file.path())).unwrap();
+        let CredentialsSource::Environment(credentials) = settings.credentials else {
+            panic!("environment credentials expected");
+        };
+        let ClientCredential::Certificate(loaded) = &credentials.credential else {
+            panic!("a certificate was expected");
+        };
+        assert_eq!(loaded.thumbprint_sha256(), certificate.thumbprint_sha256());
+    }
+
+    #[test]
+    fn a_client_secret_wins_over_a_certificate_as_in_azures_sdks() {
+        let mut env = certificate_env("/nonexistent.pem");
+        env.push(("AZURE_CLIENT_SECRET", "s"));
+        let settings = settings(&["get"], &env).unwrap();
+        let CredentialsSource::Environment(credentials) = settings.credentials else {
+            panic!("environment credentials expected");
+        };
+        assert!(matches!(credentials.credential, ClientCredential::Secret(_)));
+    }
+
+    #[test]
+    fn an_unusable_certificate_file_is_a_configuration_error_naming_the_variable_not_the_file() {
+        let certificate = graph_sim::TestCertificate::generate("cli-settings");
+        let key_only = TempPem::new(certificate.private_key_pem().as_bytes());
+        let binary = TempPem::new(&[0x30, 0x82, 0xff, 0xfe, 0x00]);
+        let cases = [
+            (certificate_env("/nonexistent/app.pem"), "could not be read"),
+            (certificate_env(key_only.path()), "no CERTIFICATE"),
+            (certificate_env(binary.path()), "not a PEM text file"),
+        ];
+        for (env, says) in cases {
+            let failure = settings(&["get"], &env).unwrap_err();
+            assert_eq!(failure.code(), 3);
+            assert!(
+                failure.message().starts_with("AZURE_CLIENT_CERTIFICATE_PATH"),
+                "{}",
+                failure.message()
+            );
+            assert!(failure.message().contains(says), "{}", failure.message());
+            assert!(!failure.message().contains("/nonexistent") && !failure.message().contains("MII"));
+        }
+        let file = TempPem::new(certificate.combined_pem().as_bytes());
+        let mut env = certificate_env(file.path());
+        env.push(("AZURE_CLIENT_CERTIFICATE_PASSWORD", "hunter2"));
+        let failure = settings(&["get"], &env).unwrap_err();
+        assert!(failure.message().contains("unencrypted PEM"), "{}", failure.message());
+        assert!(!failure.message().contains("hunter2"));
+        let mut env = certificate_env(file.path());
+        env.push(("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "maybe"));
+        let failure = settings(&["get"], &env).unwrap_err();
+        assert!(
+            failure.message().starts_with("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN"),
+            "{}",
+            failure.message()
+        );
     }
 
     #[test]
@@ -235,9 +352,19 @@ mod tests {
             &env,
         )
         .unwrap();
-        assert_eq!(settings.endpoints.graph_base, "http://127.0.0.1:8/v1.0");
-        assert_eq!(settings.endpoints.authority, "http://127.0.0.1:9");
-        assert_eq!(settings.endpoints.scope, "https://dod-graph.microsoft.us/.default");
+        let at = settings.endpoints.fixed().unwrap();
+        assert_eq!(at.cloud, Cloud::Dod);
+        assert_eq!(at.graph_base, "http://127.0.0.1:8/v1.0");
+        assert_eq!(at.authority, "http://127.0.0.1:9");
+        assert_eq!(at.scope, "https://dod-graph.microsoft.us/.default");
+        let auto = super::Settings::new(
+            &crate::cli::args::Cli::try_parse_from(["mdi-sensor-key", "get", "--cloud", "auto"])
+                .unwrap()
+                .global,
+            |name| AZURE.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned()),
+        )
+        .unwrap();
+        assert_eq!(auto.endpoints.fixed(), None, "auto waits for discovery");
     }
 
     #[test]

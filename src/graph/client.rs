@@ -1,5 +1,8 @@
-//! Single Graph and Entra calls against injected base URLs: the building block that
+//! Single Graph and Entra calls against the hosts of one cloud: the building block that
 //! [`GraphSession`](super::GraphSession) wraps with caches.
+//!
+//! The bearer token goes to the cloud's Graph base and nowhere else: every Graph call checks its
+//! URL against it before anything is sent (a checked invariant, not a convention of callers).
 
 use std::time::{Duration, SystemTime};
 
@@ -8,10 +11,10 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use tokio::time::Instant;
 
+use super::cloud::{self, CloudEndpoints, GraphEndpoints, TenantCloud};
 use super::entra::{self, AccessToken};
 use super::retry::{NoAnswer, Replay, RetryPolicy, retry_after};
 use super::{Forbidden, GraphError, Unavailable, Upstream, UpstreamIds};
-use crate::config::Config;
 use crate::credentials::GraphCredentials;
 use crate::deadline::Deadline;
 use crate::keys::{AccessKey, KeyAnswer};
@@ -19,27 +22,6 @@ use crate::keys::{AccessKey, KeyAnswer};
 const USER_AGENT: &str = concat!("mdi-sensor-key/", env!("CARGO_PKG_VERSION"));
 const GET_KEY: &str = "security/identities/sensors/getDeploymentAccessKey";
 const REGENERATE_KEY: &str = "security/identities/sensors/regenerateDeploymentAccessKey";
-
-/// Where the calls go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GraphEndpoints {
-    /// Graph root plus API version, e.g. `https://graph.microsoft.com/beta`.
-    pub graph_base: String,
-    /// Entra authority, e.g. `https://login.microsoftonline.com`.
-    pub authority: String,
-    /// The token scope, e.g. `https://graph.microsoft.com/.default`.
-    pub scope: String,
-}
-
-impl GraphEndpoints {
-    pub fn from_config(config: &Config) -> Self {
-        GraphEndpoints {
-            graph_base: format!("{}/{}", config.graph_endpoint, config.api_version.path_segment()),
-            authority: config.authority_host.clone(),
-            scope: config.scope(),
-        }
-    }
-}
 
 /// The outcome of a regenerate request.
 #[derive(Debug)]
@@ -78,34 +60,50 @@ impl GraphClient {
         &self.endpoints
     }
 
-    pub async fn token(&self, credentials: &GraphCredentials, deadline: Deadline) -> Result<AccessToken, GraphError> {
-        let url = format!(
-            "{}/{}/oauth2/v2.0/token",
-            self.endpoints.authority, credentials.tenant_id
-        );
-        entra::request_token(
+    /// A token for `at`'s cloud, from `at`'s authority.
+    pub async fn token(
+        &self,
+        at: &CloudEndpoints,
+        credentials: &GraphCredentials,
+        deadline: Deadline,
+    ) -> Result<AccessToken, GraphError> {
+        let url = at.token_url(&credentials.tenant_id);
+        entra::request_token(&self.http, &self.policy, &url, &at.scope, credentials, deadline).await
+    }
+
+    /// What the tenant's OpenID configuration says about its cloud.
+    pub async fn discover(&self, tenant_id: &str, deadline: Deadline) -> Result<TenantCloud, GraphError> {
+        cloud::discover(
             &self.http,
             &self.policy,
-            &url,
-            &self.endpoints.scope,
-            credentials,
+            self.endpoints.discovery_authority(),
+            tenant_id,
             deadline,
         )
         .await
     }
 
-    pub async fn get_key(&self, token: &AccessToken, deadline: Deadline) -> Result<KeyAnswer, GraphError> {
-        let answer = self.call(Method::GET, GET_KEY, token, Replay::Safe, deadline).await?;
+    pub async fn get_key(
+        &self,
+        at: &CloudEndpoints,
+        token: &AccessToken,
+        deadline: Deadline,
+    ) -> Result<KeyAnswer, GraphError> {
+        let answer = self
+            .call(at, Method::GET, GET_KEY, token, Replay::Safe, deadline)
+            .await?;
         answer.into_key()
     }
 
     pub(crate) async fn regenerate_key(
         &self,
+        at: &CloudEndpoints,
         token: &AccessToken,
         deadline: Deadline,
     ) -> Result<Regenerated, GraphError> {
         match self
             .call(
+                at,
                 Method::POST,
                 REGENERATE_KEY,
                 token,
@@ -124,33 +122,40 @@ impl GraphClient {
         }
     }
 
-    /// A read at `url`, which the caller has checked lies under the Graph base; `operation`
-    /// names it in the logs (a page URL's query is not worth logging).
+    /// A read at `url`, which must lie under `at`'s Graph base; `operation` names it in the logs
+    /// (a page URL's query is not worth logging).
     pub(super) async fn get_at(
         &self,
+        at: &CloudEndpoints,
         url: &str,
         operation: &str,
         token: &AccessToken,
         deadline: Deadline,
     ) -> Result<GraphAnswer, GraphError> {
-        self.call_url(Method::GET, url, operation, token, Replay::Safe, deadline)
+        self.call_url(at, Method::GET, url, operation, token, Replay::Safe, deadline)
             .await
     }
 
     async fn call(
         &self,
+        at: &CloudEndpoints,
         method: Method,
         path: &str,
         token: &AccessToken,
         replay: Replay,
         deadline: Deadline,
     ) -> Result<GraphAnswer, GraphError> {
-        let url = format!("{}/{}", self.endpoints.graph_base, path);
-        self.call_url(method, &url, path, token, replay, deadline).await
+        let url = format!("{}/{}", at.graph_base, path);
+        self.call_url(at, method, &url, path, token, replay, deadline).await
     }
 
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call's whole description; a struct would only be unpacked again here"
+    )]
     async fn call_url(
         &self,
+        at: &CloudEndpoints,
         method: Method,
         url: &str,
         path: &str,
@@ -158,6 +163,18 @@ impl GraphClient {
         replay: Replay,
         deadline: Deadline,
     ) -> Result<GraphAnswer, GraphError> {
+        // The token may only go to the cloud's Graph root (or the configured GRAPH_ENDPOINT). The
+        // allowed base is derived here from the client's own configuration, never taken from the
+        // caller, so no caller can widen it.
+        if !self.endpoints.for_cloud(at.cloud).holds(url) {
+            tracing::error!(
+                operation = path,
+                "refused to send the token outside the configured Graph root"
+            );
+            return Err(GraphError::OutsideGraphRoot {
+                operation: path.to_owned(),
+            });
+        }
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let started = Instant::now();
         let sent = self
@@ -218,7 +235,7 @@ impl GraphClient {
                 ids,
             });
         }
-        Err(graph_failure(status, &body, retry_after, ids))
+        Err(graph_failure(at, status, &body, retry_after, ids))
     }
 }
 
@@ -303,11 +320,25 @@ fn vetted_code(code: &str) -> String {
     }
 }
 
-fn graph_failure(status: StatusCode, body: &[u8], retry_after: Option<Duration>, ids: UpstreamIds) -> GraphError {
+fn graph_failure(
+    at: &CloudEndpoints,
+    status: StatusCode,
+    body: &[u8],
+    retry_after: Option<Duration>,
+    ids: UpstreamIds,
+) -> GraphError {
     let detail = serde_json::from_slice::<GraphErrorBody>(body).unwrap_or_default().error;
     let code = vetted_code(&detail.code);
     let upstream = Upstream::Graph;
     match status.as_u16() {
+        // The government clouds lag the global one: there, Graph not knowing the MDI sensor
+        // segments means the API is missing, not that the request was wrong.
+        status @ (400 | 404) if at.cloud.is_government() => GraphError::NotInCloud {
+            cloud: at.cloud,
+            status,
+            code,
+            ids,
+        },
         401 => GraphError::Unauthorized { code, ids },
         403 => GraphError::Forbidden {
             reason: classify_forbidden(&detail.message),
@@ -339,10 +370,13 @@ fn graph_failure(status: StatusCode, body: &[u8], retry_after: Option<Duration>,
     }
 }
 
+/// The 403 reason from Graph's message alone; the session refines it with the token's roles.
 fn classify_forbidden(message: &str) -> Forbidden {
     let message = message.to_ascii_lowercase();
     if message.contains("role") || message.contains("permission") || message.contains("consent") {
-        Forbidden::MissingPermission
+        Forbidden::MissingPermission {
+            role: super::READ_WRITE_ROLE,
+        }
     } else if message.contains("onboard") || message.contains("workspace") || message.contains("provision") {
         Forbidden::TenantNotOnboarded
     } else {
@@ -421,7 +455,9 @@ mod tests {
             classify_forbidden(
                 "Missing application roles. API required roles: SecurityIdentitiesSensors.ReadWrite.All."
             ),
-            Forbidden::MissingPermission
+            Forbidden::MissingPermission {
+                role: crate::graph::READ_WRITE_ROLE
+            }
         );
         assert_eq!(
             classify_forbidden("The tenant is not onboarded to Microsoft Defender for Identity"),
@@ -435,6 +471,64 @@ mod tests {
         assert_eq!(vetted_code("TooManyRequests"), "TooManyRequests");
         assert_eq!(vetted_code("<script>"), "unknown");
         assert_eq!(vetted_code(""), "unknown");
+    }
+
+    #[tokio::test]
+    async fn a_token_is_never_sent_outside_the_configured_graph_root() {
+        use crate::config::{ApiVersion, Cloud, CloudChoice};
+        let ours = graph_sim::Sim::start(graph_sim::SimConfig::default()).await.unwrap();
+        let elsewhere = graph_sim::Sim::start(graph_sim::SimConfig::default()).await.unwrap();
+        let endpoints = GraphEndpoints {
+            cloud: CloudChoice::Fixed(Cloud::Global),
+            api_version: ApiVersion::Beta,
+            graph_override: Some(ours.graph_url()),
+            authority_override: None,
+        };
+        let at = endpoints.fixed().unwrap();
+        let client = GraphClient::new(endpoints, RetryPolicy::default()).unwrap();
+        let token = AccessToken::new(SecretString::from("eyJ.not-for-elsewhere.sig"), Duration::from_secs(60));
+        let deadline = crate::deadline::Deadline::after(Duration::from_secs(5));
+        let (other_host, other_port) = (elsewhere.addr().ip(), elsewhere.addr().port());
+        for url in [
+            format!("{}/beta/security/identities/sensors", elsewhere.graph_url()),
+            format!(
+                "http://localhost:{}/beta/security/identities/sensors",
+                ours.addr().port()
+            ),
+            format!("{}/v1.0/security/identities/sensors", ours.graph_url()),
+            format!("http://user@{}/beta/security/identities/sensors", ours.addr()),
+            format!("http://{other_host}:{other_port}/beta/x"),
+        ] {
+            let outcome = client.get_at(&at, &url, "sensors", &token, deadline).await;
+            assert!(
+                matches!(outcome, Err(GraphError::OutsideGraphRoot { .. })),
+                "{url}: {:?}",
+                outcome.err()
+            );
+        }
+        // Even a caller that names another base cannot widen what the client allows.
+        let forged = CloudEndpoints {
+            graph_base: format!("{}/beta", elsewhere.graph_url()),
+            ..at.clone()
+        };
+        let url = format!("{}/beta/security/identities/sensors", elsewhere.graph_url());
+        let outcome = client.get_at(&forged, &url, "sensors", &token, deadline).await;
+        assert!(
+            matches!(outcome, Err(GraphError::OutsideGraphRoot { .. })),
+            "{:?}",
+            outcome.err()
+        );
+        assert!(elsewhere.requests().is_empty(), "nothing reached the other server");
+        assert!(ours.requests().is_empty(), "nor ours, on another path or spelling");
+
+        let inside = format!("{}/beta/security/identities/sensors", ours.graph_url());
+        let outcome = client.get_at(&at, &inside, "sensors", &token, deadline).await;
+        assert!(
+            matches!(outcome, Err(GraphError::Unauthorized { .. })),
+            "{:?}",
+            outcome.err()
+        );
+        assert_eq!(ours.requests().len(), 1, "a URL under the root is sent");
     }
 
     #[test]

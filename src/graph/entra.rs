@@ -1,14 +1,18 @@
-//! The Entra ID client-credentials token request, and the token it yields.
+//! The Entra ID client-credentials token request (with a client secret, or a certificate's
+//! signed assertion made afresh for every attempt), Entra's refusals, and the token it yields.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use super::retry::{NoAnswer, Replay, RetryPolicy};
+use super::retry::{NoAnswer, Replay, RetryPolicy, Unsent};
 use super::{EntraRefusal, GraphError, Unavailable, Upstream, UpstreamIds};
-use crate::credentials::GraphCredentials;
+use crate::certificate::{ASSERTION_TYPE, CertificateError};
+use crate::credentials::{ClientCredential, GraphCredentials};
 use crate::deadline::Deadline;
 
 /// A bearer token for Graph. `Debug` redacts it.
@@ -41,6 +45,20 @@ impl AccessToken {
     pub(crate) fn same_as(&self, other: &AccessToken) -> bool {
         self.value.expose_secret() == other.value.expose_secret()
     }
+
+    /// The application roles the token grants, read from its `roles` claim without checking the
+    /// signature: it is our own token, read only to explain a refusal. `None` when the token is
+    /// not a readable JWT; an empty list when it has no `roles` claim (Entra omits it then).
+    pub(crate) fn roles(&self) -> Option<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Claims {
+            #[serde(default)]
+            roles: Vec<String>,
+        }
+        let payload = self.value.expose_secret().split('.').nth(1)?;
+        let json = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+        serde_json::from_slice::<Claims>(&json).ok().map(|claims| claims.roles)
+    }
 }
 
 #[derive(Deserialize)]
@@ -67,19 +85,38 @@ pub(crate) async fn request_token(
     credentials: &GraphCredentials,
     deadline: Deadline,
 ) -> Result<AccessToken, GraphError> {
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", credentials.client_id.as_str()),
-        ("client_secret", credentials.client_secret.expose_secret()),
-        ("scope", scope),
-    ];
+    let client_id = credentials.client_id.as_str();
     let started = Instant::now();
+    // Built per attempt: a retried request carries a new assertion with a new jti, since Entra
+    // may refuse a jti it has seen.
+    let build = || -> Result<reqwest::RequestBuilder, CertificateError> {
+        let request = http.post(token_url).header("Accept", "application/json");
+        match &credentials.credential {
+            ClientCredential::Secret(secret) => Ok(request.form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                ("client_secret", secret.expose_secret()),
+                ("scope", scope),
+            ])),
+            ClientCredential::Certificate(certificate) => {
+                let assertion = certificate.assertion(client_id, token_url, SystemTime::now())?;
+                Ok(request.form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", client_id),
+                    ("client_assertion_type", ASSERTION_TYPE),
+                    ("client_assertion", assertion.expose_secret()),
+                    ("scope", scope),
+                ]))
+            }
+        }
+    };
     let response = policy
-        .send(Upstream::Entra, Replay::Safe, deadline, || {
-            http.post(token_url).header("Accept", "application/json").form(&form)
-        })
+        .try_send(Upstream::Entra, Replay::Safe, deadline, build)
         .await
-        .map_err(|failure| no_answer(failure, UpstreamIds::default()))?;
+        .map_err(|unsent| match unsent {
+            Unsent::NoAnswer(failure) => no_answer(failure, UpstreamIds::default()),
+            Unsent::NotBuilt(error) => GraphError::ClientAssertion(error),
+        })?;
     let status = response.status().as_u16();
     let header_request_id = response
         .headers()
@@ -102,41 +139,60 @@ pub(crate) async fn request_token(
         "token request answered"
     );
 
-    if status == 200 {
-        let ids = UpstreamIds {
-            request_id: header_request_id,
-            ..Default::default()
-        };
-        let parsed: TokenBody = serde_json::from_slice(&body).map_err(|_| GraphError::BadResponse {
-            upstream: Upstream::Entra,
-            reason: "token response is not JSON",
-            ids: ids.clone(),
-        })?;
-        let value = parsed
-            .access_token
-            .filter(|token| !token.expose_secret().is_empty())
-            .ok_or(GraphError::BadResponse {
-                upstream: Upstream::Entra,
-                reason: "token response has no access_token",
-                ids,
-            })?;
-        let lifetime = match parsed.expires_in {
-            Some(serde_json::Value::Number(n)) => n.as_u64().map(Duration::from_secs),
-            // Entra has historically sent this as a string.
-            Some(serde_json::Value::String(s)) => s.parse().ok().map(Duration::from_secs),
-            _ => None,
-        };
-        return Ok(AccessToken::new(value, lifetime.unwrap_or(LIFETIME_WHEN_UNSTATED)));
+    if status != 200 {
+        return Err(refusal(status, &body, retry_after, header_request_id));
     }
+    let ids = UpstreamIds {
+        request_id: header_request_id,
+        ..Default::default()
+    };
+    let parsed: TokenBody = serde_json::from_slice(&body).map_err(|_| GraphError::BadResponse {
+        upstream: Upstream::Entra,
+        reason: "token response is not JSON",
+        ids: ids.clone(),
+    })?;
+    let value = parsed
+        .access_token
+        .filter(|token| !token.expose_secret().is_empty())
+        .ok_or(GraphError::BadResponse {
+            upstream: Upstream::Entra,
+            reason: "token response has no access_token",
+            ids,
+        })?;
+    let lifetime = match parsed.expires_in {
+        Some(serde_json::Value::Number(n)) => n.as_u64().map(Duration::from_secs),
+        // Entra has historically sent this as a string.
+        Some(serde_json::Value::String(s)) => s.parse().ok().map(Duration::from_secs),
+        _ => None,
+    };
+    Ok(AccessToken::new(value, lifetime.unwrap_or(LIFETIME_WHEN_UNSTATED)))
+}
 
-    let error: EntraErrorBody = serde_json::from_slice(&body).unwrap_or_default();
+/// AADSTS codes of a refused client assertion, other than 700027 (the certificate): time range,
+/// audience, issuer/subject, malformed JWT, otherwise invalid assertion.
+const ASSERTION_CODES: [u32; 5] = [700024, 700023, 700021, 50027, 50013];
+
+/// Entra's non-200 answer (token or discovery endpoint) as an error.
+pub(crate) fn refusal(
+    status: u16,
+    body: &[u8],
+    retry_after: Option<Duration>,
+    header_request_id: Option<String>,
+) -> GraphError {
+    let error: EntraErrorBody = serde_json::from_slice(body).unwrap_or_default();
     let ids = UpstreamIds {
         request_id: header_request_id.or(error.trace_id),
         client_request_id: None,
         correlation_id: error.correlation_id,
     };
     let aadsts = error.error_codes.first().copied();
-    Err(match (status, error.error.as_str()) {
+    let entra = |refusal| GraphError::Entra {
+        refusal,
+        code: error.error.clone(),
+        aadsts,
+        ids: ids.clone(),
+    };
+    match (status, error.error.as_str()) {
         (429, _) => GraphError::Throttled {
             upstream: Upstream::Entra,
             retry_after,
@@ -147,37 +203,19 @@ pub(crate) async fn request_token(
             cause: Unavailable::Status(status),
             ids,
         },
-        (_, "invalid_client") => GraphError::Entra {
-            refusal: EntraRefusal::InvalidClient,
-            code: error.error,
-            aadsts,
-            ids,
-        },
-        (_, "unauthorized_client") => GraphError::Entra {
-            refusal: EntraRefusal::UnauthorizedClient,
-            code: error.error,
-            aadsts,
-            ids,
-        },
-        (_, _) if matches!(aadsts, Some(90002 | 900023 | 90072)) => GraphError::Entra {
-            refusal: EntraRefusal::UnknownTenant,
-            code: error.error,
-            aadsts,
-            ids,
-        },
         (_, "") => GraphError::Rejected {
             upstream: Upstream::Entra,
             status,
             code: "unreadable error".into(),
             ids,
         },
-        (_, _) => GraphError::Entra {
-            refusal: EntraRefusal::Other,
-            code: error.error,
-            aadsts,
-            ids,
-        },
-    })
+        _ if aadsts == Some(700027) => entra(EntraRefusal::CertificateNotAccepted),
+        _ if aadsts.is_some_and(|code| ASSERTION_CODES.contains(&code)) => entra(EntraRefusal::AssertionRejected),
+        (_, "invalid_client") => entra(EntraRefusal::InvalidClient),
+        (_, "unauthorized_client") => entra(EntraRefusal::UnauthorizedClient),
+        _ if matches!(aadsts, Some(90002 | 900023 | 90072)) => entra(EntraRefusal::UnknownTenant),
+        _ => entra(EntraRefusal::Other),
+    }
 }
 
 pub(crate) fn no_answer(failure: NoAnswer, ids: UpstreamIds) -> GraphError {
@@ -208,6 +246,52 @@ mod tests {
         let token = AccessToken::new(SecretString::from("t"), Duration::from_secs(600));
         assert!(!token.expires_within(Duration::from_secs(300)));
         assert!(token.expires_within(Duration::from_secs(600)));
+    }
+
+    fn jwt(payload: &str) -> AccessToken {
+        let token = format!("eyJhbGciOiJSUzI1NiJ9.{}.c2ln", URL_SAFE_NO_PAD.encode(payload));
+        AccessToken::new(SecretString::from(token), Duration::from_secs(60))
+    }
+
+    #[tokio::test]
+    async fn the_roles_claim_is_read_and_a_token_without_it_holds_no_role() {
+        let token = jwt(r#"{"aud":"https://graph.microsoft.com","roles":["SecurityIdentitiesSensors.Read.All"]}"#);
+        assert_eq!(
+            token.roles(),
+            Some(vec!["SecurityIdentitiesSensors.Read.All".to_owned()])
+        );
+        assert_eq!(jwt(r#"{"aud":"x"}"#).roles(), Some(vec![]));
+        let opaque = AccessToken::new(SecretString::from("opaque-token"), Duration::from_secs(60));
+        assert_eq!(opaque.roles(), None);
+        assert_eq!(jwt("not json").roles(), None);
+    }
+
+    #[test]
+    fn entras_refusals_are_told_apart_by_their_aadsts_code() {
+        let body = |error: &str, code: u32| format!(r#"{{"error":"{error}","error_codes":[{code}]}}"#);
+        let refusal_of = |status, error, code| match refusal(status, body(error, code).as_bytes(), None, None) {
+            GraphError::Entra { refusal, .. } => refusal,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(refusal_of(401, "invalid_client", 7000215), EntraRefusal::InvalidClient);
+        assert_eq!(
+            refusal_of(401, "invalid_client", 700027),
+            EntraRefusal::CertificateNotAccepted
+        );
+        for code in ASSERTION_CODES {
+            assert_eq!(refusal_of(401, "invalid_client", code), EntraRefusal::AssertionRejected);
+        }
+        assert_eq!(
+            refusal_of(400, "unauthorized_client", 700016),
+            EntraRefusal::UnauthorizedClient
+        );
+        assert_eq!(refusal_of(400, "invalid_request", 90002), EntraRefusal::UnknownTenant);
+        assert_eq!(refusal_of(400, "invalid_scope", 70011), EntraRefusal::Other);
+        assert!(matches!(refusal(429, b"{}", None, None), GraphError::Throttled { .. }));
+        assert!(matches!(
+            refusal(400, b"<html>", None, None),
+            GraphError::Rejected { .. }
+        ));
     }
 
     #[test]

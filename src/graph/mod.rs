@@ -1,11 +1,12 @@
-//! Microsoft Graph and Entra ID: the token, the two key endpoints, the sensor endpoints (in
-//! `sensors`), and the caches around them.
+//! Microsoft Graph and Entra ID: the token, the tenant's cloud (in `cloud`), the two key
+//! endpoints, the sensor endpoints (in `sensors`), and the caches around them.
 //!
-//! [`GraphClient`] makes single calls (with retries) against injected base URLs;
-//! [`GraphSession`] adds the credentials and token caches and implements the domain's
-//! [`KeySource`](crate::keys::KeySource) port.
+//! [`GraphClient`] makes single calls (with retries) against the hosts of one cloud, and refuses
+//! to send a token anywhere but that cloud's Graph root; [`GraphSession`] adds the credentials,
+//! cloud and token caches and implements the domain's [`KeySource`](crate::keys::KeySource) port.
 
 mod client;
+mod cloud;
 mod entra;
 mod retry;
 mod sensors;
@@ -13,12 +14,20 @@ mod session;
 
 use std::time::Duration;
 
-pub use client::{GraphClient, GraphEndpoints};
+pub use client::GraphClient;
+pub use cloud::{CloudEndpoints, GraphEndpoints, TenantCloud};
 pub use entra::AccessToken;
 pub use retry::RetryPolicy;
 pub use session::GraphSession;
 
+use crate::certificate::CertificateError;
+use crate::config::Cloud;
 use crate::credentials::CredentialsError;
+
+/// The application permission the key endpoints need (and that also reads sensors).
+pub const READ_WRITE_ROLE: &str = "SecurityIdentitiesSensors.ReadWrite.All";
+/// The least privileged permission for the sensor list and the deployment package.
+pub const READ_ROLE: &str = "SecurityIdentitiesSensors.Read.All";
 
 /// The ids an upstream answered with, so an operator can quote them to Microsoft support.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -62,6 +71,12 @@ impl std::fmt::Display for Upstream {
 pub enum EntraRefusal {
     /// Wrong or expired client secret (AADSTS7000215, 7000222).
     InvalidClient,
+    /// The assertion's certificate is not registered on the app, or its signature did not verify
+    /// against it (AADSTS700027).
+    CertificateNotAccepted,
+    /// The assertion itself was refused: outside its valid time, wrong audience, issuer or
+    /// subject, malformed or replayed (AADSTS700024, 700023, 700021, 50027, 50013).
+    AssertionRejected,
     /// The app is not registered in the tenant (AADSTS700016).
     UnauthorizedClient,
     /// The tenant does not exist in this cloud (AADSTS90002).
@@ -70,13 +85,24 @@ pub enum EntraRefusal {
     Other,
 }
 
-/// Why Graph answered 403.
+impl EntraRefusal {
+    /// Whether a fresh read of the credentials secret may cure it: the secret or certificate may
+    /// have been rotated in Entra and in the secret since the secret was read.
+    pub fn may_be_stale_credentials(self) -> bool {
+        matches!(self, EntraRefusal::InvalidClient | EntraRefusal::CertificateNotAccepted)
+    }
+}
+
+/// Why Graph answered 403, as told by the token's `roles` claim and Graph's message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Forbidden {
-    /// The token lacks `SecurityIdentitiesSensors.ReadWrite.All` (no grant or no admin consent).
-    MissingPermission,
+    /// The token lacks the application permission `role` (no grant or no admin consent).
+    MissingPermission { role: &'static str },
     /// The tenant has no Defender for Identity workspace.
     TenantNotOnboarded,
+    /// The token carries the permission, yet Graph refused without saying why.
+    RoleHeldButRefused,
+    /// Neither the token nor Graph's message tells.
     Unknown,
 }
 
@@ -148,6 +174,28 @@ pub enum GraphError {
         reason: &'static str,
         ids: UpstreamIds,
     },
+    #[error("the client assertion could not be signed: the private key {0}")]
+    ClientAssertion(CertificateError),
+    #[error(
+        "the configured cloud is {configured} (GRAPH_CLOUD, or the CLI's --cloud) but the tenant's OpenID configuration places it elsewhere ({found})"
+    )]
+    CloudMismatch {
+        configured: &'static str,
+        found: Box<TenantCloud>,
+    },
+    #[error("the tenant's OpenID configuration names a cloud this function does not serve ({found})")]
+    CloudUnsupported { found: Box<TenantCloud> },
+    #[error("the tenant's cloud could not be discovered (GRAPH_CLOUD=auto): {0}")]
+    CloudUnknown(Box<GraphError>),
+    #[error("Microsoft Graph answered {status} ({code}): the MDI sensor API is not available in the {} cloud", cloud.name())]
+    NotInCloud {
+        cloud: Cloud,
+        status: u16,
+        code: String,
+        ids: UpstreamIds,
+    },
+    #[error("a request to {operation} was refused before sending: its URL is outside the configured Graph root")]
+    OutsideGraphRoot { operation: String },
     /// A regenerate whose outcome is unknown and whose follow-up read failed too.
     #[error("the regenerate request's outcome is unknown and reading the current key failed: {0}")]
     Ambiguous(Box<GraphError>),
@@ -156,8 +204,12 @@ pub enum GraphError {
 impl GraphError {
     pub fn ids(&self) -> Option<&UpstreamIds> {
         match self {
-            GraphError::Credentials(_) => None,
-            GraphError::Ambiguous(inner) => inner.ids(),
+            GraphError::Credentials(_)
+            | GraphError::ClientAssertion(_)
+            | GraphError::CloudMismatch { .. }
+            | GraphError::CloudUnsupported { .. }
+            | GraphError::OutsideGraphRoot { .. } => None,
+            GraphError::Ambiguous(inner) | GraphError::CloudUnknown(inner) => inner.ids(),
             GraphError::Entra { ids, .. }
             | GraphError::Unauthorized { ids, .. }
             | GraphError::Forbidden { ids, .. }
@@ -165,7 +217,8 @@ impl GraphError {
             | GraphError::Timeout { ids, .. }
             | GraphError::Unavailable { ids, .. }
             | GraphError::Rejected { ids, .. }
-            | GraphError::BadResponse { ids, .. } => Some(ids),
+            | GraphError::BadResponse { ids, .. }
+            | GraphError::NotInCloud { ids, .. } => Some(ids),
         }
     }
 }

@@ -56,6 +56,14 @@ pub(crate) enum NoAnswer {
     Lost,
 }
 
+/// Why [`RetryPolicy::try_send`] ended without an answer.
+#[derive(Debug)]
+pub(crate) enum Unsent<E> {
+    NoAnswer(NoAnswer),
+    /// An attempt's request could not be built (e.g. its client assertion not signed).
+    NotBuilt(E),
+}
+
 impl RetryPolicy {
     pub(crate) async fn send(
         &self,
@@ -64,13 +72,36 @@ impl RetryPolicy {
         deadline: Deadline,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Response, NoAnswer> {
+        self.try_send(
+            upstream,
+            replay,
+            deadline,
+            || Ok::<_, std::convert::Infallible>(build()),
+        )
+        .await
+        .map_err(|unsent| match unsent {
+            Unsent::NoAnswer(failure) => failure,
+            Unsent::NotBuilt(never) => match never {},
+        })
+    }
+
+    /// As [`send`](Self::send), with a request built afresh for each attempt by a `build` that
+    /// may fail; a failure ends the call at once.
+    pub(crate) async fn try_send<E>(
+        &self,
+        upstream: Upstream,
+        replay: Replay,
+        deadline: Deadline,
+        build: impl Fn() -> Result<RequestBuilder, E>,
+    ) -> Result<Response, Unsent<E>> {
         let mut retries = 0;
         loop {
             let remaining = deadline.remaining();
             if remaining < MIN_ATTEMPT {
-                return Err(NoAnswer::Timeout);
+                return Err(Unsent::NoAnswer(NoAnswer::Timeout));
             }
             let outcome = build()
+                .map_err(Unsent::NotBuilt)?
                 .timeout(self.call_timeout.min(remaining))
                 .send()
                 .await
@@ -82,13 +113,13 @@ impl RetryPolicy {
                 Ok(response) if retryable(response.status(), replay) => {
                     retry_after(response.headers(), SystemTime::now()).unwrap_or_else(|| self.backoff(retries))
                 }
-                Ok(_) => return outcome,
+                Ok(_) => return outcome.map_err(Unsent::NoAnswer),
                 Err(NoAnswer::Unreachable) => self.backoff(retries),
                 Err(NoAnswer::Timeout | NoAnswer::Lost) if replay == Replay::Safe => self.backoff(retries),
-                Err(_) => return outcome,
+                Err(_) => return outcome.map_err(Unsent::NoAnswer),
             };
             if retries >= self.max_retries || !deadline.allows(wait, MIN_ATTEMPT) {
-                return outcome;
+                return outcome.map_err(Unsent::NoAnswer);
             }
             tracing::debug!(
                 retry = retries + 1,

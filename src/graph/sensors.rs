@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::client::GraphAnswer;
-use super::session::GraphSession;
+use super::session::{GraphSession, Need};
 use super::{GraphError, Upstream, UpstreamIds};
 use crate::credentials::CredentialsProvider;
 use crate::deadline::Deadline;
@@ -23,11 +23,10 @@ const MAX_PAGES: usize = 1000;
 
 impl<S, C: CredentialsProvider> SensorSource for GraphSession<S, C> {
     async fn deployment_package(&self, deadline: Deadline) -> Result<PackageAnswer, GraphError> {
-        let url = format!("{}/{PACKAGE}", self.graph_base());
-        let url = url.as_str();
         let answer = self
-            .authorized(deadline, move |client, token| async move {
-                client.get_at(url, PACKAGE, &token, deadline).await
+            .authorized(Need::Read, deadline, move |client, ready| async move {
+                let url = format!("{}/{PACKAGE}", ready.at.graph_base);
+                client.get_at(&ready.at, &url, PACKAGE, &ready.token, deadline).await
             })
             .await?;
         match extract_package(&answer.body) {
@@ -40,14 +39,15 @@ impl<S, C: CredentialsProvider> SensorSource for GraphSession<S, C> {
     }
 
     async fn sensors(&self, deadline: Deadline) -> Result<SensorsAnswer, GraphError> {
-        let base = self.graph_base();
+        let base = self.graph_base(deadline).await?;
+        let base = base.as_str();
         let mut url = format!("{base}/{SENSORS}");
         let mut collected = SensorsAnswer::default();
         for page in 0..MAX_PAGES {
             let current = url.as_str();
             let answer: GraphAnswer = self
-                .authorized(deadline, move |client, token| async move {
-                    client.get_at(current, SENSORS, &token, deadline).await
+                .authorized(Need::Read, deadline, move |client, ready| async move {
+                    client.get_at(&ready.at, current, SENSORS, &ready.token, deadline).await
                 })
                 .await?;
             let parsed = match parse_page(&answer.body) {

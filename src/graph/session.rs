@@ -1,16 +1,29 @@
-//! Graph with its state kept across warm invocations: the credentials cache, the token cache,
-//! and the recovery rules (fresh token on 401/403, credentials re-read on `invalid_client`,
+//! Graph with its state kept across warm invocations: the credentials cache, the tenant's cloud,
+//! the token cache, and the recovery rules (a fresh token on 401/403 and, when a 403 repeats, a
+//! triage of it from the token's own `roles` claim; credentials re-read when Entra refuses them;
 //! read-instead-of-repost after an unclear regenerate).
+//!
+//! The tenant's cloud is settled once per cold start (and per tenant, should the credentials
+//! secret change it). With `GRAPH_CLOUD=auto` it is discovered before the first token request and
+//! nothing is sent anywhere until it is known: a failed discovery fails the call (503) and is tried
+//! again by the next one. With an explicit cloud the tenant's OpenID configuration is fetched
+//! alongside the first token request, so the check costs no latency; a document that names
+//! another cloud refuses every call (the token obtained meanwhile is dropped unused), and a
+//! document that cannot be fetched within [`CLOUD_CHECK_BUDGET`] is logged and the configured
+//! cloud trusted, so the check can never hold the key path hostage.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Mutex;
 
 use super::client::{GraphClient, Regenerated};
+use super::cloud::{CloudEndpoints, TenantCloud};
 use super::entra::AccessToken;
-use super::{EntraRefusal, GraphError};
-use crate::credentials::{CredentialsCache, CredentialsProvider};
+use super::{Forbidden, GraphError, READ_ROLE, READ_WRITE_ROLE};
+use crate::config::{Cloud, CloudChoice};
+use crate::credentials::{CredentialsCache, CredentialsProvider, GraphCredentials};
 use crate::deadline::Deadline;
 use crate::keys::{KeyAnswer, KeySource};
 use crate::secrets::SecretStore;
@@ -18,13 +31,64 @@ use crate::secrets::SecretStore;
 /// A token with this much life or less left is replaced before use.
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
+/// The longest the check of an explicit cloud may take (it runs beside the token request).
+pub const CLOUD_CHECK_BUDGET: Duration = Duration::from_secs(3);
+
+/// The application permission an operation needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Need {
+    /// The key endpoints: `SecurityIdentitiesSensors.ReadWrite.All`.
+    ReadWrite,
+    /// Sensors and the package: `SecurityIdentitiesSensors.Read.All` (or ReadWrite.All).
+    Read,
+}
+
+impl Need {
+    /// The least privileged role that will do.
+    fn role(self) -> &'static str {
+        match self {
+            Need::ReadWrite => READ_WRITE_ROLE,
+            Need::Read => READ_ROLE,
+        }
+    }
+
+    fn satisfied_by(self, role: &str) -> bool {
+        role == READ_WRITE_ROLE || (self == Need::Read && role == READ_ROLE)
+    }
+}
+
+/// What a Graph call needs: a token and the endpoints of the cloud it was issued for.
+#[derive(Debug, Clone)]
+pub(super) struct Ready {
+    pub token: AccessToken,
+    pub at: Arc<CloudEndpoints>,
+}
+
+/// What is known of a tenant's cloud.
+#[derive(Debug, Clone)]
+enum CloudVerdict {
+    /// Discovered (auto) or confirmed by the document (explicit).
+    Known(Cloud),
+    /// An explicit cloud whose document could not be fetched: trusted, and not asked again.
+    Unchecked(Cloud),
+    /// An explicit cloud that the document contradicts.
+    Contradicted { configured: Cloud, found: TenantCloud },
+}
+
+#[derive(Default)]
+struct State {
+    token: Option<Ready>,
+    /// The tenant the verdict is about, and the verdict.
+    cloud: Option<(String, CloudVerdict)>,
+}
+
 /// `C` is where the credentials come from. It defaults to the credentials secret read from the
 /// store `S`, so `GraphSession<S>` keeps meaning the Lambda's session; other providers (the CLI's
 /// environment credentials) leave `S` unused.
 pub struct GraphSession<S, C = CredentialsCache<S>> {
     client: GraphClient,
     credentials: C,
-    token: Mutex<Option<AccessToken>>,
+    state: Mutex<State>,
     store: PhantomData<fn() -> S>,
 }
 
@@ -39,27 +103,41 @@ impl<S, C: CredentialsProvider> GraphSession<S, C> {
         GraphSession {
             client,
             credentials,
-            token: Mutex::new(None),
+            state: Mutex::new(State::default()),
             store: PhantomData,
         }
     }
 
-    /// Graph root plus API version: the only place the session sends its token.
-    pub(super) fn graph_base(&self) -> &str {
-        &self.client.endpoints().graph_base
+    /// Graph root plus API version of the tenant's cloud: the only place the session sends its
+    /// token. Settles the cloud (and fetches a token) if that has not happened yet.
+    pub(super) async fn graph_base(&self, deadline: Deadline) -> Result<String, GraphError> {
+        Ok(self.ready(None, deadline).await?.at.graph_base.clone())
     }
 
-    /// Runs `call` with a usable token and, after a 401 or 403, once more with a fresh one.
-    pub(super) async fn authorized<'a, T, F, Fut>(&'a self, deadline: Deadline, call: F) -> Result<T, GraphError>
+    /// Runs `call` with a usable token and, after a 401 or 403, once more with a fresh one. A 403
+    /// that repeats is explained from the fresh token's roles and Graph's message.
+    pub(super) async fn authorized<'a, T, F, Fut>(
+        &'a self,
+        need: Need,
+        deadline: Deadline,
+        call: F,
+    ) -> Result<T, GraphError>
     where
-        F: Fn(&'a GraphClient, AccessToken) -> Fut,
+        F: Fn(&'a GraphClient, Ready) -> Fut,
         Fut: Future<Output = Result<T, GraphError>>,
     {
-        let token = self.token(None, deadline).await?;
-        match call(&self.client, token.clone()).await {
+        let ready = self.ready(None, deadline).await?;
+        match call(&self.client, ready.clone()).await {
             Err(error) if worth_a_fresh_token(&error) => {
-                let fresh = self.token(Some(&token), deadline).await?;
-                call(&self.client, fresh).await
+                let fresh = self.ready(Some(&ready.token), deadline).await?;
+                match call(&self.client, fresh.clone()).await {
+                    Err(GraphError::Forbidden { reason, code, ids }) => Err(GraphError::Forbidden {
+                        reason: triage(reason, &fresh.token, need),
+                        code,
+                        ids,
+                    }),
+                    other => other,
+                }
             }
             other => other,
         }
@@ -67,30 +145,117 @@ impl<S, C: CredentialsProvider> GraphSession<S, C> {
 
     /// A usable token: the cached one, unless it is near expiry or is `rejected` (Graph refused
     /// it), in which case a new one. The lock makes concurrent callers share one refresh.
-    async fn token(&self, rejected: Option<&AccessToken>, deadline: Deadline) -> Result<AccessToken, GraphError> {
-        let mut cached = self.token.lock().await;
-        if let Some(token) = cached.as_ref() {
-            let was_rejected = rejected.is_some_and(|bad| bad.same_as(token));
-            if !was_rejected && !token.expires_within(REFRESH_MARGIN) {
-                return Ok(token.clone());
+    async fn ready(&self, rejected: Option<&AccessToken>, deadline: Deadline) -> Result<Ready, GraphError> {
+        let mut state = self.state.lock().await;
+        if let Some(ready) = state.token.as_ref() {
+            let was_rejected = rejected.is_some_and(|bad| bad.same_as(&ready.token));
+            if !was_rejected && !ready.token.expires_within(REFRESH_MARGIN) {
+                return Ok(ready.clone());
             }
         }
         let credentials = self.credentials.credentials(false, deadline).await?;
-        let fresh = match self.client.token(&credentials, deadline).await {
-            Err(GraphError::Entra {
-                refusal: EntraRefusal::InvalidClient,
-                ..
-            }) => {
+        let fresh = match self.authorize(&mut state, &credentials, deadline).await {
+            Err(GraphError::Entra { refusal, .. }) if refusal.may_be_stale_credentials() => {
                 tracing::warn!(
-                    "Entra said invalid_client; re-reading the credentials secret once in case it was rotated"
+                    refusal = ?refusal,
+                    "Entra refused the app's credentials; re-reading the credentials secret once in case they were rotated"
                 );
                 let credentials = self.credentials.credentials(true, deadline).await?;
-                self.client.token(&credentials, deadline).await?
+                self.authorize(&mut state, &credentials, deadline).await?
             }
             other => other?,
         };
-        *cached = Some(fresh.clone());
+        state.token = Some(fresh.clone());
         Ok(fresh)
+    }
+
+    /// Settles the tenant's cloud (see the module documentation) and gets a token for it.
+    async fn authorize(
+        &self,
+        state: &mut State,
+        credentials: &GraphCredentials,
+        deadline: Deadline,
+    ) -> Result<Ready, GraphError> {
+        let tenant = credentials.tenant_id.as_str();
+        let plan = self.client.endpoints();
+        let verdict = state
+            .cloud
+            .as_ref()
+            .filter(|(about, _)| about == tenant)
+            .map(|(_, verdict)| verdict.clone());
+        let cloud = match (verdict, plan.cloud) {
+            (Some(CloudVerdict::Contradicted { configured, found }), _) => {
+                return Err(GraphError::CloudMismatch {
+                    configured: configured.name(),
+                    found: Box::new(found),
+                });
+            }
+            (Some(CloudVerdict::Known(cloud) | CloudVerdict::Unchecked(cloud)), _) => cloud,
+            (None, CloudChoice::Auto) => {
+                let found = self
+                    .client
+                    .discover(tenant, deadline)
+                    .await
+                    .map_err(|error| match error {
+                        // Entra's word on the tenant (unknown, say) is an answer, not an outage.
+                        GraphError::Entra { .. } => error,
+                        other => GraphError::CloudUnknown(Box::new(other)),
+                    })?;
+                let Some(cloud) = found.cloud() else {
+                    return Err(GraphError::CloudUnsupported { found: Box::new(found) });
+                };
+                tracing::info!(cloud = cloud.name(), document = %found, "the tenant's cloud was discovered");
+                state.cloud = Some((tenant.to_owned(), CloudVerdict::Known(cloud)));
+                cloud
+            }
+            (None, CloudChoice::Fixed(cloud)) => {
+                let at = plan.for_cloud(cloud);
+                let check_deadline = Deadline::after(deadline.remaining().min(CLOUD_CHECK_BUDGET));
+                let (token, found) = tokio::join!(
+                    self.client.token(&at, credentials, deadline),
+                    self.client.discover(tenant, check_deadline)
+                );
+                let verdict = match found {
+                    Ok(found) if found.cloud() == Some(cloud) => CloudVerdict::Known(cloud),
+                    Ok(found) => {
+                        tracing::error!(
+                            configured = cloud.name(),
+                            document = %found,
+                            "the tenant's OpenID configuration contradicts GRAPH_CLOUD; refusing to call Graph"
+                        );
+                        CloudVerdict::Contradicted {
+                            configured: cloud,
+                            found,
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(
+                            configured = cloud.name(),
+                            error = %error,
+                            "the tenant's cloud could not be checked against its OpenID configuration; trusting GRAPH_CLOUD"
+                        );
+                        CloudVerdict::Unchecked(cloud)
+                    }
+                };
+                state.cloud = Some((tenant.to_owned(), verdict.clone()));
+                if let CloudVerdict::Contradicted { configured, found } = verdict {
+                    return Err(GraphError::CloudMismatch {
+                        configured: configured.name(),
+                        found: Box::new(found),
+                    });
+                }
+                return Ok(Ready {
+                    token: token?,
+                    at: Arc::new(at),
+                });
+            }
+        };
+        let at = plan.for_cloud(cloud);
+        let token = self.client.token(&at, credentials, deadline).await?;
+        Ok(Ready {
+            token,
+            at: Arc::new(at),
+        })
     }
 }
 
@@ -100,27 +265,42 @@ fn worth_a_fresh_token(error: &GraphError) -> bool {
     matches!(error, GraphError::Unauthorized { .. } | GraphError::Forbidden { .. })
 }
 
+/// Why a fresh token was refused: the token's roles say whether the app holds the permission
+/// (the usual cause: not granted, or no admin consent); only when it does is Graph's message
+/// consulted (tenant not onboarded to MDI).
+fn triage(from_message: Forbidden, token: &AccessToken, need: Need) -> Forbidden {
+    let roles = token.roles();
+    let reason = match &roles {
+        Some(roles) if !roles.iter().any(|role| need.satisfied_by(role)) => {
+            Forbidden::MissingPermission { role: need.role() }
+        }
+        Some(_) => match from_message {
+            Forbidden::TenantNotOnboarded => Forbidden::TenantNotOnboarded,
+            _ => Forbidden::RoleHeldButRefused,
+        },
+        None => match from_message {
+            Forbidden::MissingPermission { .. } => Forbidden::MissingPermission { role: need.role() },
+            other => other,
+        },
+    };
+    tracing::warn!(reason = ?reason, token_roles = ?roles, "Graph refused a fresh token (403)");
+    reason
+}
+
 impl<S, C: CredentialsProvider> KeySource for GraphSession<S, C> {
     async fn current_key(&self, deadline: Deadline) -> Result<KeyAnswer, GraphError> {
-        let token = self.token(None, deadline).await?;
-        match self.client.get_key(&token, deadline).await {
-            Err(error) if worth_a_fresh_token(&error) => {
-                let fresh = self.token(Some(&token), deadline).await?;
-                self.client.get_key(&fresh, deadline).await
-            }
-            other => other,
-        }
+        self.authorized(Need::ReadWrite, deadline, move |client, ready| async move {
+            client.get_key(&ready.at, &ready.token, deadline).await
+        })
+        .await
     }
 
     async fn regenerate_key(&self, deadline: Deadline) -> Result<KeyAnswer, GraphError> {
-        let token = self.token(None, deadline).await?;
-        let outcome = match self.client.regenerate_key(&token, deadline).await {
-            Err(error) if worth_a_fresh_token(&error) => {
-                let fresh = self.token(Some(&token), deadline).await?;
-                self.client.regenerate_key(&fresh, deadline).await?
-            }
-            other => other?,
-        };
+        let outcome = self
+            .authorized(Need::ReadWrite, deadline, move |client, ready| async move {
+                client.regenerate_key(&ready.at, &ready.token, deadline).await
+            })
+            .await?;
         match outcome {
             Regenerated::Done(answer) => Ok(answer),
             Regenerated::Unknown(error) => {
@@ -130,5 +310,73 @@ impl<S, C: CredentialsProvider> KeySource for GraphSession<S, C> {
                     .map_err(|read_error| GraphError::Ambiguous(Box::new(read_error)))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use secrecy::SecretString;
+
+    use super::*;
+
+    fn token_with(roles: &[&str]) -> AccessToken {
+        let payload = serde_json::json!({ "aud": "https://graph.microsoft.com", "roles": roles });
+        let token = format!("e30.{}.c2ln", URL_SAFE_NO_PAD.encode(payload.to_string()));
+        AccessToken::new(SecretString::from(token), Duration::from_secs(60))
+    }
+
+    #[test]
+    fn a_token_without_the_role_is_a_missing_permission_whatever_graph_says() {
+        for message_says in [Forbidden::TenantNotOnboarded, Forbidden::Unknown] {
+            assert_eq!(
+                triage(message_says, &token_with(&[]), Need::ReadWrite),
+                Forbidden::MissingPermission { role: READ_WRITE_ROLE }
+            );
+        }
+        assert_eq!(
+            triage(Forbidden::Unknown, &token_with(&[READ_ROLE]), Need::ReadWrite),
+            Forbidden::MissingPermission { role: READ_WRITE_ROLE },
+            "Read.All does not do for the key"
+        );
+    }
+
+    #[test]
+    fn a_token_with_the_role_is_not_onboarded_or_unexplained() {
+        let holder = token_with(&[READ_WRITE_ROLE]);
+        assert_eq!(
+            triage(Forbidden::TenantNotOnboarded, &holder, Need::ReadWrite),
+            Forbidden::TenantNotOnboarded
+        );
+        assert_eq!(
+            triage(
+                Forbidden::MissingPermission { role: READ_WRITE_ROLE },
+                &holder,
+                Need::ReadWrite
+            ),
+            Forbidden::RoleHeldButRefused
+        );
+        assert_eq!(
+            triage(Forbidden::Unknown, &token_with(&[READ_ROLE]), Need::Read),
+            Forbidden::RoleHeldButRefused
+        );
+    }
+
+    #[test]
+    fn an_unreadable_token_leaves_the_message_to_decide() {
+        let opaque = AccessToken::new(SecretString::from("opaque"), Duration::from_secs(60));
+        assert_eq!(
+            triage(
+                Forbidden::MissingPermission { role: READ_WRITE_ROLE },
+                &opaque,
+                Need::Read
+            ),
+            Forbidden::MissingPermission { role: READ_ROLE }
+        );
+        assert_eq!(
+            triage(Forbidden::TenantNotOnboarded, &opaque, Need::ReadWrite),
+            Forbidden::TenantNotOnboarded
+        );
     }
 }

@@ -14,7 +14,7 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-use graph_sim::{Endpoint, Sim, SimConfig, SimHandle};
+use graph_sim::{Endpoint, Sim, SimConfig, SimHandle, TestCertificate};
 use lambda_http::{Body, Context, Request, RequestExt};
 use mdi_sensor_key::app::App;
 use mdi_sensor_key::config::Config;
@@ -41,6 +41,8 @@ pub struct Setup {
     /// Capture every log line for the leak checks (off only where the buffer would distort a
     /// memory measurement).
     pub capture_logs: bool,
+    /// The simulator's starting state (its client secret is always [`CLIENT_SECRET`]).
+    pub sim: SimConfig,
 }
 
 impl Default for Setup {
@@ -53,6 +55,7 @@ impl Default for Setup {
             extra_env: Vec::new(),
             secrets_proxy: false,
             capture_logs: true,
+            sim: SimConfig::default(),
         }
     }
 }
@@ -90,7 +93,7 @@ pub async fn world(setup: Setup) -> World {
     }
     let sim = Sim::start(SimConfig {
         client_secret: CLIENT_SECRET.to_owned(),
-        ..SimConfig::default()
+        ..setup.sim.clone()
     })
     .await
     .expect("simulator starts");
@@ -161,6 +164,42 @@ pub fn credentials_json(sim: &SimHandle, secret: &str) -> String {
         r#"{{"tenantId":"{}","clientId":"{}","clientSecret":"{secret}"}}"#,
         config.tenant_id, config.client_id
     )
+}
+
+/// The app's certificate, made once per test binary (RSA key generation takes a moment); its
+/// key's PEM is remembered as a secret for the leak checks.
+pub fn app_certificate() -> &'static TestCertificate {
+    static CERTIFICATE: OnceLock<TestCertificate> = OnceLock::new();
+    CERTIFICATE.get_or_init(|| {
+        let certificate = TestCertificate::generate("mdi-sensor-key-tests");
+        remember_private_key(&certificate);
+        certificate
+    })
+}
+
+/// Remembers every base64 line of `certificate`'s private key (both forms) as a secret.
+pub fn remember_private_key(certificate: &TestCertificate) {
+    for pem in [certificate.private_key_pem(), certificate.private_key_pkcs1_pem()] {
+        for line in pem
+            .lines()
+            .filter(|line| !line.starts_with("-----") && line.len() >= 16)
+        {
+            remember_secret(line);
+        }
+    }
+}
+
+/// The credentials secret's JSON for a certificate credential.
+pub fn certificate_credentials_json(certificate: &TestCertificate, send_chain: bool) -> String {
+    let config = SimConfig::default();
+    serde_json::json!({
+        "tenantId": config.tenant_id,
+        "clientId": config.client_id,
+        "certificatePem": certificate.certificate_pem(),
+        "privateKeyPem": certificate.private_key_pem(),
+        "sendCertificateChain": send_chain,
+    })
+    .to_string()
 }
 
 /// A Secrets Manager client for moto: static test credentials, a fixed region, loopback only.
@@ -388,13 +427,18 @@ impl World {
     }
 
     /// Every secret this world has seen: the client secret, each key the sim held or we were
-    /// given, and each bearer token the sim received.
+    /// given, private keys, and each bearer token and client assertion the sim received.
     pub fn secrets(&self) -> Vec<String> {
         let mut secrets = vec![CLIENT_SECRET.to_owned(), self.sim.current_key()];
         secrets.extend(SECRETS.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned());
         for request in self.sim.requests() {
             if let Some(token) = request.header("authorization").and_then(|h| h.strip_prefix("Bearer ")) {
                 secrets.push(token.to_owned());
+            }
+            if let Some(assertion) = request.form_field("client_assertion") {
+                // The signature alone: header and claims are not secret, the whole JWT is.
+                secrets.push(assertion.to_owned());
+                secrets.extend(assertion.rsplit('.').next().map(str::to_owned));
             }
         }
         secrets
