@@ -134,14 +134,14 @@ impl Target {
     }
 }
 
-/// Per-request ids, shared by the error body and the headers.
-struct Ctx {
+/// Per-request ids, shared by the error body and the headers (the sensor endpoints use it too).
+pub(crate) struct Ctx {
     request_id: String,
     client_request_id: String,
 }
 
 impl Ctx {
-    fn new(req: &Incoming) -> Self {
+    pub(crate) fn new(req: &Incoming) -> Self {
         Ctx {
             request_id: Uuid::new_v4().to_string(),
             client_request_id: req
@@ -151,7 +151,7 @@ impl Ctx {
     }
 
     /// Adds Graph's tracing headers to any answer, JSON or not.
-    fn stamp(&self, mut response: Response) -> Response {
+    pub(crate) fn stamp(&self, mut response: Response) -> Response {
         let headers = response.headers_mut();
         for (name, value) in [
             ("request-id", &self.request_id),
@@ -165,11 +165,11 @@ impl Ctx {
         response
     }
 
-    fn respond(&self, status: StatusCode, body: String) -> Response {
+    pub(crate) fn respond(&self, status: StatusCode, body: String) -> Response {
         self.stamp(server::raw(status, JSON, body))
     }
 
-    fn error(&self, status: StatusCode, code: &str, message: &str) -> Response {
+    pub(crate) fn error(&self, status: StatusCode, code: &str, message: &str) -> Response {
         let body = json!({
             "error": {
                 "code": code,
@@ -190,12 +190,12 @@ impl Ctx {
         response
     }
 
-    fn unauthenticated(&self, message: &str) -> Response {
+    pub(crate) fn unauthenticated(&self, message: &str) -> Response {
         self.error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message)
     }
 
     /// An arbitrary status with the code Graph uses for it.
-    fn status(&self, code: u16) -> Response {
+    pub(crate) fn status(&self, code: u16) -> Response {
         let status = server::status(code);
         let (code, message) = match status.as_u16() {
             400 => ("BadRequest", "Bad request."),

@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::clock;
 use crate::config::REQUIRED_ROLE;
 use crate::fault::{Endpoint, Fault};
+use crate::graph::Ctx;
 use crate::server::{self, Incoming};
 use crate::state::{Shared, TokenCheck};
 
@@ -28,7 +28,6 @@ pub const READ_ROLE: &str = "SecurityIdentitiesSensors.Read.All";
 /// Sensors per page unless a test sets another size.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 
-const JSON: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 const PACKAGE_TYPE: &str = "microsoft.graph.security.sensorDeploymentPackage";
 const PACKAGE_FUNCTION: &str = "getDeploymentPackageUri";
 const NAMESPACE: &str = "microsoft.graph.security.";
@@ -229,79 +228,6 @@ impl Target {
             Op::Package => Endpoint::GetPackage,
             Op::List => Endpoint::ListSensors,
         }
-    }
-}
-
-/// Per-request ids, shared by the error body and the headers.
-struct Ctx {
-    request_id: String,
-    client_request_id: String,
-}
-
-impl Ctx {
-    fn new(req: &Incoming) -> Self {
-        Ctx {
-            request_id: Uuid::new_v4().to_string(),
-            client_request_id: req
-                .header("client-request-id")
-                .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned),
-        }
-    }
-
-    fn stamp(&self, mut response: Response) -> Response {
-        let headers = response.headers_mut();
-        for (name, value) in [
-            ("request-id", &self.request_id),
-            ("client-request-id", &self.client_request_id),
-        ] {
-            if let Ok(value) = HeaderValue::from_str(value) {
-                headers.insert(name, value);
-            }
-        }
-        headers.insert("cache-control", HeaderValue::from_static("no-cache"));
-        response
-    }
-
-    fn respond(&self, status: StatusCode, body: String) -> Response {
-        self.stamp(server::raw(status, JSON, body))
-    }
-
-    fn error(&self, status: StatusCode, code: &str, message: &str) -> Response {
-        let body = json!({
-            "error": {
-                "code": code,
-                "message": message,
-                "innerError": {
-                    "date": clock::graph_date(),
-                    "request-id": self.request_id,
-                    "client-request-id": self.client_request_id,
-                }
-            }
-        });
-        self.respond(status, body.to_string())
-    }
-
-    fn status(&self, code: u16) -> Response {
-        let status = server::status(code);
-        let (code, message) = match status.as_u16() {
-            400 => ("BadRequest", "Bad request."),
-            401 => ("InvalidAuthenticationToken", EXPIRED),
-            403 => (
-                "Forbidden",
-                "The tenant is not onboarded to Microsoft Defender for Identity.",
-            ),
-            404 => ("NotFound", "Resource not found."),
-            429 => ("TooManyRequests", "Too many requests."),
-            500 => ("InternalServerError", "An internal server error occurred."),
-            502 => ("BadGateway", "Bad gateway."),
-            503 => (
-                "ServiceUnavailable",
-                "The service is temporarily unavailable. Please retry later.",
-            ),
-            504 => ("GatewayTimeout", "The request timed out."),
-            _ => ("UnknownError", ""),
-        };
-        self.error(status, code, message)
     }
 }
 
