@@ -1,0 +1,29 @@
+//! Builds the measured binaries with the workspace's release profile, one cargo invocation per
+//! binary so that features never unify across packages (the bootstrap is built exactly as it
+//! ships), and finds each executable in cargo's JSON messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Builds `bin` of `package` in release and returns the executable's path.
+pub fn build(workspace: &Path, package: &str, bin: &str) -> Result<PathBuf, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("bench: cargo build --release -p {package} --bin {bin}");
+    let output = Command::new(cargo)
+        .current_dir(workspace)
+        .args(["build", "--release", "-p", package, "--bin", bin])
+        .args(["--message-format", "json-render-diagnostics"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("cargo build -p {package} --bin {bin} failed"));
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["reason"] == "compiler-artifact" && message["target"]["name"] == bin)
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| format!("cargo built no executable named {bin}"))
+}

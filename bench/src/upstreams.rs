@@ -1,0 +1,66 @@
+//! The upstreams' own latency, timed by calling them directly over kept-alive connections:
+//! Graph's key GET and Entra's token endpoint at the simulator, and Secrets Manager's
+//! GetSecretValue through the counting proxy, as the function reaches it. Subtracting these
+//! from the function's figures leaves what the function itself adds.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::http::Http;
+use crate::moto;
+use crate::stats::Summary;
+use crate::world::{self, World};
+
+/// Calls made before timing starts, to open connections and warm caches.
+const WARM_UP: usize = 20;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UpstreamLatency {
+    pub graph_get_key: Summary,
+    pub token: Summary,
+    pub get_secret_value: Summary,
+}
+
+impl UpstreamLatency {
+    /// The cold path's upstream calls (GetSecretValue, token, Graph GET), p50s added up.
+    pub fn cold_path_p50_ms(&self) -> f64 {
+        self.get_secret_value.p50_ms + self.token.p50_ms + self.graph_get_key.p50_ms
+    }
+}
+
+pub async fn measure(world: &World, samples: usize) -> Result<UpstreamLatency, String> {
+    let sim = &world.sim;
+    let bearer = format!("Bearer {}", sim.token().await?);
+    let graph = Http::default();
+    let graph_get_key = time(samples, || sim.get_key(&graph, &bearer)).await?;
+    let token = time(samples, || async { sim.token().await.map(drop) }).await?;
+    let secrets = Http::default();
+    let endpoint = world.proxy.endpoint();
+    let get_secret_value = time(samples, || {
+        moto::get_secret_value(&secrets, &endpoint, world::CREDENTIALS_SECRET)
+    })
+    .await?;
+    Ok(UpstreamLatency {
+        graph_get_key,
+        token,
+        get_secret_value,
+    })
+}
+
+async fn time<F, Fut>(samples: usize, mut call: F) -> Result<Summary, String>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let mut timings: Vec<Duration> = Vec::with_capacity(samples);
+    for round in 0..WARM_UP + samples {
+        let started = Instant::now();
+        call().await?;
+        if round >= WARM_UP {
+            timings.push(started.elapsed());
+        }
+    }
+    Ok(Summary::of(&timings))
+}
