@@ -24,3 +24,4 @@ pub mod problem;
 pub mod rotation;
 pub mod secrets;
 pub mod sensors;
+pub mod tls;

@@ -1,10 +1,6 @@
 //! The Lambda function: reads its configuration, builds its clients once, and serves
 //! invocations until the runtime stops it.
 
-use std::time::Duration;
-
-use aws_config::BehaviorVersion;
-use aws_config::timeout::TimeoutConfig;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Error, LambdaEvent, Service, lambda_runtime, service_fn};
 use mdi_sensor_key::app::App;
@@ -17,16 +13,7 @@ use mdi_sensor_key::{handler, logging};
 async fn main() -> Result<(), Error> {
     logging::init();
     let config = Config::from_env()?;
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .operation_attempt_timeout(Duration::from_secs(3))
-        .operation_timeout(Duration::from_secs(8))
-        .build();
-    let aws = aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(timeouts)
-        .load()
-        .await;
-    let store = AwsSecretStore::new(aws_sdk_secretsmanager::Client::new(&aws));
+    let store = AwsSecretStore::from_lambda_env(|name| std::env::var(name).ok())?;
     let app = App::from_config(&config, store, RetryPolicy::default())?;
     let app = &app;
     // lambda_http::run, with events made safe for lambda_http to convert first.

@@ -23,6 +23,7 @@ use mdi_sensor_key::graph::{GraphClient, GraphSession, RetryPolicy};
 use mdi_sensor_key::keys::{KeyService, KeySource, Trigger};
 use mdi_sensor_key::metrics;
 use mdi_sensor_key::rotation::{RotationRequest, Rotator};
+use mdi_sensor_key::secrets::http::{ReqwestHttpClient, reqwest_client};
 use mdi_sensor_key::secrets::{AwsSecretStore, StoredVersion};
 use mdi_sensor_key::sensors::{self, InstallOptions, SensorFilter, SensorList, SensorSource};
 use secrecy::ExposeSecret;
@@ -139,7 +140,10 @@ async fn aws_store() -> Result<AwsSecretStore, Failure> {
         .operation_attempt_timeout(Duration::from_secs(5))
         .operation_timeout(Duration::from_secs(15))
         .build();
+    let http =
+        reqwest_client().map_err(|error| Failure::Other(format!("the HTTP client could not be built: {error}")))?;
     let aws = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(ReqwestHttpClient::new(http))
         .timeout_config(timeouts)
         .load()
         .await;

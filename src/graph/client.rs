@@ -48,6 +48,7 @@ impl GraphClient {
             .connect_timeout(Duration::from_secs(3))
             .pool_idle_timeout(Duration::from_secs(60))
             .https_only(false)
+            .tls_backend_preconfigured(crate::tls::client_config())
             .build()?;
         Ok(GraphClient {
             http,

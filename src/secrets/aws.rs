@@ -3,14 +3,20 @@
 //! Each call is bounded by the invocation's deadline on top of the SDK's own timeouts and
 //! retries, and SDK errors are classified by their AWS error code.
 
+use std::time::Duration;
+
 use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
+use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use secrecy::{ExposeSecret, SecretString};
 
+use super::http::{ReqwestHttpClient, reqwest_client};
 use super::{
     AWSCURRENT, AWSPENDING, NewVersionStage, SecretDescription, SecretStore, SecretValue, StoreError, StoredVersion,
     VersionSelector,
 };
+use crate::config::ConfigError;
 use crate::deadline::Deadline;
 
 /// Secrets Manager through the AWS SDK. Cheap to clone: the SDK client is shared.
@@ -22,6 +28,41 @@ pub struct AwsSecretStore {
 impl AwsSecretStore {
     pub fn new(client: Client) -> Self {
         AwsSecretStore { client }
+    }
+
+    /// The client Lambda needs, from the variables Lambda sets (`AWS_REGION`, the role's
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and the SDK's endpoint
+    /// override, over [`ReqwestHttpClient`]. Built without aws-config's provider chain: on Lambda
+    /// the environment is the chain, and skipping it saves init time and binary size.
+    pub fn from_lambda_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| lookup(name).filter(|value| !value.is_empty());
+        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+        let credentials = Credentials::new(
+            required("AWS_ACCESS_KEY_ID")?,
+            required("AWS_SECRET_ACCESS_KEY")?,
+            get("AWS_SESSION_TOKEN"),
+            None,
+            "lambda-environment",
+        );
+        let http = reqwest_client().map_err(|_| ConfigError::Invalid {
+            name: "AWS_REGION",
+            reason: "the HTTP client could not be built".into(),
+        })?;
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .operation_attempt_timeout(Duration::from_secs(3))
+            .operation_timeout(Duration::from_secs(8))
+            .build();
+        let mut sdk = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(required("AWS_REGION")?))
+            .credentials_provider(credentials)
+            .http_client(ReqwestHttpClient::new(http))
+            .timeout_config(timeouts);
+        if let Some(url) = get("AWS_ENDPOINT_URL_SECRETS_MANAGER").or_else(|| get("AWS_ENDPOINT_URL")) {
+            sdk = sdk.endpoint_url(url);
+        }
+        Ok(AwsSecretStore::new(Client::from_conf(sdk.build())))
     }
 }
 

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::deadline::Deadline;
 
 mod aws;
+pub mod http;
 pub mod memory;
 
 pub use aws::AwsSecretStore;

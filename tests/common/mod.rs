@@ -21,6 +21,7 @@ use mdi_sensor_key::config::Config;
 use mdi_sensor_key::graph::{GraphSession, RetryPolicy};
 use mdi_sensor_key::handler::{self, EventError};
 use mdi_sensor_key::secrets::AwsSecretStore;
+use mdi_sensor_key::secrets::http::{ReqwestHttpClient, reqwest_client};
 
 pub const READER: &str = "arn:aws:sts::123456789012:assumed-role/sensor-installer/i-0123456789abcdef0";
 pub const READER_ROLE: &str = "arn:aws:iam::123456789012:role/sensor-installer";
@@ -215,6 +216,7 @@ pub fn secrets_client(endpoint: &str) -> Client {
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .http_client(ReqwestHttpClient::new(reqwest_client().expect("HTTP client")))
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(3)

@@ -41,7 +41,7 @@ impl SecretsProxy {
         let calls = Arc::new(Mutex::new(HashMap::new()));
         let shared = Shared {
             upstream,
-            http: reqwest::Client::new(),
+            http: mdi_sensor_key::secrets::http::reqwest_client().expect("HTTP client"),
             faults: faults.clone(),
             calls: calls.clone(),
         };
