@@ -120,25 +120,11 @@ async fn regenerate_returns_the_new_key_and_stores_it_as_current_keeping_the_old
     assert_eq!(reply.json["stored"]["secretId"], world.key_secret_arn.as_str());
     let version_id = reply.json["stored"]["versionId"].as_str().unwrap();
     assert_eq!(stored_key(&world.moto, &world.key_secret).await, new_key);
-    let previous = world
-        .moto
-        .get_secret_value()
-        .secret_id(&world.key_secret)
-        .version_stage("AWSPREVIOUS")
-        .send()
-        .await
-        .unwrap();
-    assert!(previous.secret_string().unwrap().contains(&old_key));
-    let current = world
-        .moto
-        .get_secret_value()
-        .secret_id(&world.key_secret)
-        .version_stage("AWSCURRENT")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(current.version_id(), Some(version_id));
-    let document: serde_json::Value = serde_json::from_str(current.secret_string().unwrap()).unwrap();
+    let (_, previous_text) = at_stage(&world.moto, &world.key_secret, "AWSPREVIOUS").await;
+    assert!(previous_text.contains(&old_key));
+    let (current_version, current_text) = at_stage(&world.moto, &world.key_secret, "AWSCURRENT").await;
+    assert_eq!(current_version, version_id);
+    let document: serde_json::Value = serde_json::from_str(&current_text).unwrap();
     assert_eq!(document["trigger"], "api");
     assert_eq!(calls(&world), (1, 1, 1), "one POST and one verification GET");
     world.assert_no_leaks();

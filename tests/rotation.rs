@@ -37,15 +37,8 @@ async fn a_scheduled_event_regenerates_stores_the_key_and_keeps_the_old_one_as_p
         stored_key(&world.moto, &world.key_secret).await,
         world.sim.current_key()
     );
-    let previous = world
-        .moto
-        .get_secret_value()
-        .secret_id(&world.key_secret)
-        .version_stage("AWSPREVIOUS")
-        .send()
-        .await
-        .unwrap();
-    assert!(previous.secret_string().unwrap().contains(&old_key));
+    let (_, previous_text) = at_stage(&world.moto, &world.key_secret, "AWSPREVIOUS").await;
+    assert!(previous_text.contains(&old_key));
     world.assert_no_leaks();
 }
 
@@ -246,29 +239,15 @@ async fn native_rotation_runs_its_four_steps_and_promotes_graphs_new_key() {
     assert_eq!(set["outcome"], "nothing-to-do");
     assert_eq!(test["outcome"], "verified");
     assert_eq!(finish["outcome"], "rotated");
-    let current = world
-        .moto
-        .get_secret_value()
-        .secret_id(&world.key_secret)
-        .version_stage("AWSCURRENT")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(current.version_id(), Some(token.as_str()));
+    let (current_version, _) = at_stage(&world.moto, &world.key_secret, "AWSCURRENT").await;
+    assert_eq!(current_version, token);
     assert_eq!(
         stored_key(&world.moto, &world.key_secret).await,
         world.sim.current_key()
     );
     assert_ne!(world.sim.current_key(), old_key);
-    let previous = world
-        .moto
-        .get_secret_value()
-        .secret_id(&world.key_secret)
-        .version_stage("AWSPREVIOUS")
-        .send()
-        .await
-        .unwrap();
-    assert!(previous.secret_string().unwrap().contains(&old_key));
+    let (_, previous_text) = at_stage(&world.moto, &world.key_secret, "AWSPREVIOUS").await;
+    assert!(previous_text.contains(&old_key));
     let again = invoke_event(&world.app, &step("finishSecret", &arn, &token))
         .await
         .unwrap();
@@ -308,15 +287,8 @@ async fn test_secret_refuses_a_pending_key_that_graph_no_longer_accepts() {
         .unwrap_err();
 
     assert!(error.to_string().contains("not promoting"), "{error}");
-    let current = world
-        .moto
-        .get_secret_value()
-        .secret_id(&world.key_secret)
-        .version_stage("AWSCURRENT")
-        .send()
-        .await
-        .unwrap();
-    assert_ne!(current.version_id(), Some(token.as_str()), "nothing was promoted");
+    let (current_version, _) = at_stage(&world.moto, &world.key_secret, "AWSCURRENT").await;
+    assert_ne!(current_version, token, "nothing was promoted");
 }
 
 #[tokio::test]

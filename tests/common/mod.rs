@@ -348,6 +348,21 @@ pub fn events_json(name: &str) -> String {
     std::fs::read_to_string(format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"))).expect("event file")
 }
 
+/// The version holding `stage` in moto: its id and its text.
+pub async fn at_stage(moto: &Client, secret_id: &str, stage: &str) -> (String, String) {
+    let value = moto
+        .get_secret_value()
+        .secret_id(secret_id)
+        .version_stage(stage)
+        .send()
+        .await
+        .unwrap();
+    (
+        value.version_id().unwrap_or_default().to_owned(),
+        value.secret_string().unwrap_or_default().to_owned(),
+    )
+}
+
 /// The key stored as AWSCURRENT in moto.
 pub async fn stored_key(moto: &Client, secret_id: &str) -> String {
     let value = moto
