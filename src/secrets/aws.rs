@@ -16,8 +16,16 @@ use super::{
     AWSCURRENT, AWSPENDING, NewVersionStage, SecretDescription, SecretStore, SecretValue, StoreError, StoredVersion,
     VersionSelector,
 };
-use crate::config::ConfigError;
 use crate::deadline::Deadline;
+
+/// Why the Secrets Manager client could not be built from Lambda's environment.
+#[derive(Debug, thiserror::Error)]
+pub enum LambdaEnvError {
+    #[error("environment variable {0} is required but missing or empty (Lambda sets it)")]
+    Missing(&'static str),
+    #[error("the HTTP client could not be built: {0}")]
+    HttpClient(reqwest::Error),
+}
 
 /// Secrets Manager through the AWS SDK. Cheap to clone: the SDK client is shared.
 #[derive(Clone, Debug)]
@@ -34,9 +42,9 @@ impl AwsSecretStore {
     /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and the SDK's endpoint
     /// override, over [`ReqwestHttpClient`]. Built without aws-config's provider chain: on Lambda
     /// the environment is the chain, and skipping it saves init time and binary size.
-    pub fn from_lambda_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn from_lambda_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, LambdaEnvError> {
         let get = |name: &'static str| lookup(name).filter(|value| !value.is_empty());
-        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+        let required = |name: &'static str| get(name).ok_or(LambdaEnvError::Missing(name));
         let credentials = Credentials::new(
             required("AWS_ACCESS_KEY_ID")?,
             required("AWS_SECRET_ACCESS_KEY")?,
@@ -44,10 +52,7 @@ impl AwsSecretStore {
             None,
             "lambda-environment",
         );
-        let http = reqwest_client().map_err(|_| ConfigError::Invalid {
-            name: "AWS_REGION",
-            reason: "the HTTP client could not be built".into(),
-        })?;
+        let http = reqwest_client().map_err(LambdaEnvError::HttpClient)?;
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(2))
             .operation_attempt_timeout(Duration::from_secs(3))
@@ -170,5 +175,43 @@ impl SecretStore for AwsSecretStore {
             .move_to_version_id(to_version)
             .set_remove_from_version_id(from_version.map(str::to_owned));
         bounded(deadline, request.send()).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        }
+    }
+
+    #[test]
+    fn the_client_is_built_from_the_variables_lambda_sets() {
+        let env = lookup(&[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "a"),
+            ("AWS_SECRET_ACCESS_KEY", "b"),
+        ]);
+        assert!(AwsSecretStore::from_lambda_env(env).is_ok());
+    }
+
+    #[test]
+    fn a_missing_variable_is_named() {
+        let env = lookup(&[("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", "b")]);
+        assert!(matches!(
+            AwsSecretStore::from_lambda_env(env),
+            Err(LambdaEnvError::Missing("AWS_REGION"))
+        ));
+        let env = lookup(&[("AWS_REGION", "us-east-1"), ("AWS_SECRET_ACCESS_KEY", "b")]);
+        assert!(matches!(
+            AwsSecretStore::from_lambda_env(env),
+            Err(LambdaEnvError::Missing("AWS_ACCESS_KEY_ID"))
+        ));
     }
 }

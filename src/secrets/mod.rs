@@ -15,7 +15,7 @@ mod aws;
 pub mod http;
 pub mod memory;
 
-pub use aws::AwsSecretStore;
+pub use aws::{AwsSecretStore, LambdaEnvError};
 
 pub const AWSCURRENT: &str = "AWSCURRENT";
 pub const AWSPENDING: &str = "AWSPENDING";
