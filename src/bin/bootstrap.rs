@@ -1,5 +1,6 @@
 //! The Lambda function: reads its configuration, builds its clients once, and serves
 //! invocations until the runtime stops it.
+#![forbid(unsafe_code)]
 
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Error, LambdaEvent, Service, lambda_runtime, service_fn};
