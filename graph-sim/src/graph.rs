@@ -291,7 +291,7 @@ pub(crate) async fn answer(shared: &Shared, req: &Incoming, target: &Target, fau
 }
 
 /// The token of a `Bearer` authorization header, if there is one.
-fn bearer(req: &Incoming) -> Option<&str> {
+pub(crate) fn bearer(req: &Incoming) -> Option<&str> {
     let (scheme, token) = req.header("authorization")?.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)

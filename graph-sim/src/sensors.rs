@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::config::REQUIRED_ROLE;
 use crate::fault::{Endpoint, Fault};
-use crate::graph::Ctx;
+use crate::graph::{Ctx, bearer};
 use crate::server::{self, Incoming};
 use crate::state::{Shared, TokenCheck};
 
@@ -258,7 +258,7 @@ pub(crate) async fn answer(shared: &Shared, req: &Incoming, target: &Target, fau
             if let Some(token) = bearer(req) {
                 shared.revoke_token(token);
             }
-            return ctx.error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", EXPIRED);
+            return ctx.unauthenticated(EXPIRED);
         }
         Some(Fault::Forbidden { message }) => return ctx.error(StatusCode::FORBIDDEN, "Forbidden", message),
         _ => {}
@@ -271,18 +271,12 @@ pub(crate) async fn answer(shared: &Shared, req: &Incoming, target: &Target, fau
     }
 }
 
-fn bearer(req: &Incoming) -> Option<&str> {
-    let (scheme, token) = req.header("authorization")?.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
 #[expect(
     clippy::result_large_err,
     reason = "the refusal is the answer sent a moment later; boxing it would only add an allocation"
 )]
 fn process(shared: &Shared, req: &Incoming, target: &Target, ctx: &Ctx) -> Result<Response, Response> {
-    let unauthenticated = |message: &str| ctx.error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message);
+    let unauthenticated = |message: &str| ctx.unauthenticated(message);
     let Some(token) = bearer(req) else {
         return Err(unauthenticated("Access token is empty."));
     };
