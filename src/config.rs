@@ -138,12 +138,14 @@ impl Config {
             }
         };
         let api_version = match get("GRAPH_API_VERSION").as_deref() {
-            None | Some("beta") => ApiVersion::Beta,
-            Some("v1.0") => ApiVersion::V1,
+            // v1.0 is generally available for every sensor endpoint, in the global cloud and in
+            // US Government; Microsoft does not support beta in production.
+            None | Some("v1.0") => ApiVersion::V1,
+            Some("beta") => ApiVersion::Beta,
             Some(_) => {
                 return Err(ConfigError::Invalid {
                     name: "GRAPH_API_VERSION",
-                    reason: "expected beta or v1.0".into(),
+                    reason: "expected v1.0 or beta".into(),
                 });
             }
         };
@@ -216,10 +218,10 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_the_global_cloud_on_beta_with_nobody_allowed() {
+    fn defaults_are_the_global_cloud_on_v1_with_nobody_allowed() {
         let config = config_from(&[("GRAPH_CREDENTIALS_SECRET_ID", "creds")]).unwrap();
         assert_eq!(config.cloud, CloudChoice::Fixed(Cloud::Global));
-        assert_eq!(config.api_version, ApiVersion::Beta);
+        assert_eq!(config.api_version, ApiVersion::V1);
         assert_eq!(config.graph_endpoint, None);
         assert_eq!(config.authority_host, None);
         assert_eq!(config.credentials_ttl, Duration::from_secs(300));

@@ -101,6 +101,10 @@ async fn an_unknown_client_id_is_502_unauthorized_client() {
     assert_eq!(reply.status, 502);
     assert!(reply.json["code"].as_str().unwrap().starts_with("unauthorized_client"));
     assert!(reply.json["detail"].as_str().unwrap().contains("clientId"));
+    // Sent as MSAL sends it, and echoed by Entra as the correlation id of its error.
+    let sent = reply.json["client-request-id"].as_str().expect("the id sent to Entra");
+    assert!(uuid::Uuid::parse_str(sent).is_ok(), "{sent}");
+    assert_eq!(reply.json["correlation_id"], sent);
     world.assert_no_leaks();
 }
 

@@ -64,8 +64,8 @@ pub struct Global {
     /// Request tokens here instead of the cloud's authority [default: AZURE_AUTHORITY_HOST, if set]
     #[arg(long, global = true, value_name = "URL")]
     pub authority_host: Option<String>,
-    /// The Graph API version
-    #[arg(long, global = true, value_enum, default_value_t = ApiVersionArg::Beta)]
+    /// The Graph API version (v1.0 is generally available; beta is not supported in production)
+    #[arg(long, global = true, value_enum, default_value_t = ApiVersionArg::V1)]
     pub api_version: ApiVersionArg,
     /// Give up after this many seconds, retries included
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]

@@ -210,7 +210,7 @@ mod tests {
         };
         assert_eq!(secret.expose_secret(), "hunter2-client-secret");
         let at = settings.endpoints.fixed().unwrap();
-        assert_eq!(at.graph_base, "https://graph.microsoft.com/beta");
+        assert_eq!(at.graph_base, "https://graph.microsoft.com/v1.0", "v1.0 by default");
         assert_eq!(at.scope, "https://graph.microsoft.com/.default");
     }
 
@@ -347,14 +347,14 @@ mod tests {
                 "--graph-endpoint",
                 "http://127.0.0.1:8",
                 "--api-version",
-                "v1.0",
+                "beta",
             ],
             &env,
         )
         .unwrap();
         let at = settings.endpoints.fixed().unwrap();
         assert_eq!(at.cloud, Cloud::Dod);
-        assert_eq!(at.graph_base, "http://127.0.0.1:8/v1.0");
+        assert_eq!(at.graph_base, "http://127.0.0.1:8/beta");
         assert_eq!(at.authority, "http://127.0.0.1:9");
         assert_eq!(at.scope, "https://dod-graph.microsoft.us/.default");
         let auto = super::Settings::new(

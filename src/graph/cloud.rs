@@ -217,7 +217,15 @@ pub(super) async fn discover(
         "OpenID configuration answered"
     );
     if status != 200 {
-        return Err(entra::refusal(status, &body, retry_after, request_id));
+        return Err(entra::refusal(
+            status,
+            &body,
+            retry_after,
+            UpstreamIds {
+                request_id,
+                ..UpstreamIds::default()
+            },
+        ));
     }
     let document: Document = serde_json::from_slice(&body).map_err(|_| GraphError::BadResponse {
         upstream: Upstream::Entra,

@@ -87,10 +87,17 @@ pub(crate) async fn request_token(
 ) -> Result<AccessToken, GraphError> {
     let client_id = credentials.client_id.as_str();
     let started = Instant::now();
+    // As MSAL does: one id per logical request, which Entra logs and echoes back, so a failed
+    // token request can be traced with Microsoft support like a Graph call.
+    let client_request_id = uuid::Uuid::new_v4().to_string();
     // Built per attempt: a retried request carries a new assertion with a new jti, since Entra
     // may refuse a jti it has seen.
     let build = || -> Result<reqwest::RequestBuilder, CertificateError> {
-        let request = http.post(token_url).header("Accept", "application/json");
+        let request = http
+            .post(token_url)
+            .header("Accept", "application/json")
+            .header("client-request-id", &client_request_id)
+            .header("return-client-request-id", "true");
         match &credentials.credential {
             ClientCredential::Secret(secret) => Ok(request.form(&[
                 ("grant_type", "client_credentials"),
@@ -114,7 +121,13 @@ pub(crate) async fn request_token(
         .try_send(Upstream::Entra, Replay::Safe, deadline, build)
         .await
         .map_err(|unsent| match unsent {
-            Unsent::NoAnswer(failure) => no_answer(failure, UpstreamIds::default()),
+            Unsent::NoAnswer(failure) => no_answer(
+                failure,
+                UpstreamIds {
+                    client_request_id: Some(client_request_id.clone()),
+                    ..UpstreamIds::default()
+                },
+            ),
             Unsent::NotBuilt(error) => GraphError::ClientAssertion(error),
         })?;
     let status = response.status().as_u16();
@@ -124,28 +137,27 @@ pub(crate) async fn request_token(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let retry_after = super::retry::retry_after(response.headers(), std::time::SystemTime::now());
+    let ids = UpstreamIds {
+        request_id: header_request_id,
+        client_request_id: Some(client_request_id),
+        ..Default::default()
+    };
     let body = response.bytes().await.map_err(|_| GraphError::Timeout {
         upstream: Upstream::Entra,
-        ids: UpstreamIds {
-            request_id: header_request_id.clone(),
-            ..Default::default()
-        },
+        ids: ids.clone(),
     })?;
     tracing::info!(
         upstream = "entra",
         status,
-        entra_request_id = header_request_id.as_deref().unwrap_or(""),
+        entra_request_id = ids.request_id.as_deref().unwrap_or(""),
+        client_request_id = ids.client_request_id.as_deref().unwrap_or(""),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "token request answered"
     );
 
     if status != 200 {
-        return Err(refusal(status, &body, retry_after, header_request_id));
+        return Err(refusal(status, &body, retry_after, ids));
     }
-    let ids = UpstreamIds {
-        request_id: header_request_id,
-        ..Default::default()
-    };
     let parsed: TokenBody = serde_json::from_slice(&body).map_err(|_| GraphError::BadResponse {
         upstream: Upstream::Entra,
         reason: "token response is not JSON",
@@ -173,16 +185,11 @@ pub(crate) async fn request_token(
 const ASSERTION_CODES: [u32; 5] = [700024, 700023, 700021, 50027, 50013];
 
 /// Entra's non-200 answer (token or discovery endpoint) as an error.
-pub(crate) fn refusal(
-    status: u16,
-    body: &[u8],
-    retry_after: Option<Duration>,
-    header_request_id: Option<String>,
-) -> GraphError {
+pub(crate) fn refusal(status: u16, body: &[u8], retry_after: Option<Duration>, sent: UpstreamIds) -> GraphError {
     let error: EntraErrorBody = serde_json::from_slice(body).unwrap_or_default();
     let ids = UpstreamIds {
-        request_id: header_request_id.or(error.trace_id),
-        client_request_id: None,
+        request_id: sent.request_id.or(error.trace_id),
+        client_request_id: sent.client_request_id,
         correlation_id: error.correlation_id,
     };
     let aadsts = error.error_codes.first().copied();
@@ -213,7 +220,9 @@ pub(crate) fn refusal(
         _ if aadsts.is_some_and(|code| ASSERTION_CODES.contains(&code)) => entra(EntraRefusal::AssertionRejected),
         (_, "invalid_client") => entra(EntraRefusal::InvalidClient),
         (_, "unauthorized_client") => entra(EntraRefusal::UnauthorizedClient),
-        _ if matches!(aadsts, Some(90002 | 900023 | 90072)) => entra(EntraRefusal::UnknownTenant),
+        // 90002: no such tenant; 900023: not a tenant id or domain at all. (90072 is a guest
+        // account missing from the tenant it signs in to: a user sign-in error, not ours.)
+        _ if matches!(aadsts, Some(90002 | 900023)) => entra(EntraRefusal::UnknownTenant),
         _ => entra(EntraRefusal::Other),
     }
 }
@@ -269,10 +278,11 @@ mod tests {
     #[test]
     fn entras_refusals_are_told_apart_by_their_aadsts_code() {
         let body = |error: &str, code: u32| format!(r#"{{"error":"{error}","error_codes":[{code}]}}"#);
-        let refusal_of = |status, error, code| match refusal(status, body(error, code).as_bytes(), None, None) {
-            GraphError::Entra { refusal, .. } => refusal,
-            other => panic!("{other:?}"),
-        };
+        let refusal_of =
+            |status, error, code| match refusal(status, body(error, code).as_bytes(), None, UpstreamIds::default()) {
+                GraphError::Entra { refusal, .. } => refusal,
+                other => panic!("{other:?}"),
+            };
         assert_eq!(refusal_of(401, "invalid_client", 7000215), EntraRefusal::InvalidClient);
         assert_eq!(
             refusal_of(401, "invalid_client", 700027),
@@ -286,10 +296,19 @@ mod tests {
             EntraRefusal::UnauthorizedClient
         );
         assert_eq!(refusal_of(400, "invalid_request", 90002), EntraRefusal::UnknownTenant);
+        assert_eq!(refusal_of(400, "invalid_request", 900023), EntraRefusal::UnknownTenant);
+        assert_eq!(
+            refusal_of(400, "invalid_grant", 90072),
+            EntraRefusal::Other,
+            "AADSTS90072 is a guest account missing from the tenant, not an unknown tenant"
+        );
         assert_eq!(refusal_of(400, "invalid_scope", 70011), EntraRefusal::Other);
-        assert!(matches!(refusal(429, b"{}", None, None), GraphError::Throttled { .. }));
         assert!(matches!(
-            refusal(400, b"<html>", None, None),
+            refusal(429, b"{}", None, UpstreamIds::default()),
+            GraphError::Throttled { .. }
+        ));
+        assert!(matches!(
+            refusal(400, b"<html>", None, UpstreamIds::default()),
             GraphError::Rejected { .. }
         ));
     }

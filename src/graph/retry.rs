@@ -158,11 +158,22 @@ fn classify(error: reqwest::Error) -> NoAnswer {
     }
 }
 
-/// `Retry-After` as delta-seconds or an HTTP-date; a date in the past means "now".
+/// The longest `Retry-After` taken at its word: anything longer is past any Lambda deadline
+/// anyway, and an absurd value (`1e300`) must not overflow a `Duration`.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `Retry-After` as delta-seconds or an HTTP-date; a date in the past means "now". RFC 9110
+/// defines delta-seconds as whole seconds, but throttling front ends have been seen sending
+/// fractions (`0.5`), so a plain non-negative decimal is read too rather than dropped.
 pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+        return Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER));
+    }
+    if value.bytes().all(|b| b.is_ascii_digit() || b == b'.') && value.bytes().filter(|&b| b == b'.').count() <= 1 {
+        // Digits and one dot only: never negative or NaN, at worst infinite, which the clamp catches.
+        let seconds = value.parse::<f64>().ok()?;
+        return Some(Duration::from_secs_f64(seconds.min(MAX_RETRY_AFTER.as_secs_f64())));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
@@ -189,6 +200,33 @@ mod tests {
         assert_eq!(retry_after(&headers_with(&earlier), now), Some(Duration::ZERO));
         assert_eq!(retry_after(&headers_with("soon"), now), None);
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn a_fractional_retry_after_is_read_and_an_absurd_one_is_clamped() {
+        let now = SystemTime::UNIX_EPOCH;
+        assert_eq!(retry_after(&headers_with("0.5"), now), Some(Duration::from_millis(500)));
+        assert_eq!(
+            retry_after(&headers_with("2.25"), now),
+            Some(Duration::from_millis(2250))
+        );
+        assert_eq!(retry_after(&headers_with(".5"), now), Some(Duration::from_millis(500)));
+        assert_eq!(
+            retry_after(&headers_with("99999999999999999999"), now),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(retry_after(&headers_with("."), now), None);
+        assert_eq!(
+            retry_after(&headers_with("18446744073709551615"), now),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(
+            retry_after(&headers_with(&format!("{}.0", "9".repeat(400))), now),
+            Some(MAX_RETRY_AFTER)
+        );
+        for refused in ["-1", "-0.5", "1.2.3", "1e3", "NaN", "inf", "0x10", "1,5"] {
+            assert_eq!(retry_after(&headers_with(refused), now), None, "{refused}");
+        }
     }
 
     #[test]
