@@ -226,10 +226,11 @@ impl<S: SecretStore> CredentialsCache<S> {
     pub async fn get(&self, refresh: bool, deadline: Deadline) -> Result<Arc<GraphCredentials>, CredentialsError> {
         // Holding the lock across the read makes concurrent cold callers share one read.
         let mut cached = self.cached.lock().await;
-        if let Some((credentials, read_at)) = cached.as_ref() {
-            if !refresh && read_at.elapsed() < self.ttl {
-                return Ok(credentials.clone());
-            }
+        if let Some((credentials, read_at)) = cached.as_ref()
+            && !refresh
+            && read_at.elapsed() < self.ttl
+        {
+            return Ok(credentials.clone());
         }
         let fresh = Arc::new(self.read(deadline).await?);
         *cached = Some((fresh.clone(), Instant::now()));

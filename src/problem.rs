@@ -11,6 +11,7 @@ use crate::credentials::CredentialsError;
 use crate::graph::{EntraRefusal, Forbidden, GraphError, Unavailable, Upstream, UpstreamIds};
 use crate::keys::KeyError;
 use crate::secrets::StoreError;
+use crate::sensors::SensorError;
 
 /// Refusals decided from the request alone, before anything upstream is touched.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -149,6 +150,19 @@ fn store_problem(source: &StoreError, detail: String) -> Problem {
         Problem::new(503, "key-store-unavailable", "Key Store Unavailable", detail).retry_after(None)
     } else {
         Problem::new(500, "key-store-misconfigured", "Key Store Misconfigured", detail)
+    }
+}
+
+impl From<&SensorError> for Problem {
+    fn from(error: &SensorError) -> Self {
+        match error {
+            SensorError::Graph(graph) => Problem::from(graph),
+            SensorError::AmbiguousHost { graph_request_id, .. } => {
+                let mut problem = Problem::new(409, "ambiguous-host", "Ambiguous Host Name", error.to_string());
+                problem.upstream_request_id = graph_request_id.clone();
+                problem
+            }
+        }
     }
 }
 

@@ -23,6 +23,8 @@ pub const INSTALLER: &str = "Azure ATP sensor Setup.exe";
 const MAX_PROXY_URL: usize = 2048;
 /// A DNS name's limit.
 const MAX_HOST_NAME: usize = 255;
+/// Windows' classic path limit; the installer is a Windows program.
+const MAX_KEY_FILE_PATH: usize = 260;
 
 /// Where the sensor installer can be downloaded, and its version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,17 +44,25 @@ pub struct PackageAnswer {
 /// One MDI sensor (Graph's `microsoft.graph.security.sensor`). The status fields are Graph's
 /// enum values as Graph spelt them: values we do not know yet (`unknownFutureValue` and whatever
 /// follows it) pass through untouched rather than failing the whole list.
+///
+/// Every field is optional because the schema differs by cloud and version (tests/contract): the
+/// US Government schema has no `serviceStatus` at all, so nothing may depend on its presence.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Sensor {
     pub id: Option<String>,
+    /// The server's short (NetBIOS) name, e.g. `DC1`.
     pub display_name: Option<String>,
     pub domain_name: Option<String>,
     pub sensor_type: Option<String>,
     pub version: Option<String>,
     pub deployment_status: Option<String>,
     pub health_status: Option<String>,
+    /// Absent in the US Government clouds.
     pub service_status: Option<String>,
+    pub open_health_issues_count: Option<u64>,
+    /// `settings.domainControllerDnsNames`: the server's fully qualified names.
+    pub domain_controller_dns_names: Vec<String>,
 }
 
 /// Every sensor of the tenant (all pages), with the first page's request id.
@@ -105,6 +115,10 @@ impl Verdict {
 }
 
 impl Sensor {
+    /// Decided from the properties the sensor has, so that every cloud and version can give every
+    /// verdict (docs/sensors.md has the table): `healthy` needs `deploymentStatus` up to date and
+    /// `healthStatus` healthy, plus `serviceStatus` running and no open health issue where the
+    /// schema has those properties; a missing `deploymentStatus` or `healthStatus` is never healthy.
     pub fn verdict(&self) -> Verdict {
         // Graph spells its enum values in camelCase; a case change is not a new value.
         let is = |field: &Option<String>, values: &[&str]| {
@@ -112,9 +126,12 @@ impl Sensor {
                 .as_deref()
                 .is_some_and(|value| values.iter().any(|known| value.eq_ignore_ascii_case(known)))
         };
+        let service_running = self.service_status.is_none() || is(&self.service_status, &["running"]);
+        let no_open_issue = self.open_health_issues_count.is_none_or(|count| count == 0);
         if is(&self.deployment_status, &["upToDate"])
-            && is(&self.service_status, &["running"])
             && is(&self.health_status, &["healthy"])
+            && service_running
+            && no_open_issue
         {
             Verdict::Healthy
         } else if is(&self.service_status, &["onboarding", "starting"])
@@ -161,15 +178,35 @@ pub struct HostVerdict {
     pub graph_request_id: Option<String>,
 }
 
-/// What an installer needs. `Debug` shows neither the key nor the command (both are secrets).
+/// What an installer needs. `Debug` shows neither the key nor the commands (secrets).
 #[derive(Debug, Clone)]
 pub struct InstallBundle {
     pub key: AccessKey,
     pub package: DeploymentPackage,
-    /// The installer's command line; it holds the key.
+    /// The installer's command line for cmd.exe; it holds the key unless a key file is used.
     pub install_command: SecretString,
+    /// The same for PowerShell.
+    pub install_command_powershell: SecretString,
     /// The key read's request id.
     pub graph_request_id: Option<String>,
+}
+
+/// Failures of the sensor operations: Graph's, or an answer that cannot be given without a guess.
+#[derive(Debug, thiserror::Error)]
+pub enum SensorError {
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error(
+        "the short name {host} matches sensors in {} domains ({}); ask for the fully qualified name, e.g. {host}.{}",
+        domains.len(),
+        domains.join(", "),
+        domains.first().map_or("", String::as_str)
+    )]
+    AmbiguousHost {
+        host: String,
+        domains: Vec<String>,
+        graph_request_id: Option<String>,
+    },
 }
 
 /// Input refused before anything upstream is asked. Messages never quote the input.
@@ -187,6 +224,10 @@ pub enum InputError {
     Repeated(&'static str),
     #[error("the query parameter {0} must not be empty")]
     Empty(&'static str),
+    #[error(
+        "the access key file must be an absolute Windows path (C:\\dir\\key.txt or \\\\server\\share\\key.txt) of at most 260 letters, digits, spaces and \\ : . _ -, not ending in \\"
+    )]
+    KeyFile,
 }
 
 /// A proxy URL that is safe to put between double quotes on a Windows command line (cmd.exe or
@@ -247,6 +288,25 @@ impl HostName {
         HostName::parse(&percent_decode(segment).ok_or(InputError::HostName)?)
     }
 
+    /// `dc1.contoso.com` rather than `DC1`.
+    pub fn is_qualified(&self) -> bool {
+        self.0.contains('.')
+    }
+
+    /// Whether `sensor` runs on this host, ignoring ASCII case: Graph's `displayName` is the
+    /// server's short name (`DC1`) and its fully qualified names are in
+    /// `settings.domainControllerDnsNames`, so a name matches either, and a short name also
+    /// matches the first label of a DNS name.
+    pub fn matches(&self, sensor: &Sensor) -> bool {
+        let wanted = self.0.as_str();
+        let same = |name: &str| name.eq_ignore_ascii_case(wanted);
+        sensor.display_name.as_deref().is_some_and(same)
+            || sensor
+                .domain_controller_dns_names
+                .iter()
+                .any(|dns| same(dns) || (!self.is_qualified() && dns.split('.').next().is_some_and(same)))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -278,16 +338,56 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(decoded).ok()
 }
 
+/// Where the installer reads the key from instead of its command line (`AccessKeyFile`, sensor
+/// 2.207 and later): an absolute Windows path that is safe between double quotes in cmd.exe and
+/// PowerShell, and that does not end in a backslash (which would escape the closing quote for the
+/// installer's own argument parser).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFilePath(String);
+
+impl KeyFilePath {
+    pub fn parse(text: &str) -> Result<Self, InputError> {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, ' ' | '\\' | ':' | '.' | '_' | '-');
+        let bytes = text.as_bytes();
+        let drive = bytes.len() > 3 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' && bytes[2] == b'\\';
+        let unc = text.starts_with("\\\\") && text.len() > 2 && !text[2..].starts_with('\\');
+        if text.len() > MAX_KEY_FILE_PATH
+            || !text.chars().all(allowed)
+            || !(drive || unc)
+            || text.ends_with('\\')
+            || text.ends_with(' ')
+            || text[2..].contains(':')
+        {
+            return Err(InputError::KeyFile);
+        }
+        Ok(KeyFilePath(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for KeyFilePath {
+    type Err = InputError;
+
+    fn from_str(text: &str) -> Result<Self, InputError> {
+        KeyFilePath::parse(text)
+    }
+}
+
 /// The installer's optional switches.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InstallOptions {
     pub delayed_update: bool,
     pub proxy_url: Option<ProxyUrl>,
+    /// Name a key file on the command line instead of the key itself.
+    pub access_key_file: Option<KeyFilePath>,
 }
 
 impl InstallOptions {
     /// From query parameters (`values` gives every value of a name); names other than
-    /// `delayedUpdate` and `proxyUrl` are ignored.
+    /// `delayedUpdate`, `proxyUrl` and `accessKeyFile` are ignored.
     pub fn from_query<'a>(values: impl Fn(&str) -> Vec<&'a str>) -> Result<Self, InputError> {
         let delayed_update = match single(&values, "delayedUpdate")? {
             None | Some("false") => false,
@@ -295,41 +395,45 @@ impl InstallOptions {
             Some(_) => return Err(InputError::DelayedUpdate),
         };
         let proxy_url = single(&values, "proxyUrl")?.map(ProxyUrl::parse).transpose()?;
+        let access_key_file = single(&values, "accessKeyFile")?.map(KeyFilePath::parse).transpose()?;
         Ok(InstallOptions {
             delayed_update,
             proxy_url,
+            access_key_file,
         })
     }
 }
 
-/// Which sensors to list; each given value must match exactly, ignoring ASCII case.
+/// Which sensors to list: the domain must match exactly and the host as [`HostName::matches`]
+/// says, both ignoring ASCII case.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SensorFilter {
     pub domain_name: Option<String>,
-    pub display_name: Option<String>,
+    pub host: Option<HostName>,
 }
 
 impl SensorFilter {
-    /// From query parameters; names other than `domainName` and `displayName` are ignored.
+    /// From query parameters; names other than `domainName` and `displayName` (a short or fully
+    /// qualified host name) are ignored.
     pub fn from_query<'a>(values: impl Fn(&str) -> Vec<&'a str>) -> Result<Self, InputError> {
         let text = |name: &'static str| match single(&values, name)? {
             Some("") => Err(InputError::Empty(name)),
-            other => Ok(other.map(str::to_owned)),
+            other => Ok(other),
         };
         Ok(SensorFilter {
-            domain_name: text("domainName")?,
-            display_name: text("displayName")?,
+            domain_name: text("domainName")?.map(str::to_owned),
+            host: text("displayName")?.map(HostName::parse).transpose()?,
         })
     }
 
     pub fn matches(&self, sensor: &Sensor) -> bool {
-        let matches = |wanted: &Option<String>, actual: &Option<String>| match wanted {
-            None => true,
-            Some(wanted) => actual
+        let domain_matches = self.domain_name.as_deref().is_none_or(|wanted| {
+            sensor
+                .domain_name
                 .as_deref()
-                .is_some_and(|actual| actual.eq_ignore_ascii_case(wanted)),
-        };
-        matches(&self.domain_name, &sensor.domain_name) && matches(&self.display_name, &sensor.display_name)
+                .is_some_and(|actual| actual.eq_ignore_ascii_case(wanted))
+        });
+        domain_matches && self.host.as_ref().is_none_or(|host| host.matches(sensor))
     }
 }
 
@@ -342,16 +446,36 @@ fn single<'a>(values: &impl Fn(&str) -> Vec<&'a str>, name: &'static str) -> Res
     }
 }
 
-/// `"Azure ATP sensor Setup.exe" /quiet NetFrameworkCommandLineArguments="/q" AccessKey="<key>"`
-/// and the optional switches. `Err` when the key holds a character that cannot sit between
-/// double quotes safely (Graph's keys are base64, so this means Graph sent something else).
-pub fn install_command(key: &AccessKey, options: &InstallOptions) -> Result<SecretString, &'static str> {
+/// The shell an install command is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shell {
+    Cmd,
+    PowerShell,
+}
+
+/// The installer's silent command line as Microsoft's "Install the sensor" page writes it for
+/// `shell`: `"Azure ATP sensor Setup.exe" /quiet NetFrameworkCommandLineArguments="/q"
+/// AccessKey="<key>"` for cmd.exe, and the same after `.\` for PowerShell (without it PowerShell
+/// takes the quoted path for a string, not a command). Then `AccessKeyFile="<path>"` instead of the
+/// key when a key file is asked for, and the optional switches. `Err` when the key holds a
+/// character that cannot sit between double quotes safely (Graph's keys are base64, so this means
+/// Graph sent something else). Every value was checked against an allow-list that holds none of
+/// either shell's special characters, so no value can end its argument (see the tests).
+pub fn install_command(key: &AccessKey, options: &InstallOptions, shell: Shell) -> Result<SecretString, &'static str> {
     let key = key.expose().expose_secret();
     let quotable = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_');
     if key.is_empty() || !key.chars().all(quotable) {
         return Err("the key holds characters that cannot be quoted on the installer's command line");
     }
-    let mut command = format!("\"{INSTALLER}\" /quiet NetFrameworkCommandLineArguments=\"/q\" AccessKey=\"{key}\"");
+    let invoke = match shell {
+        Shell::Cmd => "",
+        Shell::PowerShell => ".\\",
+    };
+    let mut command = format!("{invoke}\"{INSTALLER}\" /quiet NetFrameworkCommandLineArguments=\"/q\"");
+    match &options.access_key_file {
+        Some(path) => command.push_str(&format!(" AccessKeyFile=\"{}\"", path.as_str())),
+        None => command.push_str(&format!(" AccessKey=\"{key}\"")),
+    }
     if options.delayed_update {
         command.push_str(" DelayedUpdate=true");
     }
@@ -369,18 +493,22 @@ pub async fn install_bundle<G: KeySource + SensorSource>(
 ) -> Result<InstallBundle, GraphError> {
     let (key, package) = tokio::join!(graph.current_key(deadline), graph.deployment_package(deadline));
     let (key, package) = (key?, package?);
-    let install_command = install_command(&key.key, options).map_err(|reason| GraphError::BadResponse {
-        upstream: Upstream::Graph,
-        reason,
-        ids: UpstreamIds {
-            request_id: key.graph_request_id.clone(),
-            ..UpstreamIds::default()
-        },
-    })?;
+    let command = |shell| {
+        install_command(&key.key, options, shell).map_err(|reason| GraphError::BadResponse {
+            upstream: Upstream::Graph,
+            reason,
+            ids: UpstreamIds {
+                request_id: key.graph_request_id.clone(),
+                ..UpstreamIds::default()
+            },
+        })
+    };
+    let (install_command, install_command_powershell) = (command(Shell::Cmd)?, command(Shell::PowerShell)?);
     Ok(InstallBundle {
         key: key.key,
         package: package.package,
         install_command,
+        install_command_powershell,
         graph_request_id: key.graph_request_id,
     })
 }
@@ -403,22 +531,37 @@ pub async fn list<G: SensorSource>(
     })
 }
 
-/// The verdict on the sensor named `host`. A reinstalled server can leave its old sensor behind
-/// under the same name, so when several match, the one with the best verdict counts.
+/// The verdict on the sensor of `host` (a short or a fully qualified name, see
+/// [`HostName::matches`]). A reinstalled server can leave its old sensor behind under the same
+/// name, so when several match in one domain, the one with the best verdict counts; a short name
+/// that matches sensors in two domains is two servers, and answering for either would be a guess.
 pub async fn verdict<G: SensorSource>(
     graph: &G,
     host: &HostName,
     deadline: Deadline,
-) -> Result<HostVerdict, GraphError> {
+) -> Result<HostVerdict, SensorError> {
     let answer = graph.sensors(deadline).await?;
-    let filter = SensorFilter {
-        domain_name: None,
-        display_name: Some(host.as_str().to_owned()),
-    };
-    let best = answer
+    let matching: Vec<Sensor> = answer
         .sensors
         .into_iter()
-        .filter(|sensor| filter.matches(sensor))
+        .filter(|sensor| host.matches(sensor))
+        .collect();
+    let mut domains: Vec<String> = Vec::new();
+    for domain in matching.iter().filter_map(|sensor| sensor.domain_name.as_deref()) {
+        if !domains.iter().any(|known| known.eq_ignore_ascii_case(domain)) {
+            domains.push(domain.to_owned());
+        }
+    }
+    if domains.len() > 1 && !host.is_qualified() {
+        domains.sort_by_key(|domain| domain.to_ascii_lowercase());
+        return Err(SensorError::AmbiguousHost {
+            host: host.as_str().to_owned(),
+            domains,
+            graph_request_id: answer.graph_request_id,
+        });
+    }
+    let best = matching
+        .into_iter()
         .map(SensorReport::from)
         // max_by_key keeps the last of equals; reversing first keeps Graph's first instead.
         .rev()
@@ -505,6 +648,19 @@ mod tests {
             deployment_status: Some(deployment.to_owned()),
             health_status: Some(health.to_owned()),
             service_status: Some(service.to_owned()),
+            open_health_issues_count: Some(0),
+            domain_controller_dns_names: vec![format!("{}.contoso.com", name.to_ascii_lowercase())],
+        }
+    }
+
+    /// A sensor as the US Government schema has it: no `serviceStatus` (tests/contract).
+    fn fairfax_sensor(name: &str, domain: &str, deployment: &str, health: &str, open_issues: u64) -> Sensor {
+        Sensor {
+            domain_name: Some(domain.to_owned()),
+            service_status: None,
+            open_health_issues_count: Some(open_issues),
+            domain_controller_dns_names: vec![format!("{}.{domain}", name.to_ascii_lowercase())],
+            ..sensor(name, deployment, "unused", health)
         }
     }
 
@@ -539,6 +695,48 @@ mod tests {
                 Verdict::Unhealthy,
                 "{deployment} {service} {health}"
             );
+        }
+    }
+
+    #[test]
+    fn a_sensor_without_service_status_as_in_the_us_government_schema_can_be_healthy() {
+        assert_eq!(
+            fairfax_sensor("DC1", "contoso.us", "upToDate", "healthy", 0).verdict(),
+            Verdict::Healthy
+        );
+        assert_eq!(
+            fairfax_sensor("DC1", "contoso.us", "updating", "healthy", 0).verdict(),
+            Verdict::Installing
+        );
+        assert_eq!(
+            fairfax_sensor("DC1", "contoso.us", "upToDate", "notHealthyLow", 1).verdict(),
+            Verdict::Unhealthy
+        );
+    }
+
+    #[test]
+    fn open_health_issues_or_a_missing_status_keep_a_sensor_from_being_healthy() {
+        let with_issue = Sensor {
+            open_health_issues_count: Some(2),
+            ..sensor("a", "upToDate", "running", "healthy")
+        };
+        assert_eq!(with_issue.verdict(), Verdict::Unhealthy);
+        let count_unknown = Sensor {
+            open_health_issues_count: None,
+            ..sensor("a", "upToDate", "running", "healthy")
+        };
+        assert_eq!(count_unknown.verdict(), Verdict::Healthy, "a schema without the count");
+        for missing in [
+            Sensor {
+                deployment_status: None,
+                ..sensor("a", "upToDate", "running", "healthy")
+            },
+            Sensor {
+                health_status: None,
+                ..sensor("a", "upToDate", "running", "healthy")
+            },
+        ] {
+            assert_eq!(missing.verdict(), Verdict::Unhealthy);
         }
     }
 
@@ -588,30 +786,248 @@ mod tests {
     }
 
     #[test]
-    fn the_install_command_quotes_the_key_and_adds_the_switches_in_order() {
-        let plain = install_command(&key(), &InstallOptions::default()).unwrap();
+    fn the_install_commands_are_microsofts_for_each_shell_with_the_switches_in_order() {
+        let cmd = install_command(&key(), &InstallOptions::default(), Shell::Cmd).unwrap();
         assert_eq!(
-            plain.expose_secret(),
+            cmd.expose_secret(),
             format!(
                 "\"Azure ATP sensor Setup.exe\" /quiet NetFrameworkCommandLineArguments=\"/q\" AccessKey=\"{KEY}\""
             )
         );
+        let powershell = install_command(&key(), &InstallOptions::default(), Shell::PowerShell).unwrap();
+        assert_eq!(
+            powershell.expose_secret(),
+            format!(".\\{}", cmd.expose_secret()),
+            "PowerShell runs a quoted path only after .\\"
+        );
         let options = InstallOptions {
             delayed_update: true,
             proxy_url: Some(ProxyUrl::parse("http://proxy.contoso.com:8080").unwrap()),
+            access_key_file: None,
         };
-        let full = install_command(&key(), &options).unwrap();
+        let full = install_command(&key(), &options, Shell::Cmd).unwrap();
         assert!(full.expose_secret().ends_with(&format!(
             "AccessKey=\"{KEY}\" DelayedUpdate=true ProxyUrl=\"http://proxy.contoso.com:8080\""
         )));
     }
 
     #[test]
+    fn with_a_key_file_the_commands_name_the_file_and_hold_no_key() {
+        let options = InstallOptions {
+            access_key_file: Some(KeyFilePath::parse(r"C:\Deploy\MDI key.txt").unwrap()),
+            ..InstallOptions::default()
+        };
+        for shell in [Shell::Cmd, Shell::PowerShell] {
+            let command = install_command(&key(), &options, shell).unwrap();
+            let command = command.expose_secret();
+            assert!(
+                command.ends_with(r#"AccessKeyFile="C:\Deploy\MDI key.txt""#),
+                "{command}"
+            );
+            assert!(!command.contains(KEY) && !command.contains("AccessKey="), "{command}");
+        }
+    }
+
+    #[test]
+    fn key_file_paths_are_absolute_windows_paths_safe_to_quote() {
+        for good in [r"C:\key.txt", r"d:\MDI\Access Key.txt", r"\\fileserver\deploy\key.txt"] {
+            assert_eq!(KeyFilePath::parse(good).unwrap().as_str(), good);
+        }
+        for bad in [
+            "",
+            "key.txt",
+            r"..\key.txt",
+            r"C:key.txt",
+            r"C:\",
+            r"C:\dir\",
+            r"C:\dir\key.txt ",
+            r"\\",
+            r"\\\server",
+            r"C:\a:b",
+            "C:\\a\"b",
+            r"C:\%TEMP%\key.txt",
+            r"C:\$env:TEMP\key.txt",
+            r"C:\a&b",
+            r"C:\a`b",
+            "C:\\a\nb",
+            "/tmp/key.txt",
+            &format!(r"C:\{}", "a".repeat(MAX_KEY_FILE_PATH)),
+        ] {
+            assert_eq!(KeyFilePath::parse(bad), Err(InputError::KeyFile), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn a_key_that_cannot_be_quoted_safely_is_refused_without_being_quoted() {
-        for bad in ["", "abc\"def", "a b", "a%PATH%", "k$(x)"] {
-            let error =
-                install_command(&AccessKey::new(SecretString::from(bad)), &InstallOptions::default()).unwrap_err();
-            assert!(bad.is_empty() || !error.contains(bad), "{error}");
+        for bad in ["", "abc\"def", "a b", "a%PATH%", "k$(x)", "a`b", "a\u{201d}b"] {
+            for shell in [Shell::Cmd, Shell::PowerShell] {
+                let error = install_command(
+                    &AccessKey::new(SecretString::from(bad)),
+                    &InstallOptions::default(),
+                    shell,
+                )
+                .unwrap_err();
+                assert!(bad.is_empty() || !error.contains(bad), "{error}");
+            }
+        }
+    }
+
+    /// Every character the allow-lists let through, in one key, one proxy URL and one path.
+    fn every_allowed_character() -> InstallOptions {
+        InstallOptions {
+            delayed_update: true,
+            proxy_url: Some(ProxyUrl::parse("http://[::1]:8080/a-b.c_d~e/").unwrap()),
+            access_key_file: None,
+        }
+    }
+
+    const EVERY_KEY_CHARACTER: &str = "ABCXYZabcxyz0189+/=-_==";
+
+    #[test]
+    fn cmd_reads_the_command_as_the_installer_and_its_arguments_whatever_the_values() {
+        let key = AccessKey::new(SecretString::from(EVERY_KEY_CHARACTER));
+        for options in [every_allowed_character(), InstallOptions::default()] {
+            let command = install_command(&key, &options, Shell::Cmd).unwrap();
+            let argv = shells::cmd(command.expose_secret()).expect("cmd.exe runs it as one command");
+            assert_eq!(argv[0], INSTALLER);
+            assert_eq!(argv[3], format!("AccessKey={EVERY_KEY_CHARACTER}"));
+            assert_eq!(argv.len(), 4 + 2 * usize::from(options.delayed_update));
+            if options.delayed_update {
+                assert_eq!(argv[5], "ProxyUrl=http://[::1]:8080/a-b.c_d~e/");
+            }
+        }
+        let options = InstallOptions {
+            access_key_file: Some(KeyFilePath::parse(r"C:\Deploy Files\key-1_a.txt").unwrap()),
+            ..InstallOptions::default()
+        };
+        let argv = shells::cmd(install_command(&key, &options, Shell::Cmd).unwrap().expose_secret()).unwrap();
+        assert_eq!(argv[3], r"AccessKeyFile=C:\Deploy Files\key-1_a.txt");
+    }
+
+    #[test]
+    fn powershell_reads_the_command_as_the_installer_and_its_arguments_whatever_the_values() {
+        let key = AccessKey::new(SecretString::from(EVERY_KEY_CHARACTER));
+        let command = install_command(&key, &every_allowed_character(), Shell::PowerShell).unwrap();
+        let argv = shells::powershell(command.expose_secret()).expect("PowerShell runs it as one command");
+        assert_eq!(argv[0], format!(".\\{INSTALLER}"));
+        assert_eq!(
+            argv[1..],
+            [
+                "/quiet".to_owned(),
+                "NetFrameworkCommandLineArguments=/q".to_owned(),
+                format!("AccessKey={EVERY_KEY_CHARACTER}"),
+                "DelayedUpdate=true".to_owned(),
+                "ProxyUrl=http://[::1]:8080/a-b.c_d~e/".to_owned(),
+            ]
+        );
+        let bare = format!("\"{INSTALLER}\" /quiet");
+        assert!(
+            shells::powershell(&bare).is_err(),
+            "a quoted path alone is a string, not a command"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_base64_key_can_end_its_argument_in_either_shell(key in "[A-Za-z0-9+/=_-]{1,120}") {
+            let access_key = AccessKey::new(SecretString::from(key.clone()));
+            let cmd = install_command(&access_key, &InstallOptions::default(), Shell::Cmd).unwrap();
+            let argv = shells::cmd(cmd.expose_secret()).unwrap();
+            proptest::prop_assert_eq!(&argv[3], &format!("AccessKey={key}"));
+            let ps = install_command(&access_key, &InstallOptions::default(), Shell::PowerShell).unwrap();
+            let argv = shells::powershell(ps.expose_secret()).unwrap();
+            proptest::prop_assert_eq!(&argv[3], &format!("AccessKey={key}"));
+        }
+
+        #[test]
+        fn no_accepted_proxy_url_can_end_its_argument_in_either_shell(url in "https?://[A-Za-z0-9.-]{1,40}(:[0-9]{1,5})?(/[A-Za-z0-9._~:/-]{0,40})?") {
+            let Ok(proxy) = ProxyUrl::parse(&url) else { return Ok(()) };
+            let options = InstallOptions { proxy_url: Some(proxy), ..InstallOptions::default() };
+            for (shell, parse) in [(Shell::Cmd, shells::cmd as fn(&str) -> Result<Vec<String>, String>), (Shell::PowerShell, shells::powershell)] {
+                let command = install_command(&key(), &options, shell).unwrap();
+                let argv = parse(command.expose_secret()).unwrap();
+                proptest::prop_assert_eq!(argv.last().unwrap(), &format!("ProxyUrl={url}"));
+            }
+        }
+    }
+
+    /// How each shell splits a command line, as far as these commands need: enough to show that
+    /// no accepted value ends its argument or reaches a special character, and strict about the
+    /// rest (anything these parsers do not model is an `Err`).
+    mod shells {
+        /// cmd.exe: `%` expands even between quotes and `!` with delayed expansion; outside quotes
+        /// `& | < > ^ ( )` are operators. The program then splits its command line by the MSVC
+        /// rules (CommandLineToArgvW): whitespace separates outside quotes, `"` toggles, and a
+        /// backslash before `"` escapes it.
+        pub fn cmd(line: &str) -> Result<Vec<String>, String> {
+            if line.contains(['%', '!', '\n', '\r']) {
+                return Err("cmd.exe expands or ends the line here".into());
+            }
+            let mut quoted = false;
+            for c in line.chars() {
+                match c {
+                    '"' => quoted = !quoted,
+                    '&' | '|' | '<' | '>' | '^' | '(' | ')' if !quoted => return Err(format!("operator {c}")),
+                    _ => {}
+                }
+            }
+            if line.contains("\\\"") {
+                return Err("a backslash escapes a quote for the installer".into());
+            }
+            Ok(split(line))
+        }
+
+        /// PowerShell: a command starts with a bareword (`.\"x"` is one; a leading `"x"` is a
+        /// string expression). Within double quotes `` ` `` and `$` are special and the typographic
+        /// quotes count as quotes; outside them `; | & ( ) { } < > , @ # '` are.
+        pub fn powershell(line: &str) -> Result<Vec<String>, String> {
+            if line.starts_with('"') || line.starts_with('\'') {
+                return Err("an expression, not a command".into());
+            }
+            if line.contains(['`', '$', '\u{201c}', '\u{201d}', '\u{201e}', '\n', '\r']) {
+                return Err("escape, variable or typographic quote".into());
+            }
+            let mut quoted = false;
+            for c in line.chars() {
+                match c {
+                    '"' => quoted = !quoted,
+                    ';' | '|' | '&' | '(' | ')' | '{' | '}' | '<' | '>' | ',' | '@' | '#' | '\'' if !quoted => {
+                        return Err(format!("operator {c}"));
+                    }
+                    _ => {}
+                }
+            }
+            Ok(split(line))
+        }
+
+        /// Splits at whitespace outside double quotes and drops the quotes.
+        fn split(line: &str) -> Vec<String> {
+            let mut args = Vec::new();
+            let mut current = String::new();
+            let mut quoted = false;
+            let mut started = false;
+            for c in line.chars() {
+                match c {
+                    '"' => {
+                        quoted = !quoted;
+                        started = true;
+                    }
+                    ' ' | '\t' if !quoted => {
+                        if started {
+                            args.push(std::mem::take(&mut current));
+                            started = false;
+                        }
+                    }
+                    other => {
+                        current.push(other);
+                        started = true;
+                    }
+                }
+            }
+            if started {
+                args.push(current);
+            }
+            args
         }
     }
 
@@ -782,7 +1198,7 @@ mod tests {
         );
         let filter = SensorFilter {
             domain_name: Some("Fabrikam.com".into()),
-            display_name: None,
+            host: None,
         };
         let fabrikam = list(&graph, &filter, soon()).await.unwrap();
         assert_eq!(fabrikam.sensors.len(), 1);
@@ -791,6 +1207,78 @@ mod tests {
             serde_json::to_value(&fabrikam).unwrap()["sensors"][0]["verdict"],
             "installing"
         );
+    }
+
+    #[test]
+    fn a_host_matches_the_display_name_or_a_dns_name_short_or_qualified_ignoring_case() {
+        let dc1 = Sensor {
+            display_name: Some("DC1".into()),
+            domain_controller_dns_names: vec!["dc1.corp.contoso.com".into(), "dc1-alias.contoso.com".into()],
+            ..Sensor::default()
+        };
+        for name in [
+            "DC1",
+            "dc1",
+            "dc1.corp.contoso.com",
+            "DC1.CORP.CONTOSO.COM",
+            "dc1-alias.contoso.com",
+            "DC1-ALIAS",
+        ] {
+            assert!(HostName::parse(name).unwrap().matches(&dc1), "{name}");
+        }
+        for name in ["dc", "dc1.contoso.com", "corp", "dc1.corp", "contoso.com", "dc2"] {
+            assert!(!HostName::parse(name).unwrap().matches(&dc1), "{name}");
+        }
+        let filter = SensorFilter::from_query(query(&[("displayName", "dc1.corp.contoso.com")])).unwrap();
+        assert!(filter.matches(&dc1));
+    }
+
+    #[tokio::test]
+    async fn a_verdict_by_dns_name_finds_the_sensor_whose_display_name_is_short() {
+        let graph = FakeSensors {
+            sensors: vec![sensor("DC1", "upToDate", "running", "healthy")],
+            ..FakeSensors::default()
+        };
+        let answer = verdict(&graph, &HostName::parse("dc1.contoso.com").unwrap(), soon())
+            .await
+            .unwrap();
+        assert_eq!(answer.verdict, Verdict::Healthy);
+        assert_eq!(answer.sensor.unwrap().sensor.display_name.as_deref(), Some("DC1"));
+    }
+
+    #[tokio::test]
+    async fn a_short_name_in_two_domains_is_refused_listing_them_and_the_full_name_decides() {
+        let graph = FakeSensors {
+            sensors: vec![
+                fairfax_sensor("DC1", "fabrikam.com", "upToDate", "healthy", 0),
+                fairfax_sensor("DC1", "Contoso.com", "disconnected", "notHealthyHigh", 3),
+                fairfax_sensor("dc1", "contoso.com", "updating", "healthy", 0),
+            ],
+            ..FakeSensors::default()
+        };
+        let error = verdict(&graph, &HostName::parse("dc1").unwrap(), soon())
+            .await
+            .unwrap_err();
+        let SensorError::AmbiguousHost {
+            host,
+            domains,
+            graph_request_id,
+        } = &error
+        else {
+            panic!("{error:?}");
+        };
+        assert_eq!(host, "dc1");
+        assert_eq!(domains, &["Contoso.com", "fabrikam.com"], "each domain once, sorted");
+        assert_eq!(graph_request_id.as_deref(), Some("sensors-req"));
+        assert!(error.to_string().contains("fully qualified"), "{error}");
+        let contoso = verdict(&graph, &HostName::parse("DC1.contoso.com").unwrap(), soon())
+            .await
+            .unwrap();
+        assert_eq!(contoso.verdict, Verdict::Installing, "the better of contoso's two");
+        let fabrikam = verdict(&graph, &HostName::parse("dc1.fabrikam.com").unwrap(), soon())
+            .await
+            .unwrap();
+        assert_eq!(fabrikam.verdict, Verdict::Healthy);
     }
 
     #[tokio::test]

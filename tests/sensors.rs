@@ -79,6 +79,25 @@ async fn the_sensor_routes_need_only_the_read_permission() {
 }
 
 #[tokio::test]
+async fn with_only_the_read_write_permission_the_sensor_routes_say_read_all_is_missing() {
+    // Microsoft's permission map lists only Read.All for the sensor reads, and Graph (the
+    // simulator, held to that map) refuses a token that holds only ReadWrite.All.
+    let world = world(Setup::default()).await;
+    world.sim.set_roles(vec![graph_sim::REQUIRED_ROLE.to_owned()]);
+    world.sim.set_sensors(vec![SimSensor::healthy("DC1", "contoso.com")]);
+
+    assert_eq!(call(&world.app, event("get-key.json")).await.status, 200);
+    for name in ["get-sensor-package.json", "get-sensors.json", "get-sensor-verdict.json"] {
+        let reply = call(&world.app, event(name)).await;
+        assert_eq!(reply.status, 502, "{name}");
+        assert!(reply.json["type"].as_str().unwrap().ends_with("graph-forbidden"));
+        let detail = reply.json["detail"].as_str().unwrap();
+        assert!(detail.contains(READ_ROLE), "{name}: {detail}");
+        assert!(!detail.contains("although"), "not 'the role is held': {detail}");
+    }
+}
+
+#[tokio::test]
 async fn callers_off_the_readers_list_or_without_an_identity_are_refused_before_graph() {
     let world = world(Setup::default()).await;
     for path in [
@@ -142,6 +161,11 @@ async fn the_install_bundle_carries_the_key_the_package_and_a_ready_command_line
         )
     );
     assert_eq!(
+        reply.json["installCommandPowerShell"],
+        format!(".\\{}", reply.json["installCommand"].as_str().unwrap()),
+        "PowerShell needs .\\ before the quoted path, as Microsoft's page writes it"
+    );
+    assert_eq!(
         (
             world.sim.calls(Endpoint::Token),
             world.sim.calls(Endpoint::GetKey),
@@ -151,6 +175,41 @@ async fn the_install_bundle_carries_the_key_the_package_and_a_ready_command_line
         "both reads share one token"
     );
     world.assert_no_leaks();
+}
+
+#[tokio::test]
+async fn with_an_access_key_file_the_commands_name_the_file_instead_of_the_key() {
+    let world = world(Setup::default()).await;
+
+    let reply = call(
+        &world.app,
+        get("/sensor-install-bundle", "accessKeyFile=C%3A%5CDeploy%5Cmdi%20key.txt"),
+    )
+    .await;
+
+    assert_eq!(reply.status, 200);
+    let key = world.sim.current_key();
+    assert_eq!(
+        reply.key(),
+        key,
+        "the key is still handed out, to be written to the file"
+    );
+    for field in ["installCommand", "installCommandPowerShell"] {
+        let command = reply.json[field].as_str().unwrap();
+        assert!(
+            command.ends_with(r#"AccessKeyFile="C:\Deploy\mdi key.txt""#),
+            "{command}"
+        );
+        assert!(!command.contains(&key), "{field} holds the key");
+    }
+    let refused = call(&world.app, get("/sensor-install-bundle", "accessKeyFile=key.txt")).await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.json["detail"]
+            .as_str()
+            .unwrap()
+            .contains("absolute Windows path")
+    );
 }
 
 #[tokio::test]
@@ -393,19 +452,115 @@ async fn a_sensor_not_registered_yet_is_missing_with_a_null_sensor() {
         reply.json,
         serde_json::json!({"displayName": "DC1.contoso.com", "verdict": "missing", "sensor": null})
     );
+    // Graph names a sensor by the server's short name and lists its DNS names in its settings:
+    // the fully qualified name asked for is found there.
     world.sim.set_sensors(vec![
-        SimSensor::healthy("DC1.contoso.com", "contoso.com").with_status("updating", "starting", "healthy"),
+        SimSensor::healthy("DC1", "contoso.com").with_status("updating", "starting", "healthy"),
     ]);
     let installing = call(&world.app, event("get-sensor-verdict.json")).await;
     assert_eq!(installing.json["verdict"], "installing");
+    assert_eq!(installing.json["sensor"]["displayName"], "DC1");
+    assert_eq!(
+        installing.json["sensor"]["domainControllerDnsNames"],
+        serde_json::json!(["dc1.contoso.com"])
+    );
+}
+
+#[tokio::test]
+async fn a_short_name_that_two_domains_have_is_409_listing_them_never_a_guess() {
+    let world = world(Setup::default()).await;
+    world.sim.set_sensors(vec![
+        SimSensor::healthy("DC1", "contoso.com"),
+        SimSensor::healthy("DC1", "fabrikam.com").with_status("disconnected", "stopped", "notHealthyHigh"),
+    ]);
+
+    let short = call(&world.app, get("/sensors/dc1/verdict", "")).await;
+
+    assert_eq!(short.status, 409);
+    assert_eq!(short.header("content-type"), Some("application/problem+json"));
+    assert!(short.json["type"].as_str().unwrap().ends_with("ambiguous-host"));
+    let detail = short.json["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("contoso.com") && detail.contains("fabrikam.com"),
+        "{detail}"
+    );
+    assert!(short.json["request-id"].is_string(), "Graph's request-id of the list");
+    let full = call(&world.app, get("/sensors/DC1.fabrikam.com/verdict", "")).await;
+    assert_eq!((full.status, full.json["verdict"].as_str()), (200, Some("unhealthy")));
+    let listed = call(&world.app, get("/sensors", "displayName=dc1")).await;
+    assert_eq!(names(&listed), ["DC1", "DC1"], "a list may hold both");
+    world.assert_no_leaks();
+}
+
+#[tokio::test]
+async fn a_us_government_tenant_on_v1_gets_a_healthy_verdict_without_service_status() {
+    // The v1.0 Fairfax schema has no serviceStatus (tests/contract): the simulator leaves it out.
+    let world = world(Setup {
+        sim: SimConfig::in_cloud(graph_sim::SimCloud::UsGov),
+        extra_env: vec![
+            ("GRAPH_CLOUD", "usgov".to_owned()),
+            ("GRAPH_API_VERSION", "v1.0".to_owned()),
+        ],
+        ..Setup::default()
+    })
+    .await;
+    world.sim.set_sensors(vec![
+        SimSensor::healthy("DC1", "contoso.us"),
+        SimSensor::healthy("DC2", "contoso.us").with_status("updating", "running", "healthy"),
+    ]);
+
+    let dc1 = call(&world.app, get("/sensors/dc1.contoso.us/verdict", "")).await;
+    let dc2 = call(&world.app, get("/sensors/DC2/verdict", "")).await;
+
+    assert_eq!((dc1.status, dc1.json["verdict"].as_str()), (200, Some("healthy")));
+    assert!(dc1.json["sensor"]["serviceStatus"].is_null(), "{}", dc1.json);
+    assert_eq!(dc2.json["verdict"], "installing");
+    let paths: Vec<String> = world.sim.requests().into_iter().map(|r| r.path).collect();
+    assert!(
+        paths.iter().any(|p| p == "/v1.0/security/identities/sensors"),
+        "{paths:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_sensor_route_works_on_v1_by_default_and_on_beta_when_chosen() {
+    for (env, version) in [(None, "v1.0"), (Some("beta"), "beta")] {
+        let world = world(Setup {
+            extra_env: env
+                .map(|v| vec![("GRAPH_API_VERSION", v.to_owned())])
+                .unwrap_or_default(),
+            ..Setup::default()
+        })
+        .await;
+        world.sim.set_sensors(vec![SimSensor::healthy("DC1", "contoso.com")]);
+        for name in [
+            "get-key.json",
+            "get-sensor-package.json",
+            "get-install-bundle.json",
+            "get-sensors.json",
+            "get-sensor-verdict.json",
+        ] {
+            assert_eq!(call(&world.app, event(name)).await.status, 200, "{version} {name}");
+        }
+        let graph_paths: Vec<String> = world
+            .sim
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.contains("/security/"))
+            .map(|r| r.path)
+            .collect();
+        assert!(graph_paths.len() >= 6, "{graph_paths:?}");
+        assert!(
+            graph_paths.iter().all(|p| p.starts_with(&format!("/{version}/"))),
+            "{version}: {graph_paths:?}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn the_verdict_name_is_percent_decoded_then_validated() {
     let world = world(Setup::default()).await;
-    world
-        .sim
-        .set_sensors(vec![SimSensor::healthy("DC1.contoso.com", "contoso.com")]);
+    world.sim.set_sensors(vec![SimSensor::healthy("DC1", "contoso.com")]);
 
     let decoded = call(&world.app, get("/sensors/DC1%2Econtoso%2ecom/verdict", "")).await;
     assert_eq!(decoded.status, 200);

@@ -32,6 +32,7 @@ mod assertion;
 mod certificate;
 mod clock;
 mod config;
+mod contract;
 mod control;
 mod discovery;
 mod entra;
@@ -48,10 +49,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use certificate::{InvalidCertificate, TestCertificate, thumbprint_sha256};
-pub use config::{REQUIRED_ROLE, SimCloud, SimConfig};
+pub use config::{READ_ROLE, REQUIRED_ROLE, SimCloud, SimConfig};
 pub use fault::{Endpoint, Fault, KeyShape, RetryAfter};
 pub use mint::random_key;
-pub use sensors::{DEFAULT_PAGE_SIZE, READ_ROLE, SimPackage, SimSensor};
+pub use sensors::{DEFAULT_PAGE_SIZE, SimPackage, SimSensor};
 pub use state::{MAX_RECORDED_REQUESTS, RecordedRequest};
 
 use certificate::RegisteredCertificate;

@@ -3,9 +3,11 @@
 //! package, `GET /{version}/security/identities/sensors/getDeploymentPackageUri`.
 //!
 //! Requests are checked as the key endpoints check them (API version, bearer token, method,
-//! application role), except that `SecurityIdentitiesSensors.Read.All` suffices, as on Graph.
-//! The same [`Fault`]s apply, and answers carry Graph's `request-id`, `client-request-id` and
-//! `Date` headers and its error shape.
+//! application role). The role is the one Microsoft's permission map names for these endpoints,
+//! `SecurityIdentitiesSensors.Read.All`, and only it: the map does not list ReadWrite.All for them
+//! (tests/contract/graph-permissions.json). A sensor has the properties its cloud and the API
+//! version publish ([`crate::contract`]). The same [`Fault`]s apply, and answers carry Graph's
+//! `request-id`, `client-request-id` and `Date` headers and its error shape.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -16,14 +18,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::config::REQUIRED_ROLE;
+use crate::config::READ_ROLE;
+use crate::contract::{self, Schema};
 use crate::fault::{Endpoint, Fault};
 use crate::graph::{Ctx, bearer};
 use crate::server::{self, Incoming};
 use crate::state::{Shared, TokenCheck};
-
-/// The least privileged role for both endpoints; `REQUIRED_ROLE` (ReadWrite.All) also does.
-pub const READ_ROLE: &str = "SecurityIdentitiesSensors.Read.All";
 
 /// Sensors per page unless a test sets another size.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
@@ -33,40 +33,72 @@ const PACKAGE_FUNCTION: &str = "getDeploymentPackageUri";
 const NAMESPACE: &str = "microsoft.graph.security.";
 const EXPIRED: &str = "Access token has expired or is not yet valid.";
 
-/// One MDI sensor as Graph describes it. Statuses are free strings so tests can serve values a
-/// client does not know (`unknownFutureValue`, or one Microsoft adds later).
+/// One MDI sensor as Graph describes it (`microsoft.graph.security.sensor`; the enum members
+/// below are the published ones, tests/contract). Statuses are free strings so tests can serve
+/// values a client does not know (`unknownFutureValue`, or one Microsoft adds later). Which of the
+/// fields are sent depends on the cloud and version ([`crate::contract`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SimSensor {
     pub id: String,
+    /// The server's short (NetBIOS) name, as in Microsoft's example (`DC1`).
     pub display_name: String,
     pub domain_name: String,
-    /// `domainController`, `adfs`, `adcs`, `entraConnect`, `unknownFutureValue`.
+    /// `adConnectIntegrated`, `adcsIntegrated`, `adfsIntegrated`, `domainControllerIntegrated`,
+    /// `domainControllerStandalone`, `unknownFutureValue`.
     pub sensor_type: String,
     /// `upToDate`, `outdated`, `updating`, `updateFailed`, `notConfigured`, `unreachable`,
     /// `disconnected`, `startFailure`, `syncing`, `unknownFutureValue`.
     pub deployment_status: String,
     /// `healthy`, `notHealthyLow`, `notHealthyMedium`, `notHealthyHigh`, `unknownFutureValue`.
     pub health_status: String,
-    /// `stopped`, `starting`, `running`, `disabled`, `onboarding`, `unknown`, `unknownFutureValue`.
+    /// `stopped`, `starting`, `running`, `disabled`, `onboarding`, `unknown`, `unknownFutureValue`
+    /// (global cloud only).
     pub service_status: String,
     pub version: String,
     pub created_date_time: String,
+    #[serde(default)]
+    pub open_health_issues_count: u64,
+    /// `settings.domainControllerDnsNames`: the server's fully qualified names.
+    #[serde(default)]
+    pub domain_controller_dns_names: Vec<String>,
+    /// `settings.isDelayedDeploymentEnabled`.
+    #[serde(default)]
+    pub is_delayed_deployment_enabled: bool,
+    /// `migrationState` (beta, global cloud only): `readyForMigration`, `notReadyForMigration`,
+    /// `upToDate`, `migrationFailed`, `migrating`, `unknownFutureValue`.
+    #[serde(default = "not_ready_for_migration")]
+    pub migration_state: String,
+}
+
+fn not_ready_for_migration() -> String {
+    "notReadyForMigration".to_owned()
 }
 
 impl SimSensor {
-    /// An up-to-date, running, healthy domain controller sensor.
+    /// An up-to-date, running, healthy domain controller sensor with no open health issue. A
+    /// short name (`DC1`) gets the DNS name `dc1.<domain>`; a name with a dot is taken as the DNS
+    /// name already.
     pub fn healthy(display_name: &str, domain_name: &str) -> Self {
+        let dns_name = if display_name.contains('.') {
+            display_name.to_ascii_lowercase()
+        } else {
+            format!("{}.{domain_name}", display_name.to_ascii_lowercase())
+        };
         SimSensor {
             id: Uuid::new_v4().to_string(),
             display_name: display_name.to_owned(),
             domain_name: domain_name.to_owned(),
-            sensor_type: "domainController".to_owned(),
+            sensor_type: "domainControllerIntegrated".to_owned(),
             deployment_status: "upToDate".to_owned(),
             health_status: "healthy".to_owned(),
             service_status: "running".to_owned(),
             version: "2.241.18000.0".to_owned(),
             created_date_time: "2026-01-15T09:30:00.1234567Z".to_owned(),
+            open_health_issues_count: 0,
+            domain_controller_dns_names: vec![dns_name],
+            is_delayed_deployment_enabled: false,
+            migration_state: not_ready_for_migration(),
         }
     }
 
@@ -78,8 +110,9 @@ impl SimSensor {
         self
     }
 
-    fn to_json(&self) -> Value {
-        json!({
+    /// The sensor as `schema` publishes it: every property it has, and no other.
+    pub fn to_json(&self, schema: &Schema) -> Value {
+        let every = json!({
             "id": self.id,
             "displayName": self.display_name,
             "domainName": self.domain_name,
@@ -89,12 +122,26 @@ impl SimSensor {
             "serviceStatus": self.service_status,
             "version": self.version,
             "createdDateTime": self.created_date_time,
-            "settings": {
-                "description": null,
-                "domainControllerDnsNames": [],
-                "isDelayedDeploymentEnabled": false,
-            },
-        })
+            "openHealthIssuesCount": self.open_health_issues_count,
+            "migrationState": self.migration_state,
+            "settings": only(&schema.settings, json!({
+                "description": "",
+                "domainControllerDnsNames": self.domain_controller_dns_names,
+                "isDelayedDeploymentEnabled": self.is_delayed_deployment_enabled,
+            })),
+        });
+        only(&schema.sensor, every)
+    }
+}
+
+/// `object` with only the members named in `names`.
+fn only(names: &[String], object: Value) -> Value {
+    match object {
+        Value::Object(mut members) => {
+            members.retain(|name, _| names.iter().any(|wanted| wanted == name));
+            Value::Object(members)
+        }
+        other => other,
     }
 }
 
@@ -299,12 +346,12 @@ fn process(shared: &Shared, req: &Incoming, target: &Target, ctx: &Ctx) -> Resul
         response.headers_mut().insert("allow", HeaderValue::from_static("GET"));
         return Err(response);
     }
-    if !roles.iter().any(|role| role == READ_ROLE || role == REQUIRED_ROLE) {
+    if !roles.iter().any(|role| role == READ_ROLE) {
         return Err(ctx.error(
             StatusCode::FORBIDDEN,
             "Forbidden",
             &format!(
-                "Missing application roles. API required roles: {READ_ROLE}. API acceptable roles: {READ_ROLE}, {REQUIRED_ROLE}. \
+                "Missing application roles. API required roles: {READ_ROLE}. API acceptable roles: {READ_ROLE}. \
                  Application roles: {}.",
                 roles.join(",")
             ),
@@ -344,12 +391,13 @@ fn body(shared: &Shared, req: &Incoming, target: &Target) -> Result<String, &'st
                 None => return Err("Invalid $skiptoken."),
             };
             let end = skip.saturating_add(tenant.page_size).min(tenant.sensors.len());
+            let schema = contract::schema(shared.fixed.cloud, &target.version);
             let page: Vec<Value> = tenant
                 .sensors
                 .get(skip..end)
                 .unwrap_or_default()
                 .iter()
-                .map(SimSensor::to_json)
+                .map(|sensor| sensor.to_json(schema))
                 .collect();
             let mut body = json!({ "@odata.context": context(shared, target), "value": page });
             if end < tenant.sensors.len() {

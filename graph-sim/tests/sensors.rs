@@ -129,49 +129,81 @@ async fn sensors_carry_graphs_documented_properties_and_any_status_a_test_sets()
         "onboarding",
         "notHealthyHigh",
     )]);
-    let body = json(get(&graph_url(&sim, "beta", SENSORS_PATH), &token(&sim).await).await).await;
-    let sensor = &body["value"][0];
-    for field in [
-        "id",
-        "displayName",
-        "domainName",
-        "sensorType",
-        "deploymentStatus",
-        "healthStatus",
-        "serviceStatus",
-        "version",
-        "createdDateTime",
-    ] {
-        assert!(sensor[field].is_string(), "{field}");
+    for version in ["v1.0", "beta"] {
+        let body = json(get(&graph_url(&sim, version, SENSORS_PATH), &token(&sim).await).await).await;
+        let sensor = &body["value"][0];
+        for field in [
+            "id",
+            "displayName",
+            "domainName",
+            "sensorType",
+            "deploymentStatus",
+            "healthStatus",
+            "serviceStatus",
+            "version",
+            "createdDateTime",
+        ] {
+            assert!(sensor[field].is_string(), "{version} {field}");
+        }
+        assert_eq!(sensor["openHealthIssuesCount"], 0);
+        assert_eq!(
+            sensor["settings"]["domainControllerDnsNames"],
+            serde_json::json!(["dc1.contoso.com"])
+        );
+        assert_eq!(sensor["deploymentStatus"], "unknownFutureValue");
+        assert_eq!(sensor["serviceStatus"], "onboarding");
+        assert_eq!(sensor["healthStatus"], "notHealthyHigh");
     }
-    assert!(sensor["settings"].is_object());
-    assert_eq!(sensor["deploymentStatus"], "unknownFutureValue");
-    assert_eq!(sensor["serviceStatus"], "onboarding");
-    assert_eq!(sensor["healthStatus"], "notHealthyHigh");
 }
 
 #[tokio::test]
-async fn the_read_role_or_the_read_write_role_is_enough_and_no_role_is_forbidden() {
+async fn only_the_read_role_reads_sensors_and_only_the_read_write_role_reads_the_key() {
+    // As Microsoft's permission map lists them (tests/contract/graph-permissions.json): neither
+    // role stands in for the other.
     let sim = start().await;
-    for roles in [vec![READ_ROLE], vec![REQUIRED_ROLE]] {
-        sim.set_roles(roles.iter().map(|r| (*r).to_owned()).collect());
-        let token = token(&sim).await;
-        assert_eq!(get(&graph_url(&sim, "beta", PACKAGE_PATH), &token).await.status(), 200);
-        assert_eq!(get(&graph_url(&sim, "beta", SENSORS_PATH), &token).await.status(), 200);
-    }
     sim.set_roles(vec![READ_ROLE.to_owned()]);
     let read_only = token(&sim).await;
+    assert_eq!(
+        get(&graph_url(&sim, "v1.0", PACKAGE_PATH), &read_only).await.status(),
+        200
+    );
+    assert_eq!(
+        get(&graph_url(&sim, "v1.0", SENSORS_PATH), &read_only).await.status(),
+        200
+    );
     assert_eq!(
         get_key(&sim, &read_only).await.status(),
         403,
         "the key needs ReadWrite.All"
     );
 
+    sim.set_roles(vec![REQUIRED_ROLE.to_owned()]);
+    let read_write_only = token(&sim).await;
+    assert_eq!(get_key(&sim, &read_write_only).await.status(), 200);
+    for path in [PACKAGE_PATH, SENSORS_PATH] {
+        let (status, code, message) = graph_error(get(&graph_url(&sim, "v1.0", path), &read_write_only).await).await;
+        assert_eq!((status, code.as_str()), (403, "Forbidden"), "{path}");
+        assert!(message.contains(READ_ROLE), "{message}");
+    }
+
     sim.set_roles(vec![]);
     let (status, code, message) =
         graph_error(get(&graph_url(&sim, "beta", SENSORS_PATH), &token(&sim).await).await).await;
     assert_eq!((status, code.as_str()), (403, "Forbidden"));
     assert!(message.contains(READ_ROLE), "{message}");
+}
+
+#[tokio::test]
+async fn a_us_government_sensor_has_no_service_status_in_either_version() {
+    let sim = start_with(graph_sim::SimConfig::in_cloud(graph_sim::SimCloud::UsGov)).await;
+    sim.set_sensors(tenant(1));
+    for version in ["v1.0", "beta"] {
+        let body = json(get(&graph_url(&sim, version, SENSORS_PATH), &token(&sim).await).await).await;
+        let sensor = &body["value"][0];
+        assert!(sensor.get("serviceStatus").is_none(), "{version}: {sensor}");
+        assert_eq!(sensor["deploymentStatus"], "upToDate");
+        assert_eq!(sensor["openHealthIssuesCount"], 0);
+    }
 }
 
 #[tokio::test]

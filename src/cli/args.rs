@@ -4,14 +4,15 @@
 
 use clap::builder::NonEmptyStringValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use mdi_sensor_key::sensors::{HostName, ProxyUrl};
+use mdi_sensor_key::sensors::{HostName, KeyFilePath, ProxyUrl};
 
 /// Shown under every command's `--help`, and in docs/sensors.md.
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  any other failure (an unreadable upstream answer, an unexpected error)
-  2  usage: an unknown command or option, a missing or invalid value
+  2  usage: an unknown command or option, a missing or invalid value, a short host name
+     that sensors in several domains have
   3  configuration: no or unusable credentials (AZURE_* variables, the credentials secret),
      a key secret that is missing or unreadable, an invalid endpoint
   4  upstream refused: Entra ID or Graph said no (wrong client secret, unknown app or tenant,
@@ -142,6 +143,10 @@ pub enum Command {
         /// Add ProxyUrl="URL": the sensor reaches the cloud service through this http(s) proxy
         #[arg(long, value_name = "URL")]
         proxy_url: Option<ProxyUrl>,
+        /// Name the key file instead of the key: AccessKeyFile="PATH" (an absolute Windows path;
+        /// write the key there before running the command, and delete it afterwards)
+        #[arg(long, value_name = "PATH")]
+        access_key_file: Option<KeyFilePath>,
     },
     /// List the tenant's sensors, each with a verdict: healthy, installing or unhealthy
     #[command(after_help = EXIT_CODES)]
@@ -153,7 +158,8 @@ pub enum Command {
     /// Print the verdict on one sensor: healthy, installing, unhealthy or missing
     #[command(after_help = EXIT_CODES)]
     Verdict {
-        /// The sensor's display name: the server's host name
+        /// The server's short name (DC1) or fully qualified name (dc1.contoso.com); a short name
+        /// that several domains have is refused (exit 2)
         #[arg(value_name = "HOST")]
         host: HostName,
     },

@@ -10,6 +10,7 @@ use mdi_sensor_key::graph::GraphError;
 use mdi_sensor_key::keys::KeyError;
 use mdi_sensor_key::problem::Problem;
 use mdi_sensor_key::rotation::RotationError;
+use mdi_sensor_key::sensors::SensorError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
@@ -19,6 +20,8 @@ pub enum Failure {
     Refused(String),
     /// 5: throttled, unavailable or timed out; worth retrying later.
     Unavailable(String),
+    /// 2: a value that cannot be answered without a guess (clap reports the other usage errors).
+    Usage(String),
     /// 1: anything else.
     Other(String),
 }
@@ -27,6 +30,7 @@ impl Failure {
     pub fn code(&self) -> u8 {
         match self {
             Failure::Other(_) => 1,
+            Failure::Usage(_) => 2,
             Failure::Config(_) => 3,
             Failure::Refused(_) => 4,
             Failure::Unavailable(_) => 5,
@@ -36,6 +40,7 @@ impl Failure {
     pub fn message(&self) -> &str {
         match self {
             Failure::Config(message)
+            | Failure::Usage(message)
             | Failure::Refused(message)
             | Failure::Unavailable(message)
             | Failure::Other(message) => message,
@@ -82,6 +87,17 @@ impl From<&GraphError> for Failure {
 impl From<&KeyError> for Failure {
     fn from(error: &KeyError) -> Self {
         Failure::from_problem(&Problem::from(error))
+    }
+}
+
+impl From<&SensorError> for Failure {
+    fn from(error: &SensorError) -> Self {
+        match error {
+            SensorError::Graph(graph) => Failure::from(graph),
+            SensorError::AmbiguousHost { .. } => {
+                Failure::Usage(Failure::from_problem(&Problem::from(error)).message().to_owned())
+            }
+        }
     }
 }
 

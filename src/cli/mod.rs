@@ -267,28 +267,33 @@ async fn execute(
         Command::Bundle {
             delayed_update,
             proxy_url,
+            access_key_file,
         } => {
             let options = InstallOptions {
                 delayed_update,
                 proxy_url,
+                access_key_file,
             };
             let bundle = sensors::install_bundle(&session, &options, deadline)
                 .await
                 .map_err(|error| Failure::from(&error))?;
             let key = bundle.key.expose().expose_secret();
             let command = bundle.install_command.expose_secret();
+            let powershell = bundle.install_command_powershell.expose_secret();
             let report = Report {
                 json: json!({
                     "sensorDeploymentAccessKey": key,
                     "downloadUrl": bundle.package.download_url,
                     "version": bundle.package.version,
                     "installCommand": command,
+                    "installCommandPowerShell": powershell,
                 }),
                 table: pairs(&[
                     ("Sensor deployment access key", key),
                     ("Download URL", &bundle.package.download_url),
                     ("Version", &bundle.package.version),
-                    ("Install command", command),
+                    ("Install command (cmd.exe)", command),
+                    ("Install command (PowerShell)", powershell),
                 ]),
             };
             Ok((report, bundle.graph_request_id))
@@ -296,7 +301,7 @@ async fn execute(
         Command::Sensors { domain } => {
             let filter = SensorFilter {
                 domain_name: domain,
-                display_name: None,
+                host: None,
             };
             let list = sensors::list(&session, &filter, deadline)
                 .await

@@ -14,14 +14,12 @@ use tokio::time::Instant;
 use super::cloud::{self, CloudEndpoints, GraphEndpoints, TenantCloud};
 use super::entra::{self, AccessToken};
 use super::retry::{NoAnswer, Replay, RetryPolicy, retry_after};
-use super::{Forbidden, GraphError, Unavailable, Upstream, UpstreamIds};
+use super::{Forbidden, GET_KEY, GraphError, REGENERATE_KEY, Unavailable, Upstream, UpstreamIds};
 use crate::credentials::GraphCredentials;
 use crate::deadline::Deadline;
 use crate::keys::{AccessKey, KeyAnswer};
 
 const USER_AGENT: &str = concat!("mdi-sensor-key/", env!("CARGO_PKG_VERSION"));
-const GET_KEY: &str = "security/identities/sensors/getDeploymentAccessKey";
-const REGENERATE_KEY: &str = "security/identities/sensors/regenerateDeploymentAccessKey";
 
 /// The outcome of a regenerate request.
 #[derive(Debug)]
@@ -91,7 +89,7 @@ impl GraphClient {
         deadline: Deadline,
     ) -> Result<KeyAnswer, GraphError> {
         let answer = self
-            .call(at, Method::GET, GET_KEY, token, Replay::Safe, deadline)
+            .call(at, Method::GET, GET_KEY.path, token, Replay::Safe, deadline)
             .await?;
         answer.into_key()
     }
@@ -106,7 +104,7 @@ impl GraphClient {
             .call(
                 at,
                 Method::POST,
-                REGENERATE_KEY,
+                REGENERATE_KEY.path,
                 token,
                 Replay::OnlyIfNotProcessed,
                 deadline,

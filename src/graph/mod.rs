@@ -24,10 +24,44 @@ use crate::certificate::CertificateError;
 use crate::config::Cloud;
 use crate::credentials::CredentialsError;
 
-/// The application permission the key endpoints need (and that also reads sensors).
+/// The application permission the key endpoints need.
 pub const READ_WRITE_ROLE: &str = "SecurityIdentitiesSensors.ReadWrite.All";
-/// The least privileged permission for the sensor list and the deployment package.
+/// The application permission the sensor list and the deployment package need. Microsoft's
+/// permission map lists only this one for them, not ReadWrite.All: an app needs both.
 pub const READ_ROLE: &str = "SecurityIdentitiesSensors.Read.All";
+
+/// A Graph endpoint this crate calls: its method, its path under the API version, and the
+/// application permission Microsoft's permission map names for it
+/// (tests/contract/graph-permissions.json, to which tests/contract.rs holds this table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub role: &'static str,
+}
+
+pub const GET_KEY: Endpoint = Endpoint {
+    method: "GET",
+    path: "security/identities/sensors/getDeploymentAccessKey",
+    role: READ_WRITE_ROLE,
+};
+pub const REGENERATE_KEY: Endpoint = Endpoint {
+    method: "POST",
+    path: "security/identities/sensors/regenerateDeploymentAccessKey",
+    role: READ_WRITE_ROLE,
+};
+pub const LIST_SENSORS: Endpoint = Endpoint {
+    method: "GET",
+    path: "security/identities/sensors",
+    role: READ_ROLE,
+};
+pub const GET_PACKAGE: Endpoint = Endpoint {
+    method: "GET",
+    path: "security/identities/sensors/getDeploymentPackageUri",
+    role: READ_ROLE,
+};
+/// Every endpoint above.
+pub const ENDPOINTS: [Endpoint; 4] = [GET_KEY, REGENERATE_KEY, LIST_SENSORS, GET_PACKAGE];
 
 /// The ids an upstream answered with, so an operator can quote them to Microsoft support.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

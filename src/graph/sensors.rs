@@ -10,21 +10,21 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::client::GraphAnswer;
-use super::session::{GraphSession, Need};
-use super::{GraphError, Upstream, UpstreamIds};
+use super::session::GraphSession;
+use super::{GET_PACKAGE, GraphError, LIST_SENSORS, Upstream, UpstreamIds};
 use crate::credentials::CredentialsProvider;
 use crate::deadline::Deadline;
 use crate::sensors::{DeploymentPackage, PackageAnswer, Sensor, SensorSource, SensorsAnswer};
 
-const PACKAGE: &str = "security/identities/sensors/getDeploymentPackageUri";
-const SENSORS: &str = "security/identities/sensors";
+const PACKAGE: &str = GET_PACKAGE.path;
+const SENSORS: &str = LIST_SENSORS.path;
 /// More pages than this is a loop, not a tenant.
 const MAX_PAGES: usize = 1000;
 
 impl<S, C: CredentialsProvider> SensorSource for GraphSession<S, C> {
     async fn deployment_package(&self, deadline: Deadline) -> Result<PackageAnswer, GraphError> {
         let answer = self
-            .authorized(Need::Read, deadline, move |client, ready| async move {
+            .authorized(GET_PACKAGE, deadline, move |client, ready| async move {
                 let url = format!("{}/{PACKAGE}", ready.at.graph_base);
                 client.get_at(&ready.at, &url, PACKAGE, &ready.token, deadline).await
             })
@@ -46,7 +46,7 @@ impl<S, C: CredentialsProvider> SensorSource for GraphSession<S, C> {
         for page in 0..MAX_PAGES {
             let current = url.as_str();
             let answer: GraphAnswer = self
-                .authorized(Need::Read, deadline, move |client, ready| async move {
+                .authorized(LIST_SENSORS, deadline, move |client, ready| async move {
                     client.get_at(&ready.at, current, SENSORS, &ready.token, deadline).await
                 })
                 .await?;
@@ -141,10 +141,30 @@ fn parse_page(body: &[u8]) -> Result<Page, &'static str> {
     })
 }
 
-/// A sensor from its JSON, leniently: a field that is missing or not a string is `None`, and enum
-/// values pass through as they are.
+/// A server has a handful of DNS names; more than this is not a sensor's settings.
+const MAX_DNS_NAMES: usize = 32;
+/// A DNS name's limit.
+const MAX_DNS_NAME: usize = 255;
+
+/// A sensor from its JSON, leniently: a field that is missing or not of its published type is
+/// `None` (or empty), and enum values pass through as they are. Which properties exist depends on
+/// the cloud and version (tests/contract), so none is required.
 fn sensor(fields: &Map<String, Value>) -> Sensor {
     let text = |name: &str| fields.get(name).and_then(Value::as_str).map(str::to_owned);
+    let dns_names = fields
+        .get("settings")
+        .and_then(|settings| settings.get("domainControllerDnsNames"))
+        .and_then(Value::as_array)
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|name| !name.is_empty() && name.len() <= MAX_DNS_NAME)
+                .take(MAX_DNS_NAMES)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
     Sensor {
         id: text("id"),
         display_name: text("displayName"),
@@ -154,6 +174,9 @@ fn sensor(fields: &Map<String, Value>) -> Sensor {
         deployment_status: text("deploymentStatus"),
         health_status: text("healthStatus"),
         service_status: text("serviceStatus"),
+        // Edm.Int64: a JSON number unless the caller asks for IEEE754Compatible strings.
+        open_health_issues_count: fields.get("openHealthIssuesCount").and_then(Value::as_u64),
+        domain_controller_dns_names: dns_names,
     }
 }
 

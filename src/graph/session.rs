@@ -21,7 +21,7 @@ use tokio::sync::Mutex;
 use super::client::{GraphClient, Regenerated};
 use super::cloud::{CloudEndpoints, TenantCloud};
 use super::entra::AccessToken;
-use super::{Forbidden, GraphError, READ_ROLE, READ_WRITE_ROLE};
+use super::{Endpoint, Forbidden, GET_KEY, GraphError, REGENERATE_KEY};
 use crate::config::{Cloud, CloudChoice};
 use crate::credentials::{CredentialsCache, CredentialsProvider, GraphCredentials};
 use crate::deadline::Deadline;
@@ -33,29 +33,6 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
 /// The longest the check of an explicit cloud may take (it runs beside the token request).
 pub const CLOUD_CHECK_BUDGET: Duration = Duration::from_secs(3);
-
-/// The application permission an operation needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Need {
-    /// The key endpoints: `SecurityIdentitiesSensors.ReadWrite.All`.
-    ReadWrite,
-    /// Sensors and the package: `SecurityIdentitiesSensors.Read.All` (or ReadWrite.All).
-    Read,
-}
-
-impl Need {
-    /// The least privileged role that will do.
-    fn role(self) -> &'static str {
-        match self {
-            Need::ReadWrite => READ_WRITE_ROLE,
-            Need::Read => READ_ROLE,
-        }
-    }
-
-    fn satisfied_by(self, role: &str) -> bool {
-        role == READ_WRITE_ROLE || (self == Need::Read && role == READ_ROLE)
-    }
-}
 
 /// What a Graph call needs: a token and the endpoints of the cloud it was issued for.
 #[derive(Debug, Clone)]
@@ -118,7 +95,7 @@ impl<S, C: CredentialsProvider> GraphSession<S, C> {
     /// that repeats is explained from the fresh token's roles and Graph's message.
     pub(super) async fn authorized<'a, T, F, Fut>(
         &'a self,
-        need: Need,
+        endpoint: Endpoint,
         deadline: Deadline,
         call: F,
     ) -> Result<T, GraphError>
@@ -132,7 +109,7 @@ impl<S, C: CredentialsProvider> GraphSession<S, C> {
                 let fresh = self.ready(Some(&ready.token), deadline).await?;
                 match call(&self.client, fresh.clone()).await {
                     Err(GraphError::Forbidden { reason, code, ids }) => Err(GraphError::Forbidden {
-                        reason: triage(reason, &fresh.token, need),
+                        reason: triage(reason, &fresh.token, endpoint),
                         code,
                         ids,
                     }),
@@ -268,18 +245,20 @@ fn worth_a_fresh_token(error: &GraphError) -> bool {
 /// Why a fresh token was refused: the token's roles say whether the app holds the permission
 /// (the usual cause: not granted, or no admin consent); only when it does is Graph's message
 /// consulted (tenant not onboarded to MDI).
-fn triage(from_message: Forbidden, token: &AccessToken, need: Need) -> Forbidden {
+fn triage(from_message: Forbidden, token: &AccessToken, endpoint: Endpoint) -> Forbidden {
     let roles = token.roles();
     let reason = match &roles {
-        Some(roles) if !roles.iter().any(|role| need.satisfied_by(role)) => {
-            Forbidden::MissingPermission { role: need.role() }
+        // Only the role the permission map names for the endpoint counts: the map does not list
+        // ReadWrite.All for the sensor reads, so a token holding only that one is refused there.
+        Some(roles) if !roles.iter().any(|role| role == endpoint.role) => {
+            Forbidden::MissingPermission { role: endpoint.role }
         }
         Some(_) => match from_message {
             Forbidden::TenantNotOnboarded => Forbidden::TenantNotOnboarded,
             _ => Forbidden::RoleHeldButRefused,
         },
         None => match from_message {
-            Forbidden::MissingPermission { .. } => Forbidden::MissingPermission { role: need.role() },
+            Forbidden::MissingPermission { .. } => Forbidden::MissingPermission { role: endpoint.role },
             other => other,
         },
     };
@@ -289,7 +268,7 @@ fn triage(from_message: Forbidden, token: &AccessToken, need: Need) -> Forbidden
 
 impl<S, C: CredentialsProvider> KeySource for GraphSession<S, C> {
     async fn current_key(&self, deadline: Deadline) -> Result<KeyAnswer, GraphError> {
-        self.authorized(Need::ReadWrite, deadline, move |client, ready| async move {
+        self.authorized(GET_KEY, deadline, move |client, ready| async move {
             client.get_key(&ready.at, &ready.token, deadline).await
         })
         .await
@@ -297,7 +276,7 @@ impl<S, C: CredentialsProvider> KeySource for GraphSession<S, C> {
 
     async fn regenerate_key(&self, deadline: Deadline) -> Result<KeyAnswer, GraphError> {
         let outcome = self
-            .authorized(Need::ReadWrite, deadline, move |client, ready| async move {
+            .authorized(REGENERATE_KEY, deadline, move |client, ready| async move {
                 client.regenerate_key(&ready.at, &ready.token, deadline).await
             })
             .await?;
@@ -320,6 +299,7 @@ mod tests {
     use secrecy::SecretString;
 
     use super::*;
+    use crate::graph::{LIST_SENSORS, READ_ROLE, READ_WRITE_ROLE};
 
     fn token_with(roles: &[&str]) -> AccessToken {
         let payload = serde_json::json!({ "aud": "https://graph.microsoft.com", "roles": roles });
@@ -331,14 +311,19 @@ mod tests {
     fn a_token_without_the_role_is_a_missing_permission_whatever_graph_says() {
         for message_says in [Forbidden::TenantNotOnboarded, Forbidden::Unknown] {
             assert_eq!(
-                triage(message_says, &token_with(&[]), Need::ReadWrite),
+                triage(message_says, &token_with(&[]), GET_KEY),
                 Forbidden::MissingPermission { role: READ_WRITE_ROLE }
             );
         }
         assert_eq!(
-            triage(Forbidden::Unknown, &token_with(&[READ_ROLE]), Need::ReadWrite),
+            triage(Forbidden::Unknown, &token_with(&[READ_ROLE]), GET_KEY),
             Forbidden::MissingPermission { role: READ_WRITE_ROLE },
             "Read.All does not do for the key"
+        );
+        assert_eq!(
+            triage(Forbidden::Unknown, &token_with(&[READ_WRITE_ROLE]), LIST_SENSORS),
+            Forbidden::MissingPermission { role: READ_ROLE },
+            "the permission map lists only Read.All for the sensor reads"
         );
     }
 
@@ -346,19 +331,15 @@ mod tests {
     fn a_token_with_the_role_is_not_onboarded_or_unexplained() {
         let holder = token_with(&[READ_WRITE_ROLE]);
         assert_eq!(
-            triage(Forbidden::TenantNotOnboarded, &holder, Need::ReadWrite),
+            triage(Forbidden::TenantNotOnboarded, &holder, GET_KEY),
             Forbidden::TenantNotOnboarded
         );
         assert_eq!(
-            triage(
-                Forbidden::MissingPermission { role: READ_WRITE_ROLE },
-                &holder,
-                Need::ReadWrite
-            ),
+            triage(Forbidden::MissingPermission { role: READ_WRITE_ROLE }, &holder, GET_KEY),
             Forbidden::RoleHeldButRefused
         );
         assert_eq!(
-            triage(Forbidden::Unknown, &token_with(&[READ_ROLE]), Need::Read),
+            triage(Forbidden::Unknown, &token_with(&[READ_ROLE]), LIST_SENSORS),
             Forbidden::RoleHeldButRefused
         );
     }
@@ -370,12 +351,12 @@ mod tests {
             triage(
                 Forbidden::MissingPermission { role: READ_WRITE_ROLE },
                 &opaque,
-                Need::Read
+                LIST_SENSORS
             ),
             Forbidden::MissingPermission { role: READ_ROLE }
         );
         assert_eq!(
-            triage(Forbidden::TenantNotOnboarded, &opaque, Need::ReadWrite),
+            triage(Forbidden::TenantNotOnboarded, &opaque, GET_KEY),
             Forbidden::TenantNotOnboarded
         );
     }

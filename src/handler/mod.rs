@@ -21,10 +21,34 @@ use crate::keys::{KeyError, KeySource, Trigger};
 use crate::metrics;
 use crate::problem::{Problem, RequestError};
 use crate::secrets::SecretStore;
-use crate::sensors::{self, HostName, InstallOptions, SensorFilter, SensorSource};
+use crate::sensors::{self, HostName, InstallOptions, SensorError, SensorFilter, SensorSource};
 
 pub use events::EventError;
 pub use sanitize::make_convertible;
+
+/// Why an admitted operation failed: the key's errors or the sensors'; problem.rs maps each.
+#[derive(Debug, thiserror::Error)]
+enum Failed {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Sensor(#[from] SensorError),
+}
+
+impl From<crate::graph::GraphError> for Failed {
+    fn from(error: crate::graph::GraphError) -> Self {
+        Failed::Key(KeyError::Graph(error))
+    }
+}
+
+impl From<&Failed> for Problem {
+    fn from(failed: &Failed) -> Self {
+        match failed {
+            Failed::Key(error) => Problem::from(error),
+            Failed::Sensor(error) => Problem::from(error),
+        }
+    }
+}
 
 /// Larger bodies are refused before anything else is read from them.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -267,7 +291,7 @@ async fn perform<K: KeySource + SensorSource, S: SecretStore>(
     call: Call,
     request_id: &str,
     deadline: Deadline,
-) -> Result<(serde_json::Value, Option<String>), KeyError> {
+) -> Result<(serde_json::Value, Option<String>), Failed> {
     let graph = app.keys.source();
     match call {
         Call::ReadKey => {
@@ -301,6 +325,7 @@ async fn perform<K: KeySource + SensorSource, S: SecretStore>(
                 "downloadUrl": bundle.package.download_url,
                 "version": bundle.package.version,
                 "installCommand": bundle.install_command.expose_secret(),
+                "installCommandPowerShell": bundle.install_command_powershell.expose_secret(),
             });
             Ok((body, bundle.graph_request_id))
         }
@@ -326,7 +351,7 @@ fn count(route: Route, outcome: &str) {
     }
 }
 
-fn log_failure(request_id: &str, caller: &str, operation: &str, error: &KeyError, problem: &Problem) {
+fn log_failure(request_id: &str, caller: &str, operation: &str, error: &Failed, problem: &Problem) {
     tracing::warn!(
         target: "audit",
         request_id,

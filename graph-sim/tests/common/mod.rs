@@ -56,9 +56,11 @@ pub async fn post_token(sim: &SimHandle, form: &[(&str, String)]) -> Response {
         .expect("token request is answered")
 }
 
-/// A token for the default credentials; panics unless Entra issues one.
+/// A token for the default credentials, for the Graph of the simulator's cloud; panics unless
+/// Entra issues one.
 pub async fn token(sim: &SimHandle) -> String {
-    let response = post_token(sim, &good_form()).await;
+    let scope = format!("{}/.default", sim.cloud().graph_root());
+    let response = post_token(sim, &form_with("scope", Some(&scope))).await;
     assert_eq!(response.status(), 200, "token request should succeed");
     let body: Value = response.json().await.expect("token body is JSON");
     body["access_token"].as_str().expect("access_token").to_owned()
