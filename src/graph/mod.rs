@@ -18,6 +18,7 @@ pub use client::GraphClient;
 pub use cloud::{CloudEndpoints, GraphEndpoints, TenantCloud};
 pub use entra::AccessToken;
 pub use retry::RetryPolicy;
+pub use sensors::SENSOR_PROPERTIES_READ;
 pub use session::GraphSession;
 
 use crate::certificate::CertificateError;

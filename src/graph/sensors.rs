@@ -141,6 +141,23 @@ fn parse_page(body: &[u8]) -> Result<Page, &'static str> {
     })
 }
 
+/// Every sensor property [`sensor`] reads (`settings/` ones inside `settings`). tests/contract.rs
+/// holds this list to Microsoft's published schema: each is published, and the parser treats each
+/// as optional since the schema differs by cloud and version; a unit test below holds the parser
+/// to this list.
+pub const SENSOR_PROPERTIES_READ: [&str; 10] = [
+    "id",
+    "displayName",
+    "domainName",
+    "sensorType",
+    "version",
+    "deploymentStatus",
+    "healthStatus",
+    "serviceStatus",
+    "openHealthIssuesCount",
+    "settings/domainControllerDnsNames",
+];
+
 /// A server has a handful of DNS names; more than this is not a sensor's settings.
 const MAX_DNS_NAMES: usize = 32;
 /// A DNS name's limit.
@@ -211,6 +228,35 @@ mod tests {
 
     const BASE: &str = "https://graph.microsoft.com/beta";
     const FIRST: &str = "https://graph.microsoft.com/beta/security/identities/sensors";
+
+    #[test]
+    fn the_parser_reads_exactly_the_listed_properties() {
+        let mut every = Map::new();
+        for property in SENSOR_PROPERTIES_READ {
+            let value = match property {
+                "openHealthIssuesCount" => serde_json::json!(1),
+                "settings/domainControllerDnsNames" => serde_json::json!(["dc1.contoso.com"]),
+                _ => serde_json::json!("x"),
+            };
+            match property.split_once('/') {
+                Some((parent, child)) => {
+                    every.insert(parent.to_owned(), serde_json::json!({ child: value }));
+                }
+                None => {
+                    every.insert(property.to_owned(), value);
+                }
+            }
+        }
+        let full = serde_json::to_value(sensor(&every)).unwrap();
+        let fields = full.as_object().unwrap();
+        assert!(
+            fields
+                .values()
+                .all(|value| !value.is_null() && value != &serde_json::json!([])),
+            "a field the list does not feed: {full}"
+        );
+        assert_eq!(sensor(&Map::new()), crate::sensors::Sensor::default());
+    }
 
     #[test]
     fn the_package_is_found_wrapped_or_bare() {
