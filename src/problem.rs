@@ -8,7 +8,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::credentials::CredentialsError;
-use crate::graph::{EntraRefusal, Forbidden, GraphError, Unavailable, Upstream, UpstreamIds};
+use crate::federation::FederationError;
+use crate::graph::{
+    EntraRefusal, FederationRefusal, Forbidden, GraphError, RefusedAssertion, Unavailable, Upstream, UpstreamIds,
+};
 use crate::keys::KeyError;
 use crate::secrets::StoreError;
 
@@ -188,6 +191,55 @@ impl From<&GraphError> for Problem {
                     .with_upstream(Upstream::Entra, ids)
                     .with_code(&code)
             }
+            GraphError::Federation(federation) => federation_problem(federation),
+            GraphError::FederatedCredentialRefused(refused) => {
+                let RefusedAssertion {
+                    reason,
+                    code,
+                    aadsts,
+                    client_id,
+                    trust,
+                    ids,
+                } = refused.as_ref();
+                let what = match reason {
+                    FederationRefusal::Issuer => "no federated identity credential of the app names the token's issuer",
+                    FederationRefusal::Subject => {
+                        "no federated identity credential of the app names the token's issuer with its subject (the function's role ARN; matched case-sensitively)"
+                    }
+                    FederationRefusal::Audience => {
+                        "the app's federated identity credential does not list the token's audience (the cloud's token-exchange audience)"
+                    }
+                    FederationRefusal::NoMatch => "no federated identity credential of the app matches the token",
+                    FederationRefusal::OutsideValidTime => {
+                        "the token was outside its valid time when Entra ID read it (check for delays between STS and Entra ID)"
+                    }
+                };
+                let fix = match (reason, trust) {
+                    (FederationRefusal::OutsideValidTime, _) => String::new(),
+                    (_, Some(trust)) => format!(
+                        "; register issuer {} with subject {} and audience {} on app {client_id}: {}",
+                        trust.issuer,
+                        trust.subject,
+                        trust.audience,
+                        trust.az_command(client_id)
+                    ),
+                    (_, None) => format!(
+                        "; register the account's issuer (aws iam get-outbound-web-identity-federation-info), the function role's ARN as subject and the cloud's token-exchange audience on app {client_id} (az ad app federated-credential create)"
+                    ),
+                };
+                let code = match aadsts {
+                    Some(number) => format!("{code} AADSTS{number}"),
+                    None => code.clone(),
+                };
+                Problem::new(
+                    502,
+                    "federated-credential-refused",
+                    "Federated Credential Refused",
+                    format!("Entra ID refused the function's AWS web identity token: {what}{fix}"),
+                )
+                .with_upstream(Upstream::Entra, ids)
+                .with_code(&code)
+            }
             GraphError::Unauthorized { code, ids } => Problem::new(
                 502,
                 "graph-unauthorized",
@@ -316,6 +368,34 @@ impl From<&GraphError> for Problem {
             }
         }
     }
+}
+
+fn federation_problem(error: &FederationError) -> Problem {
+    let detail = error.to_string();
+    let mut problem = match error {
+        FederationError::Disabled { .. } => Problem::new(
+            500,
+            "federation-disabled",
+            "Outbound Identity Federation Disabled",
+            detail,
+        ),
+        FederationError::AccessDenied { .. } => {
+            Problem::new(500, "web-identity-denied", "Web Identity Token Denied", detail)
+        }
+        FederationError::Throttled { .. } | FederationError::Unavailable(_) => {
+            Problem::new(503, "sts-unavailable", "STS Unavailable", detail).retry_after(None)
+        }
+        FederationError::Timeout => Problem::new(504, "upstream-timeout", "Upstream Timeout", detail),
+        FederationError::Refused { code, .. } => {
+            Problem::new(502, "sts-refused", "STS Refused", detail).with_code(code)
+        }
+        FederationError::NoToken { .. } => {
+            Problem::new(502, "upstream-bad-response", "Unreadable Upstream Response", detail)
+        }
+    };
+    problem.upstream = Some("sts");
+    problem.upstream_request_id = error.request_id().map(str::to_owned);
+    problem
 }
 
 fn credentials_problem(error: &CredentialsError) -> Problem {

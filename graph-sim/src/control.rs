@@ -23,6 +23,8 @@
 //! | `POST /_sim/revoke-tokens` | | [`crate::SimHandle::revoke_tokens`] |
 //! | `POST /_sim/certificates` | `{"certificatePem":"-----BEGIN CERTIFICATE-----…"}` | [`crate::SimHandle::register_certificate`]; 422 if not an RSA certificate |
 //! | `DELETE /_sim/certificates` | | [`crate::SimHandle::remove_certificates`] |
+//! | `POST /_sim/federated-credentials` | `{"issuer":"…","subject":"…","audiences":["…"]}` | [`crate::SimHandle::register_federated_credential`] |
+//! | `DELETE /_sim/federated-credentials` | | [`crate::SimHandle::remove_federated_credentials`] |
 //!
 //! Changes answer `204 No Content`; a body that does not parse gets axum's
 //! 4xx rejection.
@@ -58,6 +60,10 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/roles", post(roles))
         .route("/revoke-tokens", post(revoke_tokens))
         .route("/certificates", post(register_certificate).delete(remove_certificates))
+        .route(
+            "/federated-credentials",
+            post(register_federated_credential).delete(remove_federated_credentials),
+        )
 }
 
 async fn stats(State(sim): Sim) -> Json<Value> {
@@ -67,6 +73,7 @@ async fn stats(State(sim): Sim) -> Json<Value> {
             "getKey": sim.calls(Endpoint::GetKey),
             "regenerateKey": sim.calls(Endpoint::RegenerateKey),
             "openIdConfiguration": sim.calls(Endpoint::OpenIdConfiguration),
+            "webIdentityToken": sim.calls(Endpoint::WebIdentityToken),
         },
         "key": sim.current_key(),
         "keysGenerated": sim.keys_generated(),
@@ -202,5 +209,18 @@ async fn register_certificate(State(sim): Sim, Json(req): Json<CertificateReques
 
 async fn remove_certificates(State(sim): Sim) -> StatusCode {
     sim.remove_certificates();
+    StatusCode::NO_CONTENT
+}
+
+async fn register_federated_credential(
+    State(sim): Sim,
+    Json(credential): Json<crate::config::FederatedCredential>,
+) -> StatusCode {
+    sim.register_federated_credential(credential);
+    StatusCode::NO_CONTENT
+}
+
+async fn remove_federated_credentials(State(sim): Sim) -> StatusCode {
+    sim.remove_federated_credentials();
     StatusCode::NO_CONTENT
 }
