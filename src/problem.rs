@@ -392,6 +392,8 @@ fn federation_problem(error: &FederationError) -> Problem {
         FederationError::NoToken { .. } => {
             Problem::new(502, "upstream-bad-response", "Unreadable Upstream Response", detail)
         }
+        // Only the CLI reads a token file; it is its own configuration, not an upstream.
+        FederationError::TokenFile(_) => return Problem::new(500, "misconfigured", "Misconfigured", detail),
     };
     problem.upstream = Some("sts");
     problem.upstream_request_id = error.request_id().map(str::to_owned);

@@ -30,11 +30,13 @@ pub enum Endpoint {
     /// The simulated AWS account's token issuer: its `/.well-known/openid-configuration` and
     /// `/.well-known/jwks.json` (fetched by the simulated Entra).
     IssuerMetadata,
+    /// IAM `POST /iam` `Action=GetOutboundWebIdentityFederationInfo`.
+    FederationInfo,
 }
 
 impl Endpoint {
     /// How many endpoints there are: the size of the per-endpoint counters and fault queues.
-    pub(crate) const COUNT: usize = 8;
+    pub(crate) const COUNT: usize = 9;
 
     pub(crate) fn index(self) -> usize {
         match self {
@@ -46,6 +48,7 @@ impl Endpoint {
             Endpoint::OpenIdConfiguration => 5,
             Endpoint::WebIdentityToken => 6,
             Endpoint::IssuerMetadata => 7,
+            Endpoint::FederationInfo => 8,
         }
     }
 }

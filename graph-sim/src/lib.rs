@@ -191,6 +191,11 @@ impl SimHandle {
         format!("{}/sts", self.base_url())
     }
 
+    /// IAM's endpoint (`AWS_ENDPOINT_URL_IAM`): `GetOutboundWebIdentityFederationInfo` only.
+    pub fn iam_url(&self) -> String {
+        format!("{}/iam", self.base_url())
+    }
+
     /// The simulated AWS account's token issuer: the `iss` of its web identity tokens, serving
     /// `/.well-known/openid-configuration` and `/.well-known/jwks.json`.
     pub fn aws_issuer(&self) -> String {

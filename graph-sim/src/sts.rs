@@ -96,6 +96,7 @@ impl Default for StsSettings {
 
 struct Ctx {
     request_id: String,
+    namespace: &'static str,
 }
 
 impl Ctx {
@@ -110,8 +111,9 @@ impl Ctx {
     fn error(&self, status: StatusCode, code: &str, message: &str) -> Response {
         let kind = if status.is_server_error() { "Receiver" } else { "Sender" };
         let body = format!(
-            "<ErrorResponse xmlns=\"{NAMESPACE}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{code}</Code>\n    \
+            "<ErrorResponse xmlns=\"{}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{code}</Code>\n    \
              <Message>{}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
+            self.namespace,
             escape(message),
             self.request_id
         );
@@ -135,6 +137,7 @@ fn escape(text: &str) -> String {
 pub(crate) async fn answer(shared: &Shared, req: &Incoming, fault: Option<Fault>) -> Response {
     let ctx = Ctx {
         request_id: Uuid::new_v4().to_string(),
+        namespace: NAMESPACE,
     };
     match &fault {
         Some(Fault::TooManyRequests { .. }) => return ctx.throttled(),
@@ -284,6 +287,55 @@ pub(crate) fn sign(header: &Value, claims: &Value) -> String {
         .expect("RS256 signs")
         .to_vec();
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+/// `POST /iam` `Action=GetOutboundWebIdentityFederationInfo&Version=2010-05-08` (IAM API
+/// reference): `IssuerIdentifier` and `JwtVendingEnabled`, or `FeatureDisabled` (404) when the
+/// account has not enabled outbound identity federation. The only IAM action served.
+pub(crate) async fn iam_answer(shared: &Shared, req: &Incoming) -> Response {
+    let ctx = Ctx {
+        request_id: Uuid::new_v4().to_string(),
+        namespace: "https://iam.amazonaws.com/doc/2010-05-08/",
+    };
+    if req.method != Method::POST
+        || !req
+            .header("authorization")
+            .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 Credential="))
+    {
+        return ctx.error(
+            StatusCode::FORBIDDEN,
+            "MissingAuthenticationToken",
+            "Request is missing Authentication Token",
+        );
+    }
+    if (req.form_field("Action"), req.form_field("Version"))
+        != (Some("GetOutboundWebIdentityFederationInfo"), Some("2010-05-08"))
+    {
+        return ctx.error(
+            StatusCode::BAD_REQUEST,
+            "InvalidAction",
+            "Only GetOutboundWebIdentityFederationInfo is simulated",
+        );
+    }
+    if !shared.sts_settings().federation_enabled {
+        return ctx.error(
+            StatusCode::NOT_FOUND,
+            "FeatureDisabled",
+            "Outbound identity federation is disabled for this account.",
+        );
+    }
+    let issuer = issuer_url(&shared.base_url, &shared.fixed.aws_account_id);
+    ctx.respond(
+        StatusCode::OK,
+        format!(
+            "<GetOutboundWebIdentityFederationInfoResponse xmlns=\"{}\">\n  \
+             <GetOutboundWebIdentityFederationInfoResult>\n    <IssuerIdentifier>{issuer}</IssuerIdentifier>\n    \
+             <JwtVendingEnabled>true</JwtVendingEnabled>\n  </GetOutboundWebIdentityFederationInfoResult>\n  \
+             <ResponseMetadata>\n    <RequestId>{}</RequestId>\n  </ResponseMetadata>\n\
+             </GetOutboundWebIdentityFederationInfoResponse>\n",
+            ctx.namespace, ctx.request_id
+        ),
+    )
 }
 
 /// Which issuer document is asked for.

@@ -63,6 +63,8 @@ impl Failure {
             (
                 502,
                 "entra-refused"
+                | "federated-credential-refused"
+                | "sts-refused"
                 | "graph-unauthorized"
                 | "graph-forbidden"
                 | "upstream-rejected"

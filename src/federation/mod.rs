@@ -137,6 +137,8 @@ pub enum FederationError {
     Refused { code: String, request_id: Option<String> },
     #[error("STS answered GetWebIdentityToken without a token")]
     NoToken { request_id: Option<String> },
+    #[error("the federated token file (AZURE_FEDERATED_TOKEN_FILE) could not be used: {0}")]
+    TokenFile(String),
 }
 
 impl FederationError {
@@ -148,7 +150,7 @@ impl FederationError {
             | FederationError::Throttled { request_id }
             | FederationError::Refused { request_id, .. }
             | FederationError::NoToken { request_id } => request_id.as_deref(),
-            FederationError::Timeout | FederationError::Unavailable(_) => None,
+            FederationError::Timeout | FederationError::Unavailable(_) | FederationError::TokenFile(_) => None,
         }
     }
 
@@ -170,6 +172,50 @@ pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<WebIdentityToken, 
 pub trait WebIdentitySource: Send + Sync + fmt::Debug {
     /// A fresh token for `audience`, within `deadline`.
     fn token<'a>(&'a self, audience: &'a str, deadline: Deadline) -> TokenFuture<'a>;
+}
+
+/// `AZURE_FEDERATED_TOKEN_FILE`: a JWT another platform writes (a Kubernetes projected token, a
+/// CI runner's OIDC token), read again for each token request as the Azure SDKs'
+/// `WorkloadIdentityCredential` does, since the platform replaces it before it expires. Its
+/// audience was fixed by whoever wrote it; the one asked for is not checked here (Entra does).
+#[derive(Debug, Clone)]
+pub struct FederatedTokenFile {
+    path: std::path::PathBuf,
+}
+
+/// A token file larger than this is not a JWT.
+const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
+
+impl FederatedTokenFile {
+    pub fn new(path: impl Into<std::path::PathBuf>) -> Self {
+        FederatedTokenFile { path: path.into() }
+    }
+
+    fn read(&self) -> Result<WebIdentityToken, FederationError> {
+        let unusable = |reason: String| FederationError::TokenFile(reason);
+        let size = std::fs::metadata(&self.path)
+            .map_err(|error| unusable(format!("cannot read it: {error}")))?
+            .len();
+        if size > MAX_TOKEN_FILE_BYTES {
+            return Err(unusable(format!("it is larger than {MAX_TOKEN_FILE_BYTES} bytes")));
+        }
+        let bytes = zeroize::Zeroizing::new(
+            std::fs::read(&self.path).map_err(|error| unusable(format!("cannot read it: {error}")))?,
+        );
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| unusable("it is not text".into()))?
+            .trim();
+        if text.split('.').count() != 3 {
+            return Err(unusable("it does not hold a JWT".into()));
+        }
+        Ok(WebIdentityToken::new(SecretString::from(text)))
+    }
+}
+
+impl WebIdentitySource for FederatedTokenFile {
+    fn token<'a>(&'a self, _audience: &'a str, _deadline: Deadline) -> TokenFuture<'a> {
+        Box::pin(std::future::ready(self.read()))
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +263,25 @@ mod tests {
             assert_eq!(jwt(claims).trust(), None);
         }
         assert_eq!(WebIdentityToken::new(SecretString::from("opaque")).trust(), None);
+    }
+
+    #[tokio::test]
+    async fn a_token_file_is_read_again_for_each_request_and_junk_is_refused_without_quoting_it() {
+        let path = std::env::temp_dir().join(format!("mdi-sensor-key-token-{}", std::process::id()));
+        let file = FederatedTokenFile::new(&path);
+        let soon = Deadline::after(std::time::Duration::from_secs(5));
+        std::fs::write(&path, "eyJh.eyJi.c2ln\n").unwrap();
+        assert_eq!(file.token("aud", soon).await.unwrap().expose(), "eyJh.eyJi.c2ln");
+        std::fs::write(&path, "eyJh.eyJj.c2ln").unwrap();
+        assert_eq!(file.token("aud", soon).await.unwrap().expose(), "eyJh.eyJj.c2ln");
+        std::fs::write(&path, "hunter2-not-a-jwt").unwrap();
+        let error = file.token("aud", soon).await.unwrap_err().to_string();
+        assert!(
+            error.contains("AZURE_FEDERATED_TOKEN_FILE") && !error.contains("hunter2"),
+            "{error}"
+        );
+        std::fs::remove_file(&path).unwrap();
+        assert!(file.token("aud", soon).await.is_err());
     }
 
     #[test]
