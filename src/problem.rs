@@ -209,21 +209,29 @@ impl From<&GraphError> for Problem {
                     FederationRefusal::Audience => {
                         "the app's federated identity credential does not list the token's audience (the cloud's token-exchange audience)"
                     }
-                    FederationRefusal::NoMatch => "no federated identity credential of the app matches the token",
+                    FederationRefusal::NoMatch => {
+                        "no federated identity credential of the app matches the token (a credential created in the last minutes may still be propagating)"
+                    }
                     FederationRefusal::OutsideValidTime => {
                         "the token was outside its valid time when Entra ID read it (check for delays between STS and Entra ID)"
                     }
+                    FederationRefusal::Signature => {
+                        "Entra ID could not verify the token's signature with the issuer's published keys; check that the credential's issuer is the account's issuer URL exactly (aws iam get-outbound-web-identity-federation-info)"
+                    }
+                    FederationRefusal::IssuerUnreachable => {
+                        "Entra ID could not fetch the issuer's OpenID configuration or keys; retry, and check that the credential's issuer is the account's issuer URL exactly"
+                    }
                 };
-                let fix = match (reason, trust) {
-                    (FederationRefusal::OutsideValidTime, _) => String::new(),
-                    (_, Some(trust)) => format!(
+                let fix = match (reason.cured_by_registering(), trust) {
+                    (false, _) => String::new(),
+                    (true, Some(trust)) => format!(
                         "; register issuer {} with subject {} and audience {} on app {client_id}: {}",
                         trust.issuer,
                         trust.subject,
                         trust.audience,
                         trust.az_command(client_id)
                     ),
-                    (_, None) => format!(
+                    (true, None) => format!(
                         "; register the account's issuer (aws iam get-outbound-web-identity-federation-info), the function role's ARN as subject and the cloud's token-exchange audience on app {client_id} (az ad app federated-credential create)"
                     ),
                 };
@@ -481,6 +489,89 @@ mod tests {
         let problem = Problem::from(&error);
         assert_eq!(problem.status, 500);
         assert!(problem.detail.contains("clientSecret"));
+    }
+
+    #[test]
+    fn each_federation_failure_has_its_status_and_names_sts() {
+        let cases = [
+            (
+                FederationError::Disabled {
+                    request_id: Some("sts-1".into()),
+                },
+                500,
+                "federation-disabled",
+            ),
+            (
+                FederationError::AccessDenied {
+                    code: "AccessDenied".into(),
+                    audience: "api://AzureADTokenExchange".into(),
+                    request_id: None,
+                },
+                500,
+                "web-identity-denied",
+            ),
+            (FederationError::Throttled { request_id: None }, 503, "sts-unavailable"),
+            (
+                FederationError::Unavailable("could not connect".into()),
+                503,
+                "sts-unavailable",
+            ),
+            (FederationError::Timeout, 504, "upstream-timeout"),
+            (
+                FederationError::Refused {
+                    code: "SessionDurationEscalationException".into(),
+                    request_id: None,
+                },
+                502,
+                "sts-refused",
+            ),
+        ];
+        for (error, status, slug) in cases {
+            let problem = Problem::from(&GraphError::Federation(error));
+            assert_eq!(problem.status, status, "{slug}");
+            assert_eq!(problem.kind, format!("urn:mdi-sensor-key:problem:{slug}"));
+            assert_eq!(problem.upstream, Some("sts"));
+            assert_eq!(problem.retry_after.is_some(), status == 503, "{slug}");
+        }
+        let disabled = Problem::from(&GraphError::Federation(FederationError::Disabled {
+            request_id: Some("sts-1".into()),
+        }));
+        assert_eq!(disabled.upstream_request_id.as_deref(), Some("sts-1"));
+        assert!(
+            disabled
+                .detail
+                .contains("aws iam enable-outbound-web-identity-federation")
+        );
+    }
+
+    #[test]
+    fn a_refused_federated_assertion_gives_the_fix_only_where_registering_cures_it() {
+        let refused = |reason| {
+            Problem::from(&GraphError::FederatedCredentialRefused(Box::new(RefusedAssertion {
+                reason,
+                code: "invalid_request".into(),
+                aadsts: Some(700213),
+                client_id: "app-1".into(),
+                trust: Some(crate::federation::Trust {
+                    issuer: "https://abc.tokens.sts.global.api.aws".into(),
+                    subject: "arn:aws:iam::123456789012:role/fn".into(),
+                    audience: "api://AzureADTokenExchange".into(),
+                }),
+                ids: ids(),
+            })))
+        };
+        let subject = refused(FederationRefusal::Subject);
+        assert_eq!(subject.status, 502);
+        assert_eq!(subject.code.as_deref(), Some("invalid_request AADSTS700213"));
+        assert!(
+            subject
+                .detail
+                .contains("az ad app federated-credential create --id app-1")
+        );
+        assert!(subject.detail.contains("arn:aws:iam::123456789012:role/fn"));
+        for reason in [FederationRefusal::OutsideValidTime, FederationRefusal::Signature] {
+            assert!(!refused(reason).detail.contains("az ad app"), "{reason:?}");
+        }
     }
 
     #[test]

@@ -25,6 +25,7 @@
 //! | `DELETE /_sim/certificates` | | [`crate::SimHandle::remove_certificates`] |
 //! | `POST /_sim/federated-credentials` | `{"issuer":"…","subject":"…","audiences":["…"]}` | [`crate::SimHandle::register_federated_credential`] |
 //! | `DELETE /_sim/federated-credentials` | | [`crate::SimHandle::remove_federated_credentials`] |
+//! | `POST /_sim/sts` | `{"federationEnabled":false,"allowed":true}` (either optional) | [`crate::SimHandle::set_outbound_federation`], [`crate::SimHandle::set_web_identity_allowed`] |
 //!
 //! Changes answer `204 No Content`; a body that does not parse gets axum's
 //! 4xx rejection.
@@ -60,6 +61,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/roles", post(roles))
         .route("/revoke-tokens", post(revoke_tokens))
         .route("/certificates", post(register_certificate).delete(remove_certificates))
+        .route("/sts", post(sts))
         .route(
             "/federated-credentials",
             post(register_federated_credential).delete(remove_federated_credentials),
@@ -222,5 +224,21 @@ async fn register_federated_credential(
 
 async fn remove_federated_credentials(State(sim): Sim) -> StatusCode {
     sim.remove_federated_credentials();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct StsRequest {
+    federation_enabled: Option<bool>,
+    allowed: Option<bool>,
+}
+
+async fn sts(State(sim): Sim, Json(req): Json<StsRequest>) -> StatusCode {
+    let current = sim.sts_settings();
+    sim.set_sts_settings(crate::sts::StsSettings {
+        federation_enabled: req.federation_enabled.unwrap_or(current.federation_enabled),
+        allowed: req.allowed.unwrap_or(current.allowed),
+    });
     StatusCode::NO_CONTENT
 }

@@ -292,3 +292,59 @@ async fn entra_refuses_an_expired_a_forged_and_an_unreachable_issuers_token() {
         "nothing leaves loopback"
     );
 }
+
+#[tokio::test]
+async fn other_processes_steer_sts_and_the_apps_federated_credentials_through_sim_routes() {
+    let sim = start().await;
+    let post = |path: &str, body: Value| {
+        client()
+            .post(format!("{}/_sim/{path}", sim.base_url()))
+            .json(&body)
+            .send()
+    };
+    assert_eq!(
+        post("sts", json!({ "federationEnabled": false }))
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let form = request(AUDIENCE);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(get_web_identity_token(&sim, &form).await.status(), 403);
+    assert_eq!(
+        post("sts", json!({ "federationEnabled": true }))
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let credential = json!({ "issuer": sim.aws_issuer(), "subject": sim.aws_role_arn(), "audiences": [AUDIENCE] });
+    assert_eq!(post("federated-credentials", credential).await.unwrap().status(), 204);
+    assert_eq!(exchange(&sim, &web_identity_token(&sim).await).await.status(), 200);
+}
+
+#[tokio::test]
+async fn iam_answers_the_accounts_issuer_or_feature_disabled() {
+    let sim = start().await;
+    let ask = || {
+        client()
+            .post(sim.iam_url())
+            .header("authorization", SIGV4)
+            .form(&[
+                ("Action", "GetOutboundWebIdentityFederationInfo"),
+                ("Version", "2010-05-08"),
+            ])
+            .send()
+    };
+    let xml = ask().await.unwrap().text().await.unwrap();
+    assert_eq!(
+        between(&xml, "<IssuerIdentifier>", "</IssuerIdentifier>"),
+        sim.aws_issuer()
+    );
+    assert_eq!(between(&xml, "<JwtVendingEnabled>", "</JwtVendingEnabled>"), "true");
+    sim.set_outbound_federation(false);
+    let disabled = ask().await.unwrap();
+    assert_eq!(disabled.status(), 404);
+    assert!(disabled.text().await.unwrap().contains("<Code>FeatureDisabled</Code>"));
+}

@@ -209,8 +209,10 @@ fn federated_refusal(error: GraphError, token: &WebIdentityToken, client_id: &st
         Some(700211) => FederationRefusal::Issuer,
         Some(700213) => FederationRefusal::Subject,
         Some(700212) => FederationRefusal::Audience,
-        Some(70021) => FederationRefusal::NoMatch,
+        Some(70021 | 70025) => FederationRefusal::NoMatch,
         Some(700024) => FederationRefusal::OutsideValidTime,
+        Some(700027) => FederationRefusal::Signature,
+        Some(90061) => FederationRefusal::IssuerUnreachable,
         _ => return error,
     };
     GraphError::FederatedCredentialRefused(Box::new(RefusedAssertion {

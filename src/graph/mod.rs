@@ -103,10 +103,30 @@ pub enum FederationRefusal {
     Subject,
     /// A credential matches issuer and subject but not the token's audience (AADSTS700212).
     Audience,
-    /// No credential matches, part unstated (AADSTS70021).
+    /// No credential matches, part unstated (AADSTS70021; also while a new credential is still
+    /// propagating), or the app has none (AADSTS70025).
     NoMatch,
     /// The token was outside its valid time when Entra read it (AADSTS700024).
     OutsideValidTime,
+    /// Entra could not verify the token's signature with the issuer's published keys
+    /// (AADSTS700027, "Client assertion failed signature validation").
+    Signature,
+    /// Entra could not fetch the issuer's OpenID configuration or keys (AADSTS90061, "Request to
+    /// External OIDC endpoint failed").
+    IssuerUnreachable,
+}
+
+impl FederationRefusal {
+    /// Whether registering the token's issuer, subject and audience on the app would cure it.
+    pub fn cured_by_registering(self) -> bool {
+        matches!(
+            self,
+            FederationRefusal::Issuer
+                | FederationRefusal::Subject
+                | FederationRefusal::Audience
+                | FederationRefusal::NoMatch
+        )
+    }
 }
 
 /// Entra's refusal of a federated assertion, with what the app must trust instead.
