@@ -75,7 +75,6 @@ async fn stats(State(sim): Sim) -> Json<Value> {
             "getKey": sim.calls(Endpoint::GetKey),
             "regenerateKey": sim.calls(Endpoint::RegenerateKey),
             "openIdConfiguration": sim.calls(Endpoint::OpenIdConfiguration),
-            "webIdentityToken": sim.calls(Endpoint::WebIdentityToken),
         },
         "key": sim.current_key(),
         "keysGenerated": sim.keys_generated(),

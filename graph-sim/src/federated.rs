@@ -23,15 +23,21 @@ use serde_json::Value;
 use crate::assertion::{self, JWT_BEARER, Refusal, SKEW_SECS};
 use crate::config::FederatedCredential;
 
-/// Whether `assertion` is from an external issuer rather than the app itself: a certificate
-/// assertion names the app (`iss` = client id), a federated one its issuer.
+/// Whether `assertion` is from an external issuer rather than the app itself. A certificate
+/// assertion names its certificate (`x5t#S256` or `x5t` in the header) and the app (`iss` = client
+/// id); anything else that names another issuer is taken as federated. (How Entra itself tells
+/// them apart is not documented; this keeps every certificate assertion on the certificate path.)
 pub(crate) fn is_federated(assertion: &str, client_id: &str) -> bool {
-    assertion
-        .split('.')
-        .nth(1)
-        .and_then(|claims| assertion::decode_object(claims).ok())
-        .and_then(|claims| claims.get("iss").and_then(Value::as_str).map(str::to_owned))
-        .is_some_and(|iss| !iss.eq_ignore_ascii_case(client_id))
+    let mut parts = assertion.split('.');
+    let (Some(Ok(header)), Some(Ok(claims))) = (
+        parts.next().map(assertion::decode_object),
+        parts.next().map(assertion::decode_object),
+    ) else {
+        return false;
+    };
+    let names_certificate = header.contains_key("x5t#S256") || header.contains_key("x5t");
+    let issuer = claims.get("iss").and_then(Value::as_str);
+    !names_certificate && issuer.is_some_and(|iss| !iss.eq_ignore_ascii_case(client_id))
 }
 
 pub(crate) async fn verify(
