@@ -22,10 +22,17 @@ use crate::deadline::Deadline;
 use crate::secrets::LambdaEnvError;
 use crate::secrets::http::{ReqwestHttpClient, reqwest_client};
 
-/// STS through the AWS SDK. Cheap to clone: the SDK client is shared.
-#[derive(Clone, Debug)]
+/// STS through the AWS SDK. Cheap to clone: the SDK client is shared. `Debug` shows nothing of
+/// the client, whose configuration holds the role's credentials.
+#[derive(Clone)]
 pub struct StsWebIdentity {
     client: Client,
+}
+
+impl std::fmt::Debug for StsWebIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StsWebIdentity { .. }")
+    }
 }
 
 impl StsWebIdentity {
