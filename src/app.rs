@@ -1,8 +1,11 @@
 //! The composition root: builds, once per cold start, everything an invocation uses.
 
+use std::sync::Arc;
+
 use crate::access::AccessPolicy;
-use crate::config::Config;
-use crate::credentials::CredentialsCache;
+use crate::config::{Config, GraphAuth};
+use crate::credentials::{AppCredentials, ClientCredential, CredentialsCache, GraphCredentials, StaticCredentials};
+use crate::federation::WebIdentitySource;
 use crate::graph::{GraphClient, GraphEndpoints, GraphSession, RetryPolicy};
 use crate::keys::{KeyService, KeySource};
 use crate::rotation::Rotator;
@@ -13,6 +16,15 @@ pub struct App<K, S> {
     pub keys: KeyService<K, S>,
     pub access: AccessPolicy,
     pub rotator: Rotator,
+}
+
+/// Why the app could not be wired.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("the HTTP client could not be built: {0}")]
+    HttpClient(#[from] reqwest::Error),
+    #[error("GRAPH_AUTH=aws-federation needs an STS client, and none was given")]
+    NoWebIdentitySource,
 }
 
 impl<K: KeySource, S: SecretStore> App<K, S> {
@@ -26,14 +38,31 @@ impl<K: KeySource, S: SecretStore> App<K, S> {
 }
 
 impl<S: SecretStore + Clone> App<GraphSession<S>, S> {
-    /// Wires Graph, the credentials cache and the key service over one secret store.
-    pub fn from_config(config: &Config, store: S, retry: RetryPolicy) -> Result<Self, reqwest::Error> {
+    /// Wires Graph, the credentials (the cached credentials secret, or the federated identity
+    /// from `web_identity`, which only `GRAPH_AUTH=aws-federation` uses) and the key service over
+    /// one secret store.
+    pub fn from_config(
+        config: &Config,
+        store: S,
+        web_identity: Option<Arc<dyn WebIdentitySource>>,
+        retry: RetryPolicy,
+    ) -> Result<Self, AppError> {
         let client = GraphClient::new(GraphEndpoints::from_config(config), retry)?;
-        let credentials = CredentialsCache::new(
-            store.clone(),
-            config.credentials_secret_id.clone(),
-            config.credentials_ttl,
-        );
+        let credentials = match &config.graph_auth {
+            GraphAuth::Secret { credentials_secret_id } => AppCredentials::Secret(CredentialsCache::new(
+                store.clone(),
+                credentials_secret_id.clone(),
+                config.credentials_ttl,
+            )),
+            GraphAuth::AwsFederation { tenant_id, client_id } => {
+                let source = web_identity.ok_or(AppError::NoWebIdentitySource)?;
+                AppCredentials::Fixed(StaticCredentials::new(GraphCredentials {
+                    tenant_id: tenant_id.clone(),
+                    client_id: client_id.clone(),
+                    credential: ClientCredential::Federated(source),
+                }))
+            }
+        };
         let keys = KeyService::new(
             GraphSession::new(client, credentials),
             store,

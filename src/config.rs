@@ -54,6 +54,30 @@ impl Cloud {
             Cloud::UsGov | Cloud::Dod => "https://login.microsoftonline.us",
         }
     }
+
+    /// The `aud` Entra accepts in a federated client assertion (workload identity federation):
+    /// one per Entra authority. Source: Microsoft Learn, "Configure an application to trust a
+    /// managed identity" (audience table: public cloud, Fairfax), and MSAL.NET's
+    /// `KnownCloudConfiguration` (`login.microsoftonline.us` -> `api://AzureADTokenExchangeUSGov`).
+    pub fn token_exchange_audience(self) -> &'static str {
+        match self {
+            Cloud::Global => "api://AzureADTokenExchange",
+            Cloud::UsGov | Cloud::Dod => "api://AzureADTokenExchangeUSGov",
+        }
+    }
+}
+
+/// `GRAPH_AUTH`: how the function proves itself to Entra ID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GraphAuth {
+    /// `secret` (the default): a client secret or certificate read from
+    /// `GRAPH_CREDENTIALS_SECRET_ID`.
+    Secret { credentials_secret_id: String },
+    /// `aws-federation`: no stored credential; the function's own IAM role gets a JWT from STS
+    /// `GetWebIdentityToken` for each token request, which Entra accepts through a federated
+    /// identity credential on the app. Tenant and app come from `GRAPH_TENANT_ID` and
+    /// `GRAPH_CLIENT_ID`, which are identifiers, not secrets.
+    AwsFederation { tenant_id: String, client_id: String },
 }
 
 /// The Graph API version the key endpoints are called on.
@@ -75,7 +99,7 @@ impl ApiVersion {
 /// Everything the function needs from its environment.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub credentials_secret_id: String,
+    pub graph_auth: GraphAuth,
     pub key_secret_id: Option<String>,
     pub cloud: CloudChoice,
     pub api_version: ApiVersion,
@@ -122,8 +146,23 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &'static str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
 
-        let credentials_secret_id =
-            get("GRAPH_CREDENTIALS_SECRET_ID").ok_or(ConfigError::Missing("GRAPH_CREDENTIALS_SECRET_ID"))?;
+        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+        let graph_auth = match get("GRAPH_AUTH").as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("secret") => GraphAuth::Secret {
+                credentials_secret_id: required("GRAPH_CREDENTIALS_SECRET_ID")?,
+            },
+            // GRAPH_CREDENTIALS_SECRET_ID is deliberately not read: nothing is stored.
+            Some("aws-federation") => GraphAuth::AwsFederation {
+                tenant_id: identifier("GRAPH_TENANT_ID", required("GRAPH_TENANT_ID")?)?,
+                client_id: identifier("GRAPH_CLIENT_ID", required("GRAPH_CLIENT_ID")?)?,
+            },
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "GRAPH_AUTH",
+                    reason: "expected secret or aws-federation".into(),
+                });
+            }
+        };
         let cloud = match get("GRAPH_CLOUD").as_deref().map(str::to_ascii_lowercase).as_deref() {
             None | Some("global") => CloudChoice::Fixed(Cloud::Global),
             Some("usgov") => CloudChoice::Fixed(Cloud::UsGov),
@@ -166,7 +205,7 @@ impl Config {
                 })?,
         };
         Ok(Config {
-            credentials_secret_id,
+            graph_auth,
             key_secret_id: get("SENSOR_KEY_SECRET_ID"),
             cloud,
             api_version,
@@ -175,6 +214,19 @@ impl Config {
             readers: AllowList::parse(get("KEY_READERS").as_deref().unwrap_or("")),
             rotators: AllowList::parse(get("KEY_ROTATORS").as_deref().unwrap_or("")),
             credentials_ttl,
+        })
+    }
+}
+
+/// A tenant or app identifier: it goes into the token URL's path (the tenant) and into the
+/// `az` commands an error prints, so only GUID- and domain-name characters are accepted.
+fn identifier(name: &'static str, value: String) -> Result<String, ConfigError> {
+    if crate::credentials::tenant_id_is_path_safe(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::Invalid {
+            name,
+            reason: "expected a GUID or domain name".into(),
         })
     }
 }
@@ -244,6 +296,66 @@ mod tests {
         assert_eq!(usgov.cloud, CloudChoice::Fixed(Cloud::UsGov));
         let auto = config_from(&[("GRAPH_CREDENTIALS_SECRET_ID", "c"), ("GRAPH_CLOUD", "auto")]).unwrap();
         assert_eq!(auto.cloud, CloudChoice::Auto);
+    }
+
+    #[test]
+    fn federation_needs_the_tenant_and_app_and_never_reads_the_credentials_secret() {
+        let config = config_from(&[
+            ("GRAPH_AUTH", "aws-federation"),
+            ("GRAPH_TENANT_ID", "contoso.onmicrosoft.com"),
+            ("GRAPH_CLIENT_ID", "22222222-2222-2222-2222-222222222222"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.graph_auth,
+            GraphAuth::AwsFederation {
+                tenant_id: "contoso.onmicrosoft.com".into(),
+                client_id: "22222222-2222-2222-2222-222222222222".into(),
+            }
+        );
+        for (missing, pairs) in [
+            (
+                "GRAPH_TENANT_ID",
+                [("GRAPH_AUTH", "aws-federation"), ("GRAPH_CLIENT_ID", "app")],
+            ),
+            (
+                "GRAPH_CLIENT_ID",
+                [("GRAPH_AUTH", "aws-federation"), ("GRAPH_TENANT_ID", "t")],
+            ),
+        ] {
+            assert_eq!(config_from(&pairs).unwrap_err(), ConfigError::Missing(missing));
+        }
+        let err = config_from(&[
+            ("GRAPH_AUTH", "aws-federation"),
+            ("GRAPH_TENANT_ID", "../evil?"),
+            ("GRAPH_CLIENT_ID", "app"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable(), "GRAPH_TENANT_ID");
+        assert!(!err.to_string().contains("evil"));
+    }
+
+    #[test]
+    fn the_auth_mode_defaults_to_the_secret_and_an_unknown_one_is_named() {
+        let config = config_from(&[("GRAPH_CREDENTIALS_SECRET_ID", "creds")]).unwrap();
+        assert_eq!(
+            config.graph_auth,
+            GraphAuth::Secret {
+                credentials_secret_id: "creds".into()
+            }
+        );
+        let err = config_from(&[("GRAPH_CREDENTIALS_SECRET_ID", "c"), ("GRAPH_AUTH", "oidc")]).unwrap_err();
+        assert_eq!(err.variable(), "GRAPH_AUTH");
+    }
+
+    #[test]
+    fn each_cloud_has_its_own_token_exchange_audience() {
+        assert_eq!(Cloud::Global.token_exchange_audience(), "api://AzureADTokenExchange");
+        assert_eq!(
+            Cloud::UsGov.token_exchange_audience(),
+            "api://AzureADTokenExchangeUSGov"
+        );
+        assert_eq!(Cloud::Dod.token_exchange_audience(), "api://AzureADTokenExchangeUSGov");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use crate::certificate::{CertificateError, ClientCertificate, Part};
 use crate::deadline::Deadline;
+use crate::federation::WebIdentitySource;
 use crate::secrets::{SecretStore, StoreError, VersionSelector};
 
 /// The app registration that calls Graph. `Debug` redacts the secret and the key.
@@ -32,6 +33,9 @@ pub enum ClientCredential {
     Secret(SecretString),
     /// A signed `client_assertion` in the token request; the key never leaves the function.
     Certificate(Arc<ClientCertificate>),
+    /// A `client_assertion` from the function's own cloud identity (`GRAPH_AUTH=aws-federation`):
+    /// a fresh JWT from the source for each token request; nothing secret is held.
+    Federated(Arc<dyn WebIdentitySource>),
 }
 
 /// The secret's field names for the two PEM inputs.
@@ -203,6 +207,23 @@ impl<S: SecretStore> CredentialsProvider for CredentialsCache<S> {
     }
 }
 
+/// The Lambda's credentials: the credentials secret (`GRAPH_AUTH=secret`), or identifiers fixed
+/// at start with a federated assertion (`GRAPH_AUTH=aws-federation`), where Secrets Manager is
+/// never asked for credentials.
+pub enum AppCredentials<S> {
+    Secret(CredentialsCache<S>),
+    Fixed(StaticCredentials),
+}
+
+impl<S: SecretStore> CredentialsProvider for AppCredentials<S> {
+    async fn credentials(&self, refresh: bool, deadline: Deadline) -> Result<Arc<GraphCredentials>, CredentialsError> {
+        match self {
+            AppCredentials::Secret(cache) => cache.get(refresh, deadline).await,
+            AppCredentials::Fixed(fixed) => fixed.credentials(refresh, deadline).await,
+        }
+    }
+}
+
 /// Reads the credentials secret and keeps it for a TTL across warm invocations.
 pub struct CredentialsCache<S> {
     store: S,
@@ -277,7 +298,7 @@ mod tests {
     fn secret_of(credentials: &GraphCredentials) -> &str {
         match &credentials.credential {
             ClientCredential::Secret(secret) => secret.expose_secret(),
-            ClientCredential::Certificate(_) => panic!("a client secret was expected"),
+            ClientCredential::Certificate(_) | ClientCredential::Federated(_) => panic!("a client secret was expected"),
         }
     }
 

@@ -15,6 +15,7 @@ pub mod certificate;
 pub mod config;
 pub mod credentials;
 pub mod deadline;
+pub mod federation;
 pub mod graph;
 pub mod handler;
 pub mod keys;

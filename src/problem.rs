@@ -8,7 +8,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::credentials::CredentialsError;
-use crate::graph::{EntraRefusal, Forbidden, GraphError, Unavailable, Upstream, UpstreamIds};
+use crate::federation::FederationError;
+use crate::graph::{
+    EntraRefusal, FederationRefusal, Forbidden, GraphError, RefusedAssertion, Unavailable, Upstream, UpstreamIds,
+};
 use crate::keys::KeyError;
 use crate::secrets::StoreError;
 use crate::sensors::SensorError;
@@ -202,6 +205,63 @@ impl From<&GraphError> for Problem {
                     .with_upstream(Upstream::Entra, ids)
                     .with_code(&code)
             }
+            GraphError::Federation(federation) => federation_problem(federation),
+            GraphError::FederatedCredentialRefused(refused) => {
+                let RefusedAssertion {
+                    reason,
+                    code,
+                    aadsts,
+                    client_id,
+                    trust,
+                    ids,
+                } = refused.as_ref();
+                let what = match reason {
+                    FederationRefusal::Issuer => "no federated identity credential of the app names the token's issuer",
+                    FederationRefusal::Subject => {
+                        "no federated identity credential of the app names the token's issuer with its subject (the function's role ARN; matched case-sensitively)"
+                    }
+                    FederationRefusal::Audience => {
+                        "the app's federated identity credential does not list the token's audience (the cloud's token-exchange audience)"
+                    }
+                    FederationRefusal::NoMatch => {
+                        "no federated identity credential of the app matches the token (a credential created in the last minutes may still be propagating)"
+                    }
+                    FederationRefusal::OutsideValidTime => {
+                        "the token was outside its valid time when Entra ID read it (check for delays between STS and Entra ID)"
+                    }
+                    FederationRefusal::Signature => {
+                        "Entra ID could not verify the token's signature with the issuer's published keys; check that the credential's issuer is the account's issuer URL exactly (aws iam get-outbound-web-identity-federation-info)"
+                    }
+                    FederationRefusal::IssuerUnreachable => {
+                        "Entra ID could not fetch the issuer's OpenID configuration or keys; retry, and check that the credential's issuer is the account's issuer URL exactly"
+                    }
+                };
+                let fix = match (reason.cured_by_registering(), trust) {
+                    (false, _) => String::new(),
+                    (true, Some(trust)) => format!(
+                        "; register issuer {} with subject {} and audience {} on app {client_id}: {}",
+                        trust.issuer,
+                        trust.subject,
+                        trust.audience,
+                        trust.az_command(client_id)
+                    ),
+                    (true, None) => format!(
+                        "; register the account's issuer (aws iam get-outbound-web-identity-federation-info), the function role's ARN as subject and the cloud's token-exchange audience on app {client_id} (az ad app federated-credential create)"
+                    ),
+                };
+                let code = match aadsts {
+                    Some(number) => format!("{code} AADSTS{number}"),
+                    None => code.clone(),
+                };
+                Problem::new(
+                    502,
+                    "federated-credential-refused",
+                    "Federated Credential Refused",
+                    format!("Entra ID refused the function's AWS web identity token: {what}{fix}"),
+                )
+                .with_upstream(Upstream::Entra, ids)
+                .with_code(&code)
+            }
             GraphError::Unauthorized { code, ids } => Problem::new(
                 502,
                 "graph-unauthorized",
@@ -332,6 +392,36 @@ impl From<&GraphError> for Problem {
     }
 }
 
+fn federation_problem(error: &FederationError) -> Problem {
+    let detail = error.to_string();
+    let mut problem = match error {
+        FederationError::Disabled { .. } => Problem::new(
+            500,
+            "federation-disabled",
+            "Outbound Identity Federation Disabled",
+            detail,
+        ),
+        FederationError::AccessDenied { .. } => {
+            Problem::new(500, "web-identity-denied", "Web Identity Token Denied", detail)
+        }
+        FederationError::Throttled { .. } | FederationError::Unavailable(_) => {
+            Problem::new(503, "sts-unavailable", "STS Unavailable", detail).retry_after(None)
+        }
+        FederationError::Timeout => Problem::new(504, "upstream-timeout", "Upstream Timeout", detail),
+        FederationError::Refused { code, .. } => {
+            Problem::new(502, "sts-refused", "STS Refused", detail).with_code(code)
+        }
+        FederationError::NoToken { .. } => {
+            Problem::new(502, "upstream-bad-response", "Unreadable Upstream Response", detail)
+        }
+        // Only the CLI reads a token file; it is its own configuration, not an upstream.
+        FederationError::TokenFile(_) => return Problem::new(500, "misconfigured", "Misconfigured", detail),
+    };
+    problem.upstream = Some("sts");
+    problem.upstream_request_id = error.request_id().map(str::to_owned);
+    problem
+}
+
 fn credentials_problem(error: &CredentialsError) -> Problem {
     match error {
         CredentialsError::Unreadable { source, .. } if source.is_transient() => Problem::new(
@@ -413,6 +503,89 @@ mod tests {
         let problem = Problem::from(&error);
         assert_eq!(problem.status, 500);
         assert!(problem.detail.contains("clientSecret"));
+    }
+
+    #[test]
+    fn each_federation_failure_has_its_status_and_names_sts() {
+        let cases = [
+            (
+                FederationError::Disabled {
+                    request_id: Some("sts-1".into()),
+                },
+                500,
+                "federation-disabled",
+            ),
+            (
+                FederationError::AccessDenied {
+                    code: "AccessDenied".into(),
+                    audience: "api://AzureADTokenExchange".into(),
+                    request_id: None,
+                },
+                500,
+                "web-identity-denied",
+            ),
+            (FederationError::Throttled { request_id: None }, 503, "sts-unavailable"),
+            (
+                FederationError::Unavailable("could not connect".into()),
+                503,
+                "sts-unavailable",
+            ),
+            (FederationError::Timeout, 504, "upstream-timeout"),
+            (
+                FederationError::Refused {
+                    code: "SessionDurationEscalationException".into(),
+                    request_id: None,
+                },
+                502,
+                "sts-refused",
+            ),
+        ];
+        for (error, status, slug) in cases {
+            let problem = Problem::from(&GraphError::Federation(error));
+            assert_eq!(problem.status, status, "{slug}");
+            assert_eq!(problem.kind, format!("urn:mdi-sensor-key:problem:{slug}"));
+            assert_eq!(problem.upstream, Some("sts"));
+            assert_eq!(problem.retry_after.is_some(), status == 503, "{slug}");
+        }
+        let disabled = Problem::from(&GraphError::Federation(FederationError::Disabled {
+            request_id: Some("sts-1".into()),
+        }));
+        assert_eq!(disabled.upstream_request_id.as_deref(), Some("sts-1"));
+        assert!(
+            disabled
+                .detail
+                .contains("aws iam enable-outbound-web-identity-federation")
+        );
+    }
+
+    #[test]
+    fn a_refused_federated_assertion_gives_the_fix_only_where_registering_cures_it() {
+        let refused = |reason| {
+            Problem::from(&GraphError::FederatedCredentialRefused(Box::new(RefusedAssertion {
+                reason,
+                code: "invalid_request".into(),
+                aadsts: Some(700213),
+                client_id: "app-1".into(),
+                trust: Some(crate::federation::Trust {
+                    issuer: "https://abc.tokens.sts.global.api.aws".into(),
+                    subject: "arn:aws:iam::123456789012:role/fn".into(),
+                    audience: "api://AzureADTokenExchange".into(),
+                }),
+                ids: ids(),
+            })))
+        };
+        let subject = refused(FederationRefusal::Subject);
+        assert_eq!(subject.status, 502);
+        assert_eq!(subject.code.as_deref(), Some("invalid_request AADSTS700213"));
+        assert!(
+            subject
+                .detail
+                .contains("az ad app federated-credential create --id app-1")
+        );
+        assert!(subject.detail.contains("arn:aws:iam::123456789012:role/fn"));
+        for reason in [FederationRefusal::OutsideValidTime, FederationRefusal::Signature] {
+            assert!(!refused(reason).detail.contains("az ad app"), "{reason:?}");
+        }
     }
 
     #[test]

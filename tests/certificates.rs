@@ -216,6 +216,7 @@ async fn an_assertion_entra_refuses_is_explained_by_its_aadsts_code() {
     let app = mdi_sensor_key::app::App::from_config(
         &config,
         mdi_sensor_key::secrets::AwsSecretStore::new(world.moto.clone()),
+        None,
         world.retry.clone(),
     )
     .unwrap();

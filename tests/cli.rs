@@ -215,6 +215,94 @@ async fn a_certificate_file_authenticates_the_cli_as_azures_sdks_do() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_federated_token_file_authenticates_the_cli_as_workload_identity_does() {
+    let world = world(Setup::default()).await;
+    let subject = "system:serviceaccount:ops:mdi-sensor-key-cli";
+    world.sim.register_federated_credential(graph_sim::FederatedCredential {
+        issuer: world.sim.aws_issuer(),
+        subject: subject.to_owned(),
+        audiences: vec!["api://AzureADTokenExchange".to_owned()],
+    });
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = world.sim.sign_web_identity_token(&serde_json::json!({
+        "iss": world.sim.aws_issuer(), "sub": subject, "aud": "api://AzureADTokenExchange",
+        "iat": now, "exp": now + 600, "jti": uuid::Uuid::new_v4().to_string(),
+    }));
+    remember_secret(&token);
+    let file = TempPem::new(&format!("{token}\n"));
+    let config = SimConfig::default();
+    let mut env = aws_env();
+    env.extend([
+        ("AZURE_TENANT_ID", config.tenant_id),
+        ("AZURE_CLIENT_ID", config.client_id),
+        ("AZURE_FEDERATED_TOKEN_FILE", file.path()),
+        ("AZURE_AUTHORITY_HOST", world.sim.authority_url()),
+    ]);
+
+    let run = run_with(&world, &["get", "--json", "-vv"], env).await;
+
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.json()["sensorDeploymentAccessKey"],
+        world.sim.current_key().as_str()
+    );
+    let requests = world.sim.requests();
+    let sent = requests.iter().find(|r| r.endpoint == Some(Endpoint::Token)).unwrap();
+    assert_eq!(sent.form_field("client_assertion"), Some(token.as_str()));
+    assert_eq!(sent.form_field("client_secret"), None);
+    assert_no_secrets(&world, &run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn federation_trust_prints_the_az_command_with_the_accounts_issuer_from_iam() {
+    let world = world(Setup::default()).await;
+    let role = "arn:aws:iam::123456789012:role/mdi-sensor-key-FunctionRole-1A2B3C";
+    let app = SimConfig::default().client_id;
+    let mut env = aws_env();
+    env.push(("AWS_ENDPOINT_URL_IAM", world.sim.iam_url()));
+    let args = [
+        "federation-trust",
+        "--role-arn",
+        role,
+        "--app-id",
+        &app,
+        "--cloud",
+        "usgov",
+        "--json",
+    ];
+
+    let run = run_with(&world, &args, env.clone()).await;
+
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = run.json();
+    assert_eq!(json["issuer"], world.sim.aws_issuer().as_str());
+    assert_eq!(json["subject"], role);
+    assert_eq!(json["audience"], "api://AzureADTokenExchangeUSGov");
+    let command = json["command"].as_str().unwrap();
+    assert!(
+        command.starts_with(&format!(
+            "az ad app federated-credential create --id {app} --parameters '"
+        )),
+        "{command}"
+    );
+    assert_eq!(world.sim.calls(Endpoint::FederationInfo), 1);
+
+    world.sim.set_outbound_federation(false);
+    let disabled = run_with(&world, &args, env).await;
+    assert_eq!(disabled.code, 3, "{}", disabled.stderr);
+    assert!(
+        disabled
+            .stderr
+            .contains("aws iam enable-outbound-web-identity-federation"),
+        "{}",
+        disabled.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_entra_does_not_hold_exits_4_and_says_to_register_it() {
     let world = world(Setup::default()).await;
     let file = TempPem::new(&app_certificate().combined_pem());
@@ -587,6 +675,7 @@ async fn every_command_has_help_that_documents_the_exit_codes() {
         vec!["bundle"],
         vec!["sensors"],
         vec!["verdict"],
+        vec!["federation-trust"],
     ] {
         let mut args = command.clone();
         args.push("--help");

@@ -651,10 +651,15 @@ fn the_function_role_reaches_the_two_secrets_with_exactly_the_actions_the_code_u
         .into_iter()
         .flat_map(|document| items(&document["Statement"]))
         .collect();
+    // `!Ref X` or `!Sub "${X}"`: the resource X names, exactly.
+    let names = |resource: &Value, target: &str| {
+        ref_target(resource) == Some(target)
+            || matches!(intrinsic(resource), Some((name, args)) if name == "Sub" && args.as_str() == Some(&format!("${{{target}}}")))
+    };
     let actions_on = |target: &str| -> Vec<String> {
         let mut actions: Vec<String> = statements
             .iter()
-            .filter(|statement| ref_target(&statement["Resource"]) == Some(target))
+            .filter(|statement| names(&statement["Resource"], target))
             .flat_map(|statement| items(&statement["Action"]))
             .filter_map(|action| action.as_str().map(str::to_owned))
             .collect();
@@ -691,11 +696,127 @@ fn the_function_role_reaches_the_two_secrets_with_exactly_the_actions_the_code_u
         if let Some((name, args)) = intrinsic(&statement) {
             assert_eq!(name, "If");
             assert!(
-                matches!(args[0].as_str(), Some("HasKmsKey" | "HasCredentialsKmsKey")),
+                matches!(
+                    args[0].as_str(),
+                    Some("HasKmsKey" | "HasCredentialsKmsKey" | "UsesCredentialsSecret")
+                ),
                 "{args:?}"
             );
         }
     }
+}
+
+#[test]
+fn federation_needs_no_credentials_secret_and_limits_web_identity_tokens_to_entras_audience_rs256_and_five_minutes() {
+    let template = template();
+    let graph_auth = &parameters(&template).unwrap()["GraphAuth"];
+    assert_eq!(graph_auth["Default"], "secret");
+    assert_eq!(
+        graph_auth["AllowedValues"],
+        serde_norway::from_str::<Value>("[secret, aws-federation]").unwrap()
+    );
+    let parameters = parameters(&template).unwrap();
+    assert_eq!(
+        parameters["GraphCredentialsSecretArn"]["Default"], "",
+        "optional in federation mode"
+    );
+    let rules = template["Rules"].as_mapping().expect("Rules");
+    let asserted: Vec<&str> = rules
+        .values()
+        .flat_map(|rule| rule["Assertions"].as_sequence().cloned().unwrap_or_default())
+        .filter_map(|assertion| strings(&assertion["Assert"]).into_iter().next().map(str::to_owned))
+        .map(|name| match name.as_str() {
+            "GraphCredentialsSecretArn" => "GraphCredentialsSecretArn",
+            "GraphTenantId" => "GraphTenantId",
+            "GraphClientId" => "GraphClientId",
+            _ => "",
+        })
+        .collect();
+    assert_eq!(
+        asserted,
+        ["GraphCredentialsSecretArn", "GraphTenantId", "GraphClientId"]
+    );
+
+    let (_, function) = the_function(&template);
+    let variables = &properties(function)["Environment"]["Variables"];
+    assert_eq!(ref_target(&variables["GRAPH_AUTH"]), Some("GraphAuth"));
+    for (variable, parameter) in [
+        ("GRAPH_TENANT_ID", "GraphTenantId"),
+        ("GRAPH_CLIENT_ID", "GraphClientId"),
+    ] {
+        let (name, args) = intrinsic(&variables[variable]).expect("an !If");
+        assert_eq!((name.as_str(), args[0].as_str()), ("If", Some("UsesFederation")));
+        assert_eq!(ref_target(&args[1]), Some(parameter));
+    }
+
+    let role = resources(&template)
+        .into_iter()
+        .find(|(id, _)| *id == "FunctionRole")
+        .map(|(_, role)| role)
+        .unwrap();
+    let mut documents = Vec::new();
+    policy_documents(properties(role).get("Policies").unwrap_or(&NULL), &mut documents);
+    let grants: Vec<&Value> = documents
+        .into_iter()
+        .flat_map(|document| items(&document["Statement"]))
+        .filter(|statement| {
+            items(&statement["Action"]).iter().any(|action| {
+                action
+                    .as_str()
+                    .is_some_and(|a| a.to_ascii_lowercase().starts_with("sts:"))
+            })
+        })
+        .collect();
+    let [grant] = grants.as_slice() else {
+        panic!("one STS statement: {grants:?}");
+    };
+    assert_eq!(grant["Action"], "sts:GetWebIdentityToken");
+    let condition = &grant["Condition"];
+    let (name, args) = intrinsic(&condition["ForAllValues:StringEquals"]["sts:IdentityTokenAudience"]).unwrap();
+    assert_eq!(name, "FindInMap");
+    assert_eq!(
+        (args[0].as_str(), ref_target(&args[1])),
+        (Some("TokenExchangeAudiences"), Some("GraphCloud"))
+    );
+    assert_eq!(
+        condition["Null"]["sts:IdentityTokenAudience"], "false",
+        "no request without an audience"
+    );
+    assert_eq!(
+        condition["StringEquals"]["sts:SigningAlgorithm"],
+        mdi_sensor_key::federation::SIGNING_ALGORITHM
+    );
+    let longest = condition["NumericLessThanEquals"]["sts:DurationSeconds"]
+        .as_i64()
+        .unwrap();
+    assert!(longest <= 300 && i64::from(mdi_sensor_key::federation::DURATION_SECONDS) <= longest);
+
+    // The mapping allows exactly the audience the code asks for in each cloud; auto, either.
+    use mdi_sensor_key::config::Cloud;
+    let audiences = |cloud: &str| -> Vec<String> {
+        template["Mappings"]["TokenExchangeAudiences"][cloud]["Audiences"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect()
+    };
+    for cloud in [Cloud::Global, Cloud::UsGov, Cloud::Dod] {
+        assert_eq!(audiences(cloud.name()), [cloud.token_exchange_audience()]);
+    }
+    assert_eq!(
+        audiences("auto"),
+        [
+            Cloud::Global.token_exchange_audience(),
+            Cloud::UsGov.token_exchange_audience()
+        ]
+    );
+    let allowed = parameters["GraphCloud"]["AllowedValues"].as_sequence().unwrap();
+    assert!(
+        allowed
+            .iter()
+            .all(|cloud| template["Mappings"]["TokenExchangeAudiences"].get(cloud).is_some())
+    );
 }
 
 #[test]
@@ -826,9 +947,14 @@ fn no_environment_variable_carries_a_secret() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     let (_, function) = the_function(&template);
     let variables = &properties(function)["Environment"]["Variables"];
+    let credentials: Vec<Option<&str>> = alternatives(&variables["GRAPH_CREDENTIALS_SECRET_ID"])
+        .into_iter()
+        .map(ref_target)
+        .collect();
     assert_eq!(
-        ref_target(&variables["GRAPH_CREDENTIALS_SECRET_ID"]),
-        Some("GraphCredentialsSecretArn")
+        credentials,
+        [Some("GraphCredentialsSecretArn")],
+        "set only with GraphAuth=secret"
     );
     assert_eq!(ref_target(&variables["SENSOR_KEY_SECRET_ID"]), Some("KeySecret"));
 }

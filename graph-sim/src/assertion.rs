@@ -36,13 +36,32 @@ pub(crate) enum Refusal {
     WrongAssertionType,
     Malformed,
     UnsupportedAlgorithm(String),
-    UnregisteredCertificate { thumbprint: String },
+    UnregisteredCertificate {
+        thumbprint: String,
+    },
     BadSignature,
     WrongAudience,
     WrongIssuerOrSubject,
-    OutsideValidTime { now: u64, nbf: u64, exp: u64 },
+    OutsideValidTime {
+        now: u64,
+        nbf: u64,
+        exp: u64,
+    },
     TooLongLived,
     Replayed,
+    /// Federated assertions (workload identity federation): no federated identity credential
+    /// names the token's issuer, its subject under that issuer, or its audience for both.
+    NoMatchingIssuer {
+        issuer: String,
+    },
+    NoMatchingSubject {
+        subject: String,
+    },
+    NoMatchingAudience {
+        audience: String,
+    },
+    /// The issuer's discovery document or keys could not be fetched.
+    IssuerUnreachable,
 }
 
 impl Refusal {
@@ -124,9 +143,47 @@ impl Refusal {
                 50013,
                 "Assertion is invalid: its jti has already been used.".to_owned(),
             ),
+            // The federated no-match family: 400 invalid_request as in the AADSTS70021 answer
+            // quoted by Azure/azure-workload-identity's troubleshooting guide; the texts are the
+            // service's runtime messages (facts.md B: MicrosoftDocs/azure-devops-docs
+            // errors-workload-identity, entra-docs workload-identity-federation-considerations).
+            Refusal::NoMatchingIssuer { issuer } => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                700211,
+                format!(
+                    "No matching federated identity record found for presented assertion issuer '{issuer}'. {CHECK_FIC}"
+                ),
+            ),
+            Refusal::NoMatchingSubject { subject } => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                700213,
+                format!(
+                    "No matching federated identity record found for presented assertion subject '{subject}'. {CHECK_FIC}"
+                ),
+            ),
+            Refusal::NoMatchingAudience { audience } => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                700212,
+                format!(
+                    "No matching federated identity record found for presented assertion audience '{audience}'. {CHECK_FIC}"
+                ),
+            ),
+            // AADSTS90061, invalid_request: Azure/azure-workload-identity troubleshooting guide.
+            Refusal::IssuerUnreachable => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                90061,
+                "Request to External OIDC endpoint failed.".to_owned(),
+            ),
         }
     }
 }
+
+const CHECK_FIC: &str = "Please check your federated identity credential Subject, Audience and Issuer against the \
+                         presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation";
 
 /// A decoded assertion whose form, certificate and signature checked out.
 pub(crate) struct Verified {
@@ -203,14 +260,14 @@ pub(crate) fn verify(
     })
 }
 
-fn decode_object(part: &str) -> Result<Map<String, Value>, Refusal> {
+pub(crate) fn decode_object(part: &str) -> Result<Map<String, Value>, Refusal> {
     let bytes = URL_SAFE_NO_PAD
         .decode(part.trim_end_matches('='))
         .map_err(|_| Refusal::Malformed)?;
     serde_json::from_slice(&bytes).map_err(|_| Refusal::Malformed)
 }
 
-fn signature_valid(alg: &str, key: &rsa::PublicKey, message: &[u8], signature: &[u8]) -> bool {
+pub(crate) fn signature_valid(alg: &str, key: &rsa::PublicKey, message: &[u8], signature: &[u8]) -> bool {
     if alg == "PS256" {
         let Ok(signature) = rsa::pss::Signature::try_from(signature) else {
             return false;

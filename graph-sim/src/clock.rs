@@ -26,3 +26,15 @@ pub(crate) fn graph_date() -> String {
 pub(crate) fn http_date() -> String {
     httpdate::fmt_http_date(SystemTime::now())
 }
+
+/// `2025-11-11T22:44:21Z`: an AWS query-protocol timestamp for `unix` seconds.
+pub(crate) fn iso8601(unix: u64) -> String {
+    i64::try_from(unix)
+        .ok()
+        .and_then(|seconds| OffsetDateTime::from_unix_timestamp(seconds).ok())
+        .and_then(|t| {
+            t.format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
+                .ok()
+        })
+        .unwrap_or_default()
+}

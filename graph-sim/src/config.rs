@@ -89,6 +89,23 @@ pub struct SimConfig {
     pub token_lifetime_secs: u64,
     /// Added to every Entra and Graph answer (not to the `/_sim` routes).
     pub latency: Duration,
+    /// The AWS account of the simulated STS, and the IAM role whose credentials call it: the
+    /// `sub` of the web identity tokens it issues.
+    pub aws_account_id: String,
+    pub aws_role_arn: String,
+    /// Federated identity credentials registered on the app at start;
+    /// [`crate::SimHandle::register_federated_credential`] adds more.
+    pub federated_credentials: Vec<FederatedCredential>,
+}
+
+/// A federated identity credential of the app registration (Graph's `federatedIdentityCredential`:
+/// `issuer`, `subject`, `audiences`, compared case-sensitively): Entra accepts a client assertion
+/// from `issuer` about `subject` for one of `audiences` in place of a secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FederatedCredential {
+    pub issuer: String,
+    pub subject: String,
+    pub audiences: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -106,6 +123,9 @@ impl Default for SimConfig {
             // "a bit before expiry" see realistic numbers.
             token_lifetime_secs: 3599,
             latency: Duration::ZERO,
+            aws_account_id: "123456789012".to_owned(),
+            aws_role_arn: "arn:aws:iam::123456789012:role/mdi-sensor-key-function".to_owned(),
+            federated_credentials: Vec::new(),
         }
     }
 }

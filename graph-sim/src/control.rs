@@ -23,6 +23,9 @@
 //! | `POST /_sim/revoke-tokens` | | [`crate::SimHandle::revoke_tokens`] |
 //! | `POST /_sim/certificates` | `{"certificatePem":"-----BEGIN CERTIFICATE-----…"}` | [`crate::SimHandle::register_certificate`]; 422 if not an RSA certificate |
 //! | `DELETE /_sim/certificates` | | [`crate::SimHandle::remove_certificates`] |
+//! | `POST /_sim/federated-credentials` | `{"issuer":"…","subject":"…","audiences":["…"]}` | [`crate::SimHandle::register_federated_credential`] |
+//! | `DELETE /_sim/federated-credentials` | | [`crate::SimHandle::remove_federated_credentials`] |
+//! | `POST /_sim/sts` | `{"federationEnabled":false,"allowed":true}` (either optional) | [`crate::SimHandle::set_outbound_federation`], [`crate::SimHandle::set_web_identity_allowed`] |
 //!
 //! Changes answer `204 No Content`; a body that does not parse gets axum's
 //! 4xx rejection.
@@ -58,6 +61,11 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/roles", post(roles))
         .route("/revoke-tokens", post(revoke_tokens))
         .route("/certificates", post(register_certificate).delete(remove_certificates))
+        .route("/sts", post(sts))
+        .route(
+            "/federated-credentials",
+            post(register_federated_credential).delete(remove_federated_credentials),
+        )
 }
 
 async fn stats(State(sim): Sim) -> Json<Value> {
@@ -202,5 +210,34 @@ async fn register_certificate(State(sim): Sim, Json(req): Json<CertificateReques
 
 async fn remove_certificates(State(sim): Sim) -> StatusCode {
     sim.remove_certificates();
+    StatusCode::NO_CONTENT
+}
+
+async fn register_federated_credential(
+    State(sim): Sim,
+    Json(credential): Json<crate::config::FederatedCredential>,
+) -> StatusCode {
+    sim.register_federated_credential(credential);
+    StatusCode::NO_CONTENT
+}
+
+async fn remove_federated_credentials(State(sim): Sim) -> StatusCode {
+    sim.remove_federated_credentials();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct StsRequest {
+    federation_enabled: Option<bool>,
+    allowed: Option<bool>,
+}
+
+async fn sts(State(sim): Sim, Json(req): Json<StsRequest>) -> StatusCode {
+    let current = sim.sts_settings();
+    sim.set_sts_settings(crate::sts::StsSettings {
+        federation_enabled: req.federation_enabled.unwrap_or(current.federation_enabled),
+        allowed: req.allowed.unwrap_or(current.allowed),
+    });
     StatusCode::NO_CONTENT
 }

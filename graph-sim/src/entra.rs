@@ -1,5 +1,6 @@
 //! The Entra ID v2.0 token endpoint, client-credentials grant only, with a
-//! client secret or a certificate's signed assertion (checked in `assertion`).
+//! client secret, a certificate's signed assertion (checked in `assertion`) or a
+//! federated assertion from an external issuer (checked in `federated`).
 //!
 //! Requests are checked in the order Entra reports problems (method, tenant,
 //! grant, client, credential, scope) and refused with Entra's error JSON:
@@ -15,10 +16,10 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::clock;
 use crate::fault::{Fault, RetryAfter};
 use crate::server::{self, Incoming};
 use crate::state::Shared;
+use crate::{clock, federated};
 
 const JSON: &str = "application/json; charset=utf-8";
 
@@ -171,7 +172,7 @@ pub(crate) async fn answer(shared: &Shared, req: &Incoming, tenant: &str, fault:
         _ => {}
     }
     let with_expiry = fault != Some(Fault::WithoutExpiresIn);
-    match (fault, check(shared, req, tenant, &ctx)) {
+    match (fault, check(shared, req, tenant, &ctx).await) {
         (_, Err(refusal)) => refusal,
         (Some(Fault::ProcessThenStatus(code)), Ok(())) => {
             shared.issue_token();
@@ -242,11 +243,7 @@ pub(crate) fn unknown_tenant(ctx: &Ctx, tenant: &str) -> Response {
     }
 }
 
-#[expect(
-    clippy::result_large_err,
-    reason = "the refusal is the answer sent a moment later; boxing it would only add an allocation"
-)]
-fn check(shared: &Shared, req: &Incoming, tenant: &str, ctx: &Ctx) -> Result<(), Response> {
+async fn check(shared: &Shared, req: &Incoming, tenant: &str, ctx: &Ctx) -> Result<(), Response> {
     let fixed = &shared.fixed;
     if req.method != Method::POST {
         return Err(ctx.error(
@@ -310,7 +307,18 @@ fn check(shared: &Shared, req: &Incoming, tenant: &str, ctx: &Ctx) -> Result<(),
                 // The audience Entra expects is the token endpoint the assertion was sent to.
                 let audience = format!("{}/{tenant}/oauth2/v2.0/token", shared.base_url);
                 let assertion_type = req.form_field("client_assertion_type");
-                if let Err(refusal) = shared.accept_assertion(assertion_type, assertion, &audience, &client_id) {
+                let verdict = if federated::is_federated(assertion, &client_id) {
+                    federated::verify(
+                        &shared.federated_credentials(),
+                        assertion_type,
+                        assertion,
+                        clock::unix_now(),
+                    )
+                    .await
+                } else {
+                    shared.accept_assertion(assertion_type, assertion, &audience, &client_id)
+                };
+                if let Err(refusal) = verdict {
                     let (status, error, code, message) = refusal.answer(&client_id);
                     return Err(ctx.error(status, error, code, &message));
                 }

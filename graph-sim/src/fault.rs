@@ -25,11 +25,18 @@ pub enum Endpoint {
     ListSensors,
     /// Entra `GET /{tenant}/v2.0/.well-known/openid-configuration`.
     OpenIdConfiguration,
+    /// STS `POST /sts` `Action=GetWebIdentityToken`.
+    WebIdentityToken,
+    /// The simulated AWS account's token issuer: its `/.well-known/openid-configuration` and
+    /// `/.well-known/jwks.json` (fetched by the simulated Entra).
+    IssuerMetadata,
+    /// IAM `POST /iam` `Action=GetOutboundWebIdentityFederationInfo`.
+    FederationInfo,
 }
 
 impl Endpoint {
     /// How many endpoints there are: the size of the per-endpoint counters and fault queues.
-    pub(crate) const COUNT: usize = 6;
+    pub(crate) const COUNT: usize = 9;
 
     pub(crate) fn index(self) -> usize {
         match self {
@@ -39,6 +46,9 @@ impl Endpoint {
             Endpoint::GetPackage => 3,
             Endpoint::ListSensors => 4,
             Endpoint::OpenIdConfiguration => 5,
+            Endpoint::WebIdentityToken => 6,
+            Endpoint::IssuerMetadata => 7,
+            Endpoint::FederationInfo => 8,
         }
     }
 }

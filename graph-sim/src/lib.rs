@@ -37,11 +37,13 @@ mod control;
 mod discovery;
 mod entra;
 mod fault;
+mod federated;
 mod graph;
 mod mint;
 mod sensors;
 mod server;
 mod state;
+mod sts;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -49,7 +51,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use certificate::{InvalidCertificate, TestCertificate, thumbprint_sha256};
-pub use config::{READ_ROLE, REQUIRED_ROLE, SimCloud, SimConfig};
+pub use config::{FederatedCredential, READ_ROLE, REQUIRED_ROLE, SimCloud, SimConfig};
 pub use fault::{Endpoint, Fault, KeyShape, RetryAfter};
 pub use mint::random_key;
 pub use sensors::{DEFAULT_PAGE_SIZE, SimPackage, SimSensor};
@@ -183,6 +185,64 @@ impl SimHandle {
     /// Removes every certificate from the app: assertions are refused with AADSTS700027.
     pub fn remove_certificates(&self) {
         self.shared().remove_certificates();
+    }
+
+    /// STS's endpoint (`AWS_ENDPOINT_URL_STS`): `GetWebIdentityToken` for the configured role.
+    pub fn sts_url(&self) -> String {
+        format!("{}/sts", self.base_url())
+    }
+
+    /// IAM's endpoint (`AWS_ENDPOINT_URL_IAM`): `GetOutboundWebIdentityFederationInfo` only.
+    pub fn iam_url(&self) -> String {
+        format!("{}/iam", self.base_url())
+    }
+
+    /// The simulated AWS account's token issuer: the `iss` of its web identity tokens, serving
+    /// `/.well-known/openid-configuration` and `/.well-known/jwks.json`.
+    pub fn aws_issuer(&self) -> String {
+        sts::issuer_url(&self.base_url(), &self.shared().fixed.aws_account_id)
+    }
+
+    /// The role whose web identity tokens STS issues (their `sub`).
+    pub fn aws_role_arn(&self) -> String {
+        self.shared().fixed.aws_role_arn.clone()
+    }
+
+    /// A JWT with `claims`, signed RS256 by the account's issuer key as STS signs (header `kid`
+    /// included): for tests of tokens that are wrong in exactly one way (expired, say).
+    pub fn sign_web_identity_token(&self, claims: &serde_json::Value) -> String {
+        sts::sign(
+            &serde_json::json!({ "alg": "RS256", "typ": "JWT", "kid": sts::KEY_ID }),
+            claims,
+        )
+    }
+
+    /// Adds a federated identity credential to the app, as `az ad app federated-credential create` does.
+    pub fn register_federated_credential(&self, credential: FederatedCredential) {
+        self.shared().register_federated_credential(credential);
+    }
+
+    /// Removes every federated identity credential from the app.
+    pub fn remove_federated_credentials(&self) {
+        self.shared().remove_federated_credentials();
+    }
+
+    /// Outbound identity federation on or off for the account (`aws iam
+    /// enable-outbound-web-identity-federation`); off, STS answers
+    /// `OutboundWebIdentityFederationDisabledException`. On at start.
+    pub fn set_outbound_federation(&self, enabled: bool) {
+        let settings = self.shared().sts_settings();
+        self.shared().set_sts_settings(sts::StsSettings {
+            federation_enabled: enabled,
+            ..settings
+        });
+    }
+
+    /// Whether the role may call `sts:GetWebIdentityToken`; if not, STS answers `AccessDenied`.
+    /// Allowed at start.
+    pub fn set_web_identity_allowed(&self, allowed: bool) {
+        let settings = self.shared().sts_settings();
+        self.shared().set_sts_settings(sts::StsSettings { allowed, ..settings });
     }
 
     /// The cloud the tenant's OpenID configuration document names.

@@ -22,7 +22,8 @@ use tokio::net::TcpListener;
 
 use crate::fault::Endpoint;
 use crate::state::{RecordedRequest, Shared};
-use crate::{clock, control, discovery, entra, graph, sensors};
+use crate::sts::IssuerDocument;
+use crate::{clock, control, discovery, entra, graph, sensors, sts};
 
 /// Token requests are a few hundred bytes; anything far larger is not a
 /// client of these services.
@@ -84,6 +85,9 @@ impl Incoming {
 enum Route {
     Token { tenant: String },
     Discovery { tenant: String },
+    Sts,
+    Iam,
+    Issuer { account: String, document: IssuerDocument },
     Sensors(sensors::Target),
     Graph(graph::Target),
 }
@@ -98,6 +102,16 @@ impl Route {
             [tenant, "v2.0", ".well-known", "openid-configuration"] => Route::Discovery {
                 tenant: (*tenant).to_owned(),
             },
+            ["sts"] => Route::Sts,
+            ["iam"] => Route::Iam,
+            ["aws-issuer", account, ".well-known", "openid-configuration"] => Route::Issuer {
+                account: (*account).to_owned(),
+                document: IssuerDocument::OpenIdConfiguration,
+            },
+            ["aws-issuer", account, ".well-known", "jwks.json"] => Route::Issuer {
+                account: (*account).to_owned(),
+                document: IssuerDocument::Jwks,
+            },
             _ => match sensors::Target::parse(&segments) {
                 Some(target) => Route::Sensors(target),
                 None => Route::Graph(graph::Target::parse(&segments)),
@@ -109,6 +123,9 @@ impl Route {
         match self {
             Route::Token { .. } => Some(Endpoint::Token),
             Route::Discovery { .. } => Some(Endpoint::OpenIdConfiguration),
+            Route::Sts => Some(Endpoint::WebIdentityToken),
+            Route::Iam => Some(Endpoint::FederationInfo),
+            Route::Issuer { .. } => Some(Endpoint::IssuerMetadata),
             Route::Sensors(target) => Some(target.endpoint()),
             Route::Graph(target) => target.endpoint(),
         }
@@ -160,6 +177,9 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
     match route {
         Route::Token { tenant } => entra::answer(&shared, &incoming, &tenant, fault).await,
         Route::Discovery { tenant } => discovery::answer(&shared, &incoming, &tenant, fault).await,
+        Route::Sts => sts::answer(&shared, &incoming, fault).await,
+        Route::Iam => sts::iam_answer(&shared, &incoming).await,
+        Route::Issuer { account, document } => sts::issuer(&shared, &incoming, &account, document, fault).await,
         Route::Sensors(target) => sensors::answer(&shared, &incoming, &target, fault).await,
         Route::Graph(target) => graph::answer(&shared, &incoming, &target, fault).await,
     }

@@ -14,9 +14,10 @@ use rand::Rng as _;
 use serde::Serialize;
 
 use crate::certificate::RegisteredCertificate;
-use crate::config::{SimCloud, SimConfig};
+use crate::config::{FederatedCredential, SimCloud, SimConfig};
 use crate::fault::{Endpoint, Fault, KeyShape};
 use crate::mint;
+use crate::sts::StsSettings;
 
 /// Only the most recent requests are kept, so a long benchmark run does not
 /// grow the simulator without bound.
@@ -66,6 +67,8 @@ pub(crate) struct Fixed {
     pub client_id: String,
     pub graph_root: String,
     pub token_lifetime_secs: u64,
+    pub aws_account_id: String,
+    pub aws_role_arn: String,
 }
 
 struct IssuedToken {
@@ -87,6 +90,9 @@ struct State {
     client_secret: String,
     /// The app's key credentials.
     certificates: Vec<RegisteredCertificate>,
+    /// The app's federated identity credentials.
+    federated_credentials: Vec<FederatedCredential>,
+    sts: StsSettings,
     /// `jti`s of accepted assertions, with their expiry, so none is accepted twice.
     used_jtis: HashMap<String, u64>,
     roles: Vec<String>,
@@ -123,11 +129,15 @@ impl Shared {
                 client_id: config.client_id,
                 graph_root: config.graph_root,
                 token_lifetime_secs: config.token_lifetime_secs,
+                aws_account_id: config.aws_account_id,
+                aws_role_arn: config.aws_role_arn,
             },
             base_url,
             state: Mutex::new(State {
                 client_secret: config.client_secret,
                 certificates,
+                federated_credentials: config.federated_credentials,
+                sts: StsSettings::default(),
                 used_jtis: HashMap::new(),
                 roles: config.roles,
                 latency: config.latency,
@@ -204,6 +214,26 @@ impl Shared {
         st.certificates.retain(|c| c.thumbprint != thumbprint);
         st.certificates.push(certificate);
         thumbprint
+    }
+
+    pub(crate) fn federated_credentials(&self) -> Vec<FederatedCredential> {
+        self.lock().federated_credentials.clone()
+    }
+
+    pub(crate) fn register_federated_credential(&self, credential: FederatedCredential) {
+        self.lock().federated_credentials.push(credential);
+    }
+
+    pub(crate) fn remove_federated_credentials(&self) {
+        self.lock().federated_credentials.clear();
+    }
+
+    pub(crate) fn sts_settings(&self) -> StsSettings {
+        self.lock().sts
+    }
+
+    pub(crate) fn set_sts_settings(&self, settings: StsSettings) {
+        self.lock().sts = settings;
     }
 
     pub(crate) fn remove_certificates(&self) {

@@ -131,6 +131,17 @@ pub enum Command {
     /// Rotate the stored key as a scheduled rotation does (needs --key-secret); prints no key
     #[command(after_help = EXIT_CODES)]
     Rotate,
+    /// Print what the Entra app must trust for GraphAuth=aws-federation (the account's issuer, from
+    /// IAM, and the function's role) as the ready `az ad app federated-credential create` command
+    #[command(after_help = EXIT_CODES)]
+    FederationTrust {
+        /// The function's role: the stack output FunctionRoleArn
+        #[arg(long, value_name = "ARN", value_parser = NonEmptyStringValueParser::new())]
+        role_arn: String,
+        /// The Entra app's client id (GraphClientId)
+        #[arg(long, value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
+        app_id: String,
+    },
     /// Print the sensor installer's download URL and version
     #[command(after_help = EXIT_CODES)]
     Package,
@@ -172,6 +183,7 @@ impl Command {
             Command::Get => "read-key",
             Command::Regenerate { .. } => "regenerate-key",
             Command::Rotate => "rotate",
+            Command::FederationTrust { .. } => "federation-trust",
             Command::Package => "read-sensor-package",
             Command::Bundle { .. } => "read-install-bundle",
             Command::Sensors { .. } => "list-sensors",

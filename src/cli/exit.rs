@@ -68,6 +68,8 @@ impl Failure {
             (
                 502,
                 "entra-refused"
+                | "federated-credential-refused"
+                | "sts-refused"
                 | "graph-unauthorized"
                 | "graph-forbidden"
                 | "upstream-rejected"

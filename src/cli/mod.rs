@@ -6,6 +6,7 @@
 
 mod args;
 mod exit;
+mod federation;
 mod output;
 mod settings;
 
@@ -99,6 +100,10 @@ fn init_logging(verbose: u8) {
 }
 
 async fn run(cli: Cli) -> Result<Report, Failure> {
+    // Needs AWS credentials only: no Graph app, no secret.
+    if let Command::FederationTrust { role_arn, app_id } = &cli.command {
+        return federation::trust(role_arn, app_id, cli.global.cloud).await;
+    }
     let settings = Settings::new(&cli.global, |name| std::env::var(name).ok())?;
     let deadline = Deadline::after(Duration::from_secs(cli.global.timeout));
     let needs_store = matches!(settings.credentials, CredentialsSource::Secret(_))
@@ -187,6 +192,9 @@ async fn execute(
         _ => Err(Failure::Config("this command needs --key-secret ID".into())),
     };
     match command {
+        Command::FederationTrust { .. } => Err(Failure::Other(
+            "internal: federation-trust runs before any Graph session is built".into(),
+        )),
         Command::Get => {
             let answer = session
                 .current_key(deadline)

@@ -14,6 +14,7 @@ use mdi_sensor_key::credentials::{
     tenant_id_is_path_safe,
 };
 use mdi_sensor_key::deadline::Deadline;
+use mdi_sensor_key::federation::FederatedTokenFile;
 use mdi_sensor_key::graph::GraphEndpoints;
 use mdi_sensor_key::secrets::AwsSecretStore;
 use secrecy::SecretString;
@@ -74,15 +75,22 @@ impl Settings {
 }
 
 /// The Azure SDKs' `EnvironmentCredential` variables: a client secret or, failing that, a PEM
-/// file holding the certificate and its private key (the SDKs' precedence).
+/// file holding the certificate and its private key (the SDKs' precedence); failing both, the
+/// workload identity convention's `AZURE_FEDERATED_TOKEN_FILE` (`WorkloadIdentityCredential`).
 fn environment_credentials(get: &impl Fn(&str) -> Option<String>) -> Result<GraphCredentials, Failure> {
     let tenant_id = get("AZURE_TENANT_ID");
     let client_id = get("AZURE_CLIENT_ID");
     let client_secret = get("AZURE_CLIENT_SECRET");
     let certificate_path = get("AZURE_CLIENT_CERTIFICATE_PATH");
-    if tenant_id.is_none() && client_id.is_none() && client_secret.is_none() && certificate_path.is_none() {
+    let token_file = get("AZURE_FEDERATED_TOKEN_FILE");
+    if tenant_id.is_none()
+        && client_id.is_none()
+        && client_secret.is_none()
+        && certificate_path.is_none()
+        && token_file.is_none()
+    {
         return Err(Failure::Config(
-            "no credentials: pass --credentials-secret ID, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH".into(),
+            "no credentials: pass --credentials-secret ID, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE".into(),
         ));
     }
     let tenant_id = tenant_id.ok_or_else(|| Failure::Config("AZURE_TENANT_ID is not set or empty".into()))?;
@@ -93,12 +101,13 @@ fn environment_credentials(get: &impl Fn(&str) -> Option<String>) -> Result<Grap
             "AZURE_TENANT_ID is not a tenant GUID or domain name".into(),
         ));
     }
-    let credential = match (client_secret, certificate_path) {
-        (Some(secret), _) => ClientCredential::Secret(SecretString::from(secret)),
-        (None, Some(path)) => ClientCredential::Certificate(std::sync::Arc::new(certificate_file(&path, get)?)),
-        (None, None) => {
+    let credential = match (client_secret, certificate_path, token_file) {
+        (Some(secret), _, _) => ClientCredential::Secret(SecretString::from(secret)),
+        (None, Some(path), _) => ClientCredential::Certificate(std::sync::Arc::new(certificate_file(&path, get)?)),
+        (None, None, Some(path)) => ClientCredential::Federated(Arc::new(FederatedTokenFile::new(path))),
+        (None, None, None) => {
             return Err(Failure::Config(
-                "AZURE_CLIENT_SECRET and AZURE_CLIENT_CERTIFICATE_PATH are not set or empty: set one".into(),
+                "AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH and AZURE_FEDERATED_TOKEN_FILE are not set or empty: set one".into(),
             ));
         }
     };

@@ -67,7 +67,17 @@ impl GraphClient {
         deadline: Deadline,
     ) -> Result<AccessToken, GraphError> {
         let url = at.token_url(&credentials.tenant_id);
-        entra::request_token(&self.http, &self.policy, &url, &at.scope, credentials, deadline).await
+        let exchange_audience = at.cloud.token_exchange_audience();
+        entra::request_token(
+            &self.http,
+            &self.policy,
+            &url,
+            &at.scope,
+            exchange_audience,
+            credentials,
+            deadline,
+        )
+        .await
     }
 
     /// What the tenant's OpenID configuration says about its cloud.

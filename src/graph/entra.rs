@@ -1,5 +1,6 @@
-//! The Entra ID client-credentials token request (with a client secret, or a certificate's
-//! signed assertion made afresh for every attempt), Entra's refusals, and the token it yields.
+//! The Entra ID client-credentials token request (with a client secret, a certificate's signed
+//! assertion made afresh for every attempt, or a federated assertion fetched afresh for every
+//! request), Entra's refusals, and the token it yields.
 
 use std::time::{Duration, SystemTime};
 
@@ -10,10 +11,11 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use super::retry::{NoAnswer, Replay, RetryPolicy, Unsent};
-use super::{EntraRefusal, GraphError, Unavailable, Upstream, UpstreamIds};
-use crate::certificate::{ASSERTION_TYPE, CertificateError};
+use super::{EntraRefusal, FederationRefusal, GraphError, RefusedAssertion, Unavailable, Upstream, UpstreamIds};
+use crate::certificate::{ASSERTION_TYPE, CertificateError, ClientCertificate};
 use crate::credentials::{ClientCredential, GraphCredentials};
 use crate::deadline::Deadline;
+use crate::federation::WebIdentityToken;
 
 /// A bearer token for Graph. `Debug` redacts it.
 #[derive(Clone, Debug)]
@@ -77,44 +79,69 @@ struct EntraErrorBody {
     trace_id: Option<String>,
 }
 
+/// How one token request proves the app, settled before the first attempt.
+enum Proof<'a> {
+    Secret(&'a SecretString),
+    Certificate(&'a ClientCertificate),
+    /// A web identity token fetched for this request; every attempt of it sends the same one.
+    Federated(WebIdentityToken),
+}
+
+/// A token for `scope` from `token_url`. `exchange_audience` is the cloud's token-exchange
+/// audience, which only a federated credential uses.
 pub(crate) async fn request_token(
     http: &reqwest::Client,
     policy: &RetryPolicy,
     token_url: &str,
     scope: &str,
+    exchange_audience: &str,
     credentials: &GraphCredentials,
     deadline: Deadline,
 ) -> Result<AccessToken, GraphError> {
     let client_id = credentials.client_id.as_str();
+    let proof = match &credentials.credential {
+        ClientCredential::Secret(secret) => Proof::Secret(secret),
+        ClientCredential::Certificate(certificate) => Proof::Certificate(certificate),
+        ClientCredential::Federated(source) => Proof::Federated(
+            source
+                .token(exchange_audience, deadline)
+                .await
+                .map_err(GraphError::Federation)?,
+        ),
+    };
     let started = Instant::now();
     // As MSAL does: one id per logical request, which Entra logs and echoes back, so a failed
     // token request can be traced with Microsoft support like a Graph call.
     let client_request_id = uuid::Uuid::new_v4().to_string();
-    // Built per attempt: a retried request carries a new assertion with a new jti, since Entra
-    // may refuse a jti it has seen.
+    // Built per attempt: a retried request carries a new certificate assertion with a new jti,
+    // since Entra may refuse a jti it has seen.
     let build = || -> Result<reqwest::RequestBuilder, CertificateError> {
         let request = http
             .post(token_url)
             .header("Accept", "application/json")
             .header("client-request-id", &client_request_id)
             .header("return-client-request-id", "true");
-        match &credentials.credential {
-            ClientCredential::Secret(secret) => Ok(request.form(&[
+        let with_assertion = |request: reqwest::RequestBuilder, assertion: &str| {
+            request.form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", assertion),
+                ("scope", scope),
+            ])
+        };
+        match &proof {
+            Proof::Secret(secret) => Ok(request.form(&[
                 ("grant_type", "client_credentials"),
                 ("client_id", client_id),
                 ("client_secret", secret.expose_secret()),
                 ("scope", scope),
             ])),
-            ClientCredential::Certificate(certificate) => {
-                let assertion = certificate.assertion(client_id, token_url, SystemTime::now())?;
-                Ok(request.form(&[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", client_id),
-                    ("client_assertion_type", ASSERTION_TYPE),
-                    ("client_assertion", assertion.expose_secret()),
-                    ("scope", scope),
-                ]))
+            Proof::Certificate(certificate) => {
+                let signed = certificate.assertion(client_id, token_url, SystemTime::now())?;
+                Ok(with_assertion(request, signed.expose_secret()))
             }
+            Proof::Federated(token) => Ok(with_assertion(request, token.expose())),
         }
     };
     let response = policy
@@ -156,7 +183,11 @@ pub(crate) async fn request_token(
     );
 
     if status != 200 {
-        return Err(refusal(status, &body, retry_after, ids));
+        let error = refusal(status, &body, retry_after, ids);
+        return Err(match &proof {
+            Proof::Federated(token) => federated_refusal(error, token, client_id),
+            _ => error,
+        });
     }
     let parsed: TokenBody = serde_json::from_slice(&body).map_err(|_| GraphError::BadResponse {
         upstream: Upstream::Entra,
@@ -178,6 +209,32 @@ pub(crate) async fn request_token(
         _ => None,
     };
     Ok(AccessToken::new(value, lifetime.unwrap_or(LIFETIME_WHEN_UNSTATED)))
+}
+
+/// Entra's refusal of a federated assertion, explained with what the app must trust, read from
+/// the token itself (AADSTS70021x: no federated identity credential matches it).
+fn federated_refusal(error: GraphError, token: &WebIdentityToken, client_id: &str) -> GraphError {
+    let GraphError::Entra { code, aadsts, ids, .. } = &error else {
+        return error;
+    };
+    let reason = match aadsts {
+        Some(700211) => FederationRefusal::Issuer,
+        Some(700213) => FederationRefusal::Subject,
+        Some(700212) => FederationRefusal::Audience,
+        Some(70021 | 70025) => FederationRefusal::NoMatch,
+        Some(700024) => FederationRefusal::OutsideValidTime,
+        Some(700027) => FederationRefusal::Signature,
+        Some(90061) => FederationRefusal::IssuerUnreachable,
+        _ => return error,
+    };
+    GraphError::FederatedCredentialRefused(Box::new(RefusedAssertion {
+        reason,
+        code: code.clone(),
+        aadsts: *aadsts,
+        client_id: client_id.to_owned(),
+        trust: token.trust(),
+        ids: ids.clone(),
+    }))
 }
 
 /// AADSTS codes of a refused client assertion, other than 700027 (the certificate): time range,

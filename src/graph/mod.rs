@@ -24,6 +24,7 @@ pub use session::GraphSession;
 use crate::certificate::CertificateError;
 use crate::config::Cloud;
 use crate::credentials::CredentialsError;
+use crate::federation::{FederationError, Trust};
 
 /// The application permission the key endpoints need.
 pub const READ_WRITE_ROLE: &str = "SecurityIdentitiesSensors.ReadWrite.All";
@@ -128,6 +129,54 @@ impl EntraRefusal {
     }
 }
 
+/// Which part of a federated assertion Entra found no federated identity credential for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FederationRefusal {
+    /// No credential names the token's issuer (AADSTS700211).
+    Issuer,
+    /// A credential names the issuer but not the token's subject (AADSTS700213).
+    Subject,
+    /// A credential matches issuer and subject but not the token's audience (AADSTS700212).
+    Audience,
+    /// No credential matches, part unstated (AADSTS70021; also while a new credential is still
+    /// propagating), or the app has none (AADSTS70025).
+    NoMatch,
+    /// The token was outside its valid time when Entra read it (AADSTS700024).
+    OutsideValidTime,
+    /// Entra could not verify the token's signature with the issuer's published keys
+    /// (AADSTS700027, "Client assertion failed signature validation").
+    Signature,
+    /// Entra could not fetch the issuer's OpenID configuration or keys (AADSTS90061, "Request to
+    /// External OIDC endpoint failed").
+    IssuerUnreachable,
+}
+
+impl FederationRefusal {
+    /// Whether registering the token's issuer, subject and audience on the app would cure it.
+    pub fn cured_by_registering(self) -> bool {
+        matches!(
+            self,
+            FederationRefusal::Issuer
+                | FederationRefusal::Subject
+                | FederationRefusal::Audience
+                | FederationRefusal::NoMatch
+        )
+    }
+}
+
+/// Entra's refusal of a federated assertion, with what the app must trust instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedAssertion {
+    pub reason: FederationRefusal,
+    pub code: String,
+    pub aadsts: Option<u32>,
+    /// The app the federated identity credential belongs on.
+    pub client_id: String,
+    /// What the token asked Entra to trust; `None` when the token could not be read.
+    pub trust: Option<Trust>,
+    pub ids: UpstreamIds,
+}
+
 /// Why Graph answered 403, as told by the token's `roles` claim and Graph's message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Forbidden {
@@ -174,6 +223,10 @@ pub enum GraphError {
         aadsts: Option<u32>,
         ids: UpstreamIds,
     },
+    #[error("no web identity token for the Entra token request: {0}")]
+    Federation(FederationError),
+    #[error("Entra ID refused the function's federated assertion ({}{})", .0.code, .0.aadsts.map(|c| format!(", AADSTS{c}")).unwrap_or_default())]
+    FederatedCredentialRefused(Box<RefusedAssertion>),
     #[error("Microsoft Graph rejected a freshly issued token (401 {code})")]
     Unauthorized { code: String, ids: UpstreamIds },
     #[error("Microsoft Graph refused access (403 {code})")]
@@ -240,11 +293,13 @@ impl GraphError {
     pub fn ids(&self) -> Option<&UpstreamIds> {
         match self {
             GraphError::Credentials(_)
+            | GraphError::Federation(_)
             | GraphError::ClientAssertion(_)
             | GraphError::CloudMismatch { .. }
             | GraphError::CloudUnsupported { .. }
             | GraphError::OutsideGraphRoot { .. } => None,
             GraphError::Ambiguous(inner) | GraphError::CloudUnknown(inner) => inner.ids(),
+            GraphError::FederatedCredentialRefused(refused) => Some(&refused.ids),
             GraphError::Entra { ids, .. }
             | GraphError::Unauthorized { ids, .. }
             | GraphError::Forbidden { ids, .. }

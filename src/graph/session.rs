@@ -23,7 +23,7 @@ use super::cloud::{CloudEndpoints, TenantCloud};
 use super::entra::AccessToken;
 use super::{Endpoint, Forbidden, GET_KEY, GraphError, REGENERATE_KEY};
 use crate::config::{Cloud, CloudChoice};
-use crate::credentials::{CredentialsCache, CredentialsProvider, GraphCredentials};
+use crate::credentials::{AppCredentials, CredentialsProvider, GraphCredentials};
 use crate::deadline::Deadline;
 use crate::keys::{KeyAnswer, KeySource};
 use crate::secrets::SecretStore;
@@ -59,10 +59,10 @@ struct State {
     cloud: Option<(String, CloudVerdict)>,
 }
 
-/// `C` is where the credentials come from. It defaults to the credentials secret read from the
-/// store `S`, so `GraphSession<S>` keeps meaning the Lambda's session; other providers (the CLI's
-/// environment credentials) leave `S` unused.
-pub struct GraphSession<S, C = CredentialsCache<S>> {
+/// `C` is where the credentials come from. It defaults to the Lambda's (the credentials secret
+/// read from the store `S`, or the federated identity), so `GraphSession<S>` keeps meaning the
+/// Lambda's session; other providers (the CLI's environment credentials) leave `S` unused.
+pub struct GraphSession<S, C = AppCredentials<S>> {
     client: GraphClient,
     credentials: C,
     state: Mutex<State>,
@@ -70,7 +70,7 @@ pub struct GraphSession<S, C = CredentialsCache<S>> {
 }
 
 impl<S: SecretStore> GraphSession<S> {
-    pub fn new(client: GraphClient, credentials: CredentialsCache<S>) -> Self {
+    pub fn new(client: GraphClient, credentials: AppCredentials<S>) -> Self {
         GraphSession::with_credentials(client, credentials)
     }
 }

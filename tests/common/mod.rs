@@ -7,17 +7,18 @@ pub mod secrets_proxy;
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-use graph_sim::{Endpoint, Sim, SimConfig, SimHandle, TestCertificate};
+use graph_sim::{Endpoint, FederatedCredential, Sim, SimConfig, SimHandle, TestCertificate};
 use lambda_http::{Body, Context, Request, RequestExt};
 use mdi_sensor_key::app::App;
 use mdi_sensor_key::config::Config;
+use mdi_sensor_key::federation::{StsWebIdentity, WebIdentitySource};
 use mdi_sensor_key::graph::{GraphSession, RetryPolicy};
 use mdi_sensor_key::handler::{self, EventError};
 use mdi_sensor_key::secrets::AwsSecretStore;
@@ -44,6 +45,10 @@ pub struct Setup {
     pub capture_logs: bool,
     /// The simulator's starting state (its client secret is always [`CLIENT_SECRET`]).
     pub sim: SimConfig,
+    /// `GRAPH_AUTH=aws-federation`: no credentials secret is created or configured; the function
+    /// gets its assertion from the simulator's STS, and the simulated app trusts the simulated
+    /// role (unless the test says otherwise through the simulator).
+    pub federation: bool,
 }
 
 impl Default for Setup {
@@ -57,6 +62,7 @@ impl Default for Setup {
             secrets_proxy: false,
             capture_logs: true,
             sim: SimConfig::default(),
+            federation: false,
         }
     }
 }
@@ -82,6 +88,8 @@ pub struct World {
     pub key_secret_arn: String,
     pub app: TestApp,
     pub proxy: Option<secrets_proxy::SecretsProxy>,
+    /// The function's STS client, in federation worlds.
+    pub web_identity: Option<Arc<dyn WebIdentitySource>>,
 }
 
 pub fn unique(prefix: &str) -> String {
@@ -104,12 +112,14 @@ pub async fn world(setup: Setup) -> World {
         .credentials_json
         .clone()
         .unwrap_or_else(|| credentials_json(&sim, CLIENT_SECRET));
-    moto.create_secret()
-        .name(&credentials_secret)
-        .secret_string(credentials)
-        .send()
-        .await
-        .expect("moto is up");
+    if !setup.federation {
+        moto.create_secret()
+            .name(&credentials_secret)
+            .secret_string(credentials)
+            .send()
+            .await
+            .expect("moto is up");
+    }
     let key_secret = unique("mdi-sensor-key");
     let created = moto
         .create_secret()
@@ -134,6 +144,21 @@ pub async fn world(setup: Setup) -> World {
     if setup.key_secret {
         env.insert("SENSOR_KEY_SECRET_ID", key_secret.clone());
     }
+    let web_identity: Option<Arc<dyn WebIdentitySource>> = if setup.federation {
+        let app = SimConfig::default();
+        env.remove("GRAPH_CREDENTIALS_SECRET_ID");
+        env.insert("GRAPH_AUTH", "aws-federation".to_owned());
+        env.insert("GRAPH_TENANT_ID", app.tenant_id);
+        env.insert("GRAPH_CLIENT_ID", app.client_id);
+        sim.register_federated_credential(FederatedCredential {
+            issuer: sim.aws_issuer(),
+            subject: sim.aws_role_arn(),
+            audiences: vec!["api://AzureADTokenExchange".to_owned()],
+        });
+        Some(Arc::new(sts_for(&sim)))
+    } else {
+        None
+    };
     env.extend(setup.extra_env.iter().cloned());
     let config = Config::from_lookup(|name| env.get(name).cloned()).expect("valid test configuration");
     let proxy = match setup.secrets_proxy {
@@ -144,7 +169,13 @@ pub async fn world(setup: Setup) -> World {
         Some(proxy) => secrets_client(&proxy.url),
         None => moto.clone(),
     };
-    let app = App::from_config(&config, AwsSecretStore::new(function_client), setup.retry.clone()).expect("app builds");
+    let app = App::from_config(
+        &config,
+        AwsSecretStore::new(function_client),
+        web_identity.clone(),
+        setup.retry.clone(),
+    )
+    .expect("app builds");
     World {
         config,
         retry: setup.retry,
@@ -155,7 +186,21 @@ pub async fn world(setup: Setup) -> World {
         key_secret_arn,
         app,
         proxy,
+        web_identity,
     }
+}
+
+/// The function's STS client as `StsWebIdentity::from_lambda_env` builds it, aimed at the
+/// simulator through `AWS_ENDPOINT_URL_STS`.
+pub fn sts_for(sim: &SimHandle) -> StsWebIdentity {
+    let env: HashMap<&str, String> = HashMap::from([
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("AWS_SESSION_TOKEN", "testing-session".to_owned()),
+        ("AWS_ENDPOINT_URL_STS", sim.sts_url()),
+    ]);
+    StsWebIdentity::from_lambda_env(|name| env.get(name).cloned()).expect("STS client builds")
 }
 
 pub fn credentials_json(sim: &SimHandle, secret: &str) -> String {
@@ -440,7 +485,13 @@ impl World {
             .proxy
             .as_ref()
             .map_or_else(|| self.moto.clone(), |proxy| secrets_client(&proxy.url));
-        App::from_config(&self.config, AwsSecretStore::new(client), self.retry.clone()).expect("app builds")
+        App::from_config(
+            &self.config,
+            AwsSecretStore::new(client),
+            self.web_identity.clone(),
+            self.retry.clone(),
+        )
+        .expect("app builds")
     }
 
     /// Every secret this world has seen: the client secret, each key the sim held or we were
