@@ -216,7 +216,10 @@ async fn bad_bundle_options_are_400_without_echoing_them_and_graph_is_not_called
         let reply = call(&world.app, get("/sensor-install-bundle", query)).await;
         assert_eq!(reply.status, 400, "{query}");
         assert_eq!(reply.header("content-type"), Some("application/problem+json"));
-        assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:bad-request", "{query}");
+        assert_eq!(
+            reply.json["type"], "tag:mdi-sensor-key,2026:problem/bad-request",
+            "{query}"
+        );
         let detail = reply.json["detail"].as_str().unwrap();
         assert!(
             !detail.contains("evil") && !detail.contains("calc") && !detail.contains("pass"),
@@ -453,7 +456,10 @@ async fn a_next_link_that_leaves_the_graph_root_is_refused_and_no_token_is_sent_
     let reply = call(&world.app, get("/sensors", "")).await;
 
     assert_eq!(reply.status, 502);
-    assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:upstream-bad-response");
+    assert_eq!(
+        reply.json["type"],
+        "tag:mdi-sensor-key,2026:problem/upstream-bad-response"
+    );
     assert!(reply.json["detail"].as_str().unwrap().contains("nextLink"));
     assert!(
         elsewhere.requests().is_empty(),
@@ -558,7 +564,7 @@ async fn upstream_failures_on_the_sensor_routes_map_as_on_the_key_routes() {
         assert_eq!(reply.status, status, "{fault:?}");
         assert_eq!(
             reply.json["type"],
-            format!("urn:mdi-sensor-key:problem:{kind}"),
+            format!("tag:mdi-sensor-key,2026:problem/{kind}"),
             "{fault:?}"
         );
     }

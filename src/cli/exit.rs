@@ -8,7 +8,7 @@
 
 use mdi_sensor_key::graph::GraphError;
 use mdi_sensor_key::keys::KeyError;
-use mdi_sensor_key::problem::Problem;
+use mdi_sensor_key::problem::{Problem, ProblemType};
 use mdi_sensor_key::rotation::RotationError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,20 +56,40 @@ impl Failure {
         if !ids.is_empty() {
             message.push_str(&format!(" ({})", ids.join(", ")));
         }
-        let slug = problem.kind.rsplit(':').next().unwrap_or_default();
-        match (problem.status, slug) {
-            (500, _) => Failure::Config(message),
-            (503 | 504, _) => Failure::Unavailable(message),
-            (
-                502,
-                "entra-refused"
-                | "graph-unauthorized"
-                | "graph-forbidden"
-                | "upstream-rejected"
-                | "not-available-in-cloud",
-            ) => Failure::Refused(message),
-            _ => Failure::Other(message),
+        class(problem.kind)(message)
+    }
+}
+
+/// The exit code's class of each problem type, keyed by the type itself: the match is
+/// exhaustive, so a new problem type does not compile until it has a class here.
+fn class(kind: ProblemType) -> fn(String) -> Failure {
+    match kind {
+        ProblemType::Misconfigured
+        | ProblemType::KeyStoreMisconfigured
+        | ProblemType::CloudMismatch
+        | ProblemType::CloudUnsupported => Failure::Config,
+        ProblemType::EntraRefused
+        | ProblemType::GraphUnauthorized
+        | ProblemType::GraphForbidden
+        | ProblemType::UpstreamRejected
+        | ProblemType::NotAvailableInCloud => Failure::Refused,
+        ProblemType::CredentialsUnavailable
+        | ProblemType::Throttled
+        | ProblemType::UpstreamTimeout
+        | ProblemType::UpstreamUnavailable
+        | ProblemType::KeyStoreUnavailable
+        | ProblemType::CloudDiscoveryFailed => Failure::Unavailable,
+        ProblemType::UpstreamFailed | ProblemType::UpstreamBadResponse | ProblemType::OutsideGraphRoot => {
+            Failure::Other
         }
+        // Refusals of an HTTP request: the CLI validates its input with clap (exit 2) and never
+        // meets these.
+        ProblemType::Unauthenticated
+        | ProblemType::Forbidden
+        | ProblemType::NotFound
+        | ProblemType::MethodNotAllowed
+        | ProblemType::BadRequest
+        | ProblemType::PayloadTooLarge => Failure::Other,
     }
 }
 
@@ -206,6 +226,29 @@ mod tests {
             "{}",
             failure.message()
         );
+    }
+
+    #[test]
+    fn every_problem_types_exit_code_is_the_one_in_the_docs_table() {
+        let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/http-api.md")).unwrap();
+        for kind in ProblemType::ALL {
+            let row = docs
+                .lines()
+                .find(|line| line.starts_with(&format!("| <a id=\"{}\">", kind.slug())))
+                .unwrap_or_else(|| panic!("no row for {}", kind.slug()));
+            let documented = row.split('|').nth(3).unwrap().trim();
+            let code = class(*kind)(String::new()).code();
+            let expected = match kind.status() {
+                400..=499 => "-".to_owned(),
+                _ => code.to_string(),
+            };
+            assert_eq!(documented, expected, "{}", kind.slug());
+            match kind.status() {
+                500 => assert_eq!(code, 3, "{}", kind.slug()),
+                503 | 504 => assert_eq!(code, 5, "{}", kind.slug()),
+                _ => {}
+            }
+        }
     }
 
     #[test]
