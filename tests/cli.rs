@@ -148,6 +148,126 @@ async fn credentials_can_come_from_a_secrets_manager_secret_instead_of_the_envir
     );
 }
 
+/// A directory of its own under the temporary directory, removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        let path = std::env::temp_dir().join(format!("mdi-sensor-key-cli-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir(&path).expect("temporary directory");
+        TempDir(path)
+    }
+
+    /// Writes `contents` to `name` in the directory, executable when `executable`.
+    fn file(&self, name: &str, contents: &str, executable: bool) -> String {
+        use std::os::unix::fs::PermissionsExt as _;
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).expect("temporary file");
+        if executable {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        path.display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An AWS config file whose only profile is `profile_body`, and the environment that selects it:
+/// no AWS_* credentials or region variables, so the profile is the only source (moto takes any
+/// credentials; the endpoint override sends the SDK there).
+fn profile_env(dir: &TempDir, world: &World, profile_body: &str) -> Vec<(&'static str, String)> {
+    let config = dir.file("config", &format!("[profile operator]\n{profile_body}"), false);
+    vec![
+        ("HOME", dir.0.display().to_string()),
+        ("AWS_CONFIG_FILE", config),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".into()),
+        ("AWS_PROFILE", "operator".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_endpoint()),
+        ("AZURE_AUTHORITY_HOST", world.sim.authority_url()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_process_profile_gives_the_cli_its_aws_credentials() {
+    let world = world(Setup::default()).await;
+    let dir = TempDir::new();
+    let ran = dir.0.join("ran");
+    // The process protocol: a JSON document with Version 1 on stdout (AWS CLI's
+    // "Sourcing credentials with an external process").
+    let process = dir.file(
+        "credentials.sh",
+        &format!(
+            "#!/bin/sh\ntouch '{}'\nprintf '%s' '{{\"Version\": 1, \"AccessKeyId\": \"AKIDPROCESS\", \"SecretAccessKey\": \"process-secret\"}}'\n",
+            ran.display()
+        ),
+        true,
+    );
+    let env = profile_env(
+        &dir,
+        &world,
+        &format!("region = us-east-1\ncredential_process = {process}\n"),
+    );
+
+    let run = run_with(
+        &world,
+        &["get", "--json", "--credentials-secret", &world.credentials_secret],
+        env,
+    )
+    .await;
+
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(ran.exists(), "the profile's credential_process ran");
+    assert_eq!(
+        run.json()["sensorDeploymentAccessKey"],
+        world.sim.current_key().as_str(),
+        "the credentials secret was read from moto with the process's credentials"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_credentials_that_cannot_be_loaded_are_said_to_be_a_credentials_problem() {
+    let world = world(Setup::default()).await;
+    let dir = TempDir::new();
+    let failing = dir.file(
+        "credentials.sh",
+        "#!/bin/sh\necho 'the SSO session has expired; run aws sso login' >&2\nexit 1\n",
+        true,
+    );
+    let process = profile_env(
+        &dir,
+        &world,
+        &format!("region = us-east-1\ncredential_process = {failing}\n"),
+    );
+    // An IAM Identity Center profile without a cached login: the `sso` feature reads the
+    // token cache under HOME (empty here) and says so, instead of "feature not enabled".
+    let sso_dir = TempDir::new();
+    let sso = profile_env(
+        &sso_dir,
+        &world,
+        "region = us-east-1\nsso_start_url = https://d-0000000000.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Operator\n",
+    );
+
+    for (env, says) in [(process, "the SSO session has expired"), (sso, "sso/cache")] {
+        let run = run_with(&world, &["get", "--credentials-secret", &world.credentials_secret], env).await;
+
+        assert_eq!(run.code, 3, "configuration: {}", run.stderr);
+        assert!(
+            run.stderr.contains("AWS credentials could not be loaded"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(says), "the cause is given: {}", run.stderr);
+        assert!(!run.stderr.contains("not enabled"), "{}", run.stderr);
+        assert!(!run.stderr.contains("Secrets Manager is unavailable"), "{}", run.stderr);
+    }
+    assert_eq!(calls(&world), (0, 0, 0));
+}
+
 /// A PEM file in the temporary directory, removed when dropped (the key is generated at test
 /// time; no key file is ever committed).
 struct TempPem(std::path::PathBuf);

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
+use aws_sdk_secretsmanager::config::ProvideCredentials as _;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 use mdi_sensor_key::credentials::{CredentialsCache, StaticCredentials};
@@ -86,7 +87,8 @@ fn check_usage(cli: &Cli) {
 /// Logs go to stderr, as text: stdout belongs to the output.
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        // aws-config warns of each provider it tried; the failure's one line says what matters.
+        0 => "warn,aws_config=error,aws_runtime=error",
         1 => "warn,mdi_sensor_key=info,audit=info",
         _ => "info,mdi_sensor_key=debug,audit=debug",
     };
@@ -104,7 +106,7 @@ async fn run(cli: Cli) -> Result<Report, Failure> {
     let needs_store = matches!(settings.credentials, CredentialsSource::Secret(_))
         || matches!(cli.command, Command::Regenerate { store: true } | Command::Rotate);
     let store = match needs_store {
-        true => Some(aws_store().await?),
+        true => Some(aws_store(deadline).await?),
         false => None,
     };
     let session = session(&settings, store.clone())?;
@@ -132,9 +134,15 @@ async fn run(cli: Cli) -> Result<Report, Failure> {
     outcome.map(|(report, _)| report)
 }
 
-/// Secrets Manager through the SDK's usual credential and region sources. Built only for the
-/// commands that need it, so `get` with the AZURE_* variables needs no AWS set-up at all.
-async fn aws_store() -> Result<AwsSecretStore, Failure> {
+/// Secrets Manager through the SDK's usual credential and region sources: the environment, the
+/// shared config and credentials files (profiles, `credential_process`, IAM Identity Center,
+/// `aws login`), web identity, ECS and instance metadata. Built only for the commands that need
+/// it, so `get` with the AZURE_* variables needs no AWS set-up at all.
+///
+/// The credentials are resolved here, once: a profile that cannot produce them is a credentials
+/// problem, said as one, before any call (the SDK would report it as a failed connection to
+/// Secrets Manager), and a `credential_process` or SSO login runs once per command.
+async fn aws_store(deadline: Deadline) -> Result<AwsSecretStore, Failure> {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(3))
         .operation_attempt_timeout(Duration::from_secs(5))
@@ -152,7 +160,40 @@ async fn aws_store() -> Result<AwsSecretStore, Failure> {
             "no AWS region for Secrets Manager: set AWS_REGION or a profile's region".into(),
         ));
     }
-    Ok(AwsSecretStore::new(aws_sdk_secretsmanager::Client::new(&aws)))
+    let provider = aws.credentials_provider().ok_or_else(|| {
+        Failure::Config("AWS credentials: no credentials provider is configured for Secrets Manager".into())
+    })?;
+    let credentials = tokio::time::timeout_at(deadline.instant(), provider.provide_credentials())
+        .await
+        .map_err(|_| Failure::Unavailable("AWS credentials: loading them took longer than --timeout".into()))?
+        .map_err(|error| {
+            Failure::Config(format!(
+                "AWS credentials could not be loaded for Secrets Manager: {}. Check AWS_PROFILE and that profile (IAM Identity Center: aws sso login; aws login), or the AWS_* variables",
+                causes(&error)
+            ))
+        })?;
+    let config = aws_sdk_secretsmanager::config::Builder::from(&aws)
+        .credentials_provider(credentials)
+        .build();
+    Ok(AwsSecretStore::new(aws_sdk_secretsmanager::Client::from_conf(config)))
+}
+
+/// An error and its causes in one line, each said once: the provider chain's errors repeat their
+/// sources' text. They name the profile, a process's exit status and stderr, the SSO token cache's
+/// file; never a credential.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut said: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let text = error.to_string();
+        if !said.iter().any(|earlier| earlier.contains(&text)) {
+            said.push(text);
+        }
+        next = error.source();
+    }
+    // The innermost cause that is not already part of an outer one's text reads best last.
+    said.retain(|text| !text.is_empty());
+    said.join(": ")
 }
 
 fn session(settings: &Settings, store: Option<AwsSecretStore>) -> Result<Session, Failure> {
