@@ -49,11 +49,11 @@ fn azure_env(world: &World) -> Vec<(&'static str, String)> {
     env
 }
 
-/// Runs the binary with `args` (pointed at the world's Graph unless they say otherwise) and
-/// exactly `env`.
+/// Runs the binary with `args` (pointed at the world's Graph unless they or `GRAPH_ENDPOINT` say
+/// otherwise) and exactly `env`.
 async fn run_with(world: &World, args: &[&str], env: Vec<(&'static str, String)>) -> Run {
     let mut args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
-    if !args.iter().any(|arg| arg == "--graph-endpoint") {
+    if !args.iter().any(|arg| arg == "--graph-endpoint") && !env.iter().any(|(name, _)| *name == "GRAPH_ENDPOINT") {
         args.extend(["--graph-endpoint".into(), world.sim.graph_url()]);
     }
     args.extend(["--timeout".into(), "20".into()]);
@@ -360,14 +360,15 @@ async fn a_certificate_entra_does_not_hold_exits_4_and_says_to_register_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cloud_auto_discovers_the_tenants_cloud_from_the_cli_too() {
+async fn the_cli_discovers_the_tenants_cloud_by_default() {
     let world = world(Setup {
         sim: SimConfig::in_cloud(graph_sim::SimCloud::Dod),
         ..Setup::default()
     })
     .await;
 
-    let run = run(&world, &["get", "--json", "--cloud", "auto"]).await;
+    // No --cloud: the CLI's default is auto.
+    let run = run(&world, &["get", "--json"]).await;
 
     assert_eq!(run.code, 0, "{}", run.stderr);
     let requests = world.sim.requests();
@@ -376,7 +377,10 @@ async fn cloud_auto_discovers_the_tenants_cloud_from_the_cli_too() {
         token.form_field("scope"),
         Some("https://dod-graph.microsoft.us/.default")
     );
-    let mismatch = run_with(&world, &["get", "--cloud", "global"], azure_env(&world)).await;
+    // GRAPH_CLOUD, the function's variable, is the fallback of --cloud.
+    let mut global = azure_env(&world);
+    global.push(("GRAPH_CLOUD", "global".into()));
+    let mismatch = run_with(&world, &["get"], global).await;
     assert_eq!(
         mismatch.code, 3,
         "a cloud mismatch is configuration: {}",
@@ -556,6 +560,78 @@ async fn rotate_rotates_the_stored_key_and_prints_a_summary_without_the_key() {
     assert_eq!(table.code, 0, "{}", table.stderr);
     assert!(table.stdout.starts_with("Outcome"), "{}", table.stdout);
     assert!(!table.stdout.contains(&world.sim.current_key()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_functions_environment_variables_stand_in_for_the_flags() {
+    let world = world(Setup::default()).await;
+    let mut env = aws_env();
+    env.extend([
+        ("GRAPH_CREDENTIALS_SECRET_ID", world.credentials_secret.clone()),
+        ("SENSOR_KEY_SECRET_ID", world.key_secret.clone()),
+        ("GRAPH_ENDPOINT", world.sim.graph_url()),
+        ("GRAPH_API_VERSION", "beta".into()),
+        ("GRAPH_CLOUD", "global".into()),
+        ("AUTHORITY_HOST", world.sim.authority_url()),
+    ]);
+
+    let run = run_with(&world, &["rotate", "-o", "json"], env.clone()).await;
+
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["secretId"], world.key_secret_arn.as_str());
+    assert_eq!(
+        stored_key(&world.moto, &world.key_secret).await,
+        world.sim.current_key()
+    );
+    let token = world.sim.requests();
+    let token = token.iter().find(|r| r.endpoint == Some(Endpoint::Token)).unwrap();
+    assert_eq!(token.form_field("scope"), Some("https://graph.microsoft.com/.default"));
+
+    // A flag wins over its variable.
+    let flag = run_with(&world, &["rotate", "--key-secret", "no-such-key-secret-77"], env).await;
+    assert_eq!(flag.code, 3, "{}", flag.stderr);
+    assert!(flag.stderr.contains("no-such-key-secret-77"), "{}", flag.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_shows_the_output_option_and_each_options_environment_fallback() {
+    let world = world(Setup::default()).await;
+
+    let help = run_with(&world, &["get", "--help"], Vec::new()).await;
+
+    assert_eq!(help.code, 0, "{}", help.stderr);
+    for shown in [
+        "-o, --output <OUTPUT>",
+        "--json",
+        "[env: GRAPH_CREDENTIALS_SECRET_ID=]",
+        "[env: SENSOR_KEY_SECRET_ID=]",
+        "[env: GRAPH_CLOUD=]",
+        "[default: auto]",
+        "[env: GRAPH_ENDPOINT=]",
+        "[env: AUTHORITY_HOST=]",
+        "[env: GRAPH_API_VERSION=]",
+    ] {
+        assert!(help.stdout.contains(shown), "--help shows {shown}: {}", help.stdout);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_are_generated_for_each_shell_without_any_set_up() {
+    let world = world(Setup::default()).await;
+    for (shell, says) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef mdi-sensor-key"),
+        ("fish", "complete -c mdi-sensor-key"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let run = run_with(&world, &["completions", shell], Vec::new()).await;
+
+        assert_eq!(run.code, 0, "{shell}: {}", run.stderr);
+        assert!(run.stdout.contains(says), "{shell}: {}", run.stdout);
+        assert!(run.stdout.contains("credentials-secret"), "{shell}");
+        assert!(run.stdout.contains("verdict"), "{shell}");
+    }
+    assert_eq!(calls(&world), (0, 0, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,6 +40,16 @@ type Session = GraphSession<AwsSecretStore, CliCredentials>;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Completions { shell } = cli.command {
+        // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "mdi-sensor-key", &mut script);
+        let mut stdout = std::io::stdout().lock();
+        return match stdout.write_all(&script).and_then(|()| stdout.flush()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(1),
+        };
+    }
     check_usage(&cli);
     init_logging(cli.global.verbose);
     metrics::disable();
@@ -50,7 +60,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let json = cli.global.json;
+    let json = cli.global.json();
     match runtime.block_on(run(cli)) {
         Ok(report) => {
             let mut stdout = std::io::stdout().lock();
@@ -78,7 +88,9 @@ fn check_usage(cli: &Cli) {
         Cli::command()
             .error(
                 ErrorKind::MissingRequiredArgument,
-                format!("{command} needs --key-secret ID: the Secrets Manager secret the key is stored in"),
+                format!(
+                    "{command} needs --key-secret ID (or SENSOR_KEY_SECRET_ID): the Secrets Manager secret the key is stored in"
+                ),
             )
             .exit();
     }
@@ -112,7 +124,7 @@ async fn run(cli: Cli) -> Result<Report, Failure> {
     let session = session(&settings, store.clone())?;
     let operation = cli.command.name();
     let outcome = execute(cli.command, session, store, settings.key_secret, deadline).await;
-    let user = std::env::var("USER").unwrap_or_default();
+    let user = audit_user(|name| std::env::var(name).ok());
     match &outcome {
         Ok((_, graph_request_id)) => tracing::info!(
             target: "audit",
@@ -132,6 +144,14 @@ async fn run(cli: Cli) -> Result<Report, Failure> {
         ),
     }
     outcome.map(|(report, _)| report)
+}
+
+/// Who ran the command, for the audit line: `USER` (Unix) or `USERNAME` (Windows).
+fn audit_user(lookup: impl Fn(&str) -> Option<String>) -> String {
+    ["USER", "USERNAME"]
+        .into_iter()
+        .find_map(|name| lookup(name).filter(|value| !value.trim().is_empty()))
+        .unwrap_or_default()
 }
 
 /// Secrets Manager through the SDK's usual credential and region sources: the environment, the
@@ -348,6 +368,9 @@ async fn execute(
             };
             Ok((report, list.graph_request_id))
         }
+        Command::Completions { .. } => Err(Failure::Other(
+            "internal: completions are printed before any command runs".into(),
+        )),
         Command::Verdict { host } => {
             let verdict = sensors::verdict(&session, &host, deadline)
                 .await
@@ -429,4 +452,20 @@ fn sensor_table(list: &SensorList) -> String {
         ],
         &rows,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_audit_user_is_user_or_on_windows_username() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+        };
+        assert_eq!(audit_user(env(&[("USER", "alice"), ("USERNAME", "bob")])), "alice");
+        assert_eq!(audit_user(env(&[("USERNAME", "bob")])), "bob");
+        assert_eq!(audit_user(env(&[("USER", " "), ("USERNAME", "bob")])), "bob");
+        assert_eq!(audit_user(env(&[])), "");
+    }
 }
