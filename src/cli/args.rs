@@ -12,8 +12,8 @@ Exit codes:
   0  success
   1  any other failure (an unreadable upstream answer, an unexpected error)
   2  usage: an unknown command or option, a missing or invalid value
-  3  configuration: no or unusable credentials (AZURE_* variables, the credentials secret),
-     a key secret that is missing or unreadable, an invalid endpoint
+  3  configuration: no or unusable credentials (AZURE_* variables, the credentials secret,
+     AWS credentials), a key secret that is missing or unreadable, an invalid endpoint
   4  upstream refused: Entra ID or Graph said no (wrong client secret, unknown app or tenant,
      missing permission or admin consent, tenant not onboarded to Defender for Identity)
   5  upstream unavailable: throttled, unreachable or timed out; try again later";
