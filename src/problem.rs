@@ -2,10 +2,15 @@
 //!
 //! Details are written here, from typed errors, so no upstream body is ever echoed: only
 //! vetted error codes and the upstream request ids an operator needs to open a support case.
+//!
+//! Every problem type is a [`ProblemType`]: its slug, status and title are fixed together, its
+//! `type` member is a `tag:` URI ([`ProblemType::uri`]), and docs/http-api.md has one table row
+//! per type, anchored at the slug (a test holds the two together). Extension member names are
+//! camelCase letters only, as RFC 9457 §3.2 asks of names meant to be usable as identifiers.
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::credentials::CredentialsError;
 use crate::federation::FederationError;
@@ -15,6 +20,104 @@ use crate::graph::{
 use crate::keys::KeyError;
 use crate::secrets::StoreError;
 use crate::sensors::SensorError;
+
+/// The prefix of every problem `type`: a `tag:` URI (RFC 4151), which needs no registration
+/// and is never dereferenced; the slug after it is the anchor of its row in docs/http-api.md.
+pub const TYPE_PREFIX: &str = "tag:mdi-sensor-key,2026:problem/";
+
+/// The challenge a `401` carries (RFC 9110 §11.6.1): the scheme of the SigV4 `Authorization`
+/// header the caller should have sent through the IAM-authenticated function URL.
+pub const WWW_AUTHENTICATE: &str = "AWS4-HMAC-SHA256";
+
+/// Declares [`ProblemType`] and its table at once, so [`ProblemType::ALL`] cannot miss a type.
+macro_rules! problem_types {
+    ($($(#[doc = $doc:literal])* $variant:ident => ($slug:literal, $status:literal, $title:literal),)*) => {
+        /// Every kind of problem this function answers with.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ProblemType {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl ProblemType {
+            /// Every type, in the order of the table in docs/http-api.md.
+            pub const ALL: &'static [ProblemType] = &[$(ProblemType::$variant,)*];
+
+            /// The last segment of the `type` URI and the anchor of its row in the docs.
+            pub fn slug(self) -> &'static str {
+                match self {
+                    $(ProblemType::$variant => $slug,)*
+                }
+            }
+
+            /// The HTTP status every problem of this type has.
+            pub fn status(self) -> u16 {
+                match self {
+                    $(ProblemType::$variant => $status,)*
+                }
+            }
+
+            /// The `title`: the same for every occurrence (RFC 9457 §3.1.3).
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(ProblemType::$variant => $title,)*
+                }
+            }
+        }
+    };
+}
+
+problem_types! {
+    /// No IAM caller identity in the request context.
+    Unauthenticated => ("unauthenticated", 401, "Unauthenticated"),
+    /// The caller is not on the operation's allow-list.
+    Forbidden => ("forbidden", 403, "Forbidden"),
+    NotFound => ("not-found", 404, "Not Found"),
+    MethodNotAllowed => ("method-not-allowed", 405, "Method Not Allowed"),
+    BadRequest => ("bad-request", 400, "Bad Request"),
+    PayloadTooLarge => ("payload-too-large", 413, "Payload Too Large"),
+    /// The credentials secret (or the certificate in it) cannot be used.
+    Misconfigured => ("misconfigured", 500, "Misconfigured"),
+    CredentialsUnavailable => ("credentials-unavailable", 503, "Credentials Unavailable"),
+    EntraRefused => ("entra-refused", 502, "Token Request Refused"),
+    GraphUnauthorized => ("graph-unauthorized", 502, "Graph Rejected The Token"),
+    GraphForbidden => ("graph-forbidden", 502, "Graph Refused Access"),
+    Throttled => ("throttled", 503, "Throttled Upstream"),
+    UpstreamTimeout => ("upstream-timeout", 504, "Upstream Timeout"),
+    UpstreamUnavailable => ("upstream-unavailable", 503, "Upstream Unavailable"),
+    UpstreamFailed => ("upstream-failed", 502, "Upstream Failed"),
+    UpstreamRejected => ("upstream-rejected", 502, "Upstream Rejected The Request"),
+    UpstreamBadResponse => ("upstream-bad-response", 502, "Unreadable Upstream Response"),
+    KeyStoreUnavailable => ("key-store-unavailable", 503, "Key Store Unavailable"),
+    KeyStoreMisconfigured => ("key-store-misconfigured", 500, "Key Store Misconfigured"),
+    CloudMismatch => ("cloud-mismatch", 500, "Cloud Mismatch"),
+    CloudUnsupported => ("cloud-unsupported", 500, "Cloud Unsupported"),
+    CloudDiscoveryFailed => ("cloud-discovery-failed", 503, "Cloud Discovery Failed"),
+    NotAvailableInCloud => ("not-available-in-cloud", 502, "Not Available In This Cloud"),
+    OutsideGraphRoot => ("outside-graph-root", 502, "Refused To Leave The Graph Root"),
+    /// A short host name that sensors in two or more domains have.
+    AmbiguousHost => ("ambiguous-host", 409, "Ambiguous Host Name"),
+    /// The account has not enabled IAM outbound identity federation.
+    FederationDisabled => ("federation-disabled", 500, "Outbound Identity Federation Disabled"),
+    /// The function's role may not call sts:GetWebIdentityToken as asked.
+    WebIdentityDenied => ("web-identity-denied", 500, "Web Identity Token Denied"),
+    StsUnavailable => ("sts-unavailable", 503, "STS Unavailable"),
+    StsRefused => ("sts-refused", 502, "STS Refused"),
+    /// Entra ID has no federated identity credential that matches the function's token.
+    FederatedCredentialRefused => ("federated-credential-refused", 502, "Federated Credential Refused"),
+}
+
+impl ProblemType {
+    /// The `type` member: [`TYPE_PREFIX`] and the slug.
+    pub fn uri(self) -> String {
+        format!("{TYPE_PREFIX}{}", self.slug())
+    }
+}
+
+impl Serialize for ProblemType {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.uri())
+    }
+}
 
 /// Refusals decided from the request alone, before anything upstream is touched.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -37,22 +140,29 @@ pub enum RequestError {
 
 /// A problem document plus the headers that go with it.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Problem {
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: ProblemType,
     pub title: &'static str,
     pub status: u16,
     pub detail: String,
-    #[serde(rename = "requestId", skip_serializing_if = "Option::is_none")]
+    /// The Lambda request id, to find this request's log lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// Which upstream answered: `graph` or `entra`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream: Option<&'static str>,
-    #[serde(rename = "request-id", skip_serializing_if = "Option::is_none")]
+    /// That upstream's request id (Graph's `request-id`, Entra's `x-ms-request-id` or
+    /// `trace_id`), for a Microsoft support case.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream_request_id: Option<String>,
-    #[serde(rename = "client-request-id", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_request_id: Option<String>,
-    #[serde(rename = "correlation_id", skip_serializing_if = "Option::is_none")]
+    /// Entra's `correlation_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
+    /// The upstream's own error code (Graph's `error.code`, Entra's `error` and AADSTS number).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     #[serde(skip)]
@@ -65,11 +175,11 @@ pub struct Problem {
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 impl Problem {
-    fn new(status: u16, slug: &str, title: &'static str, detail: impl Into<String>) -> Self {
+    fn new(kind: ProblemType, detail: impl Into<String>) -> Self {
         Problem {
-            kind: format!("urn:mdi-sensor-key:problem:{slug}"),
-            title,
-            status,
+            kind,
+            title: kind.title(),
+            status: kind.status(),
             detail: detail.into(),
             request_id: None,
             upstream: None,
@@ -109,23 +219,39 @@ impl Problem {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| format!("{{\"status\":{}}}", self.status))
     }
+
+    /// The response headers that go with this problem: `Retry-After` (seconds), `Allow` for a
+    /// `405`, and `WWW-Authenticate` for a `401` (RFC 9110 §15.5.2 requires one).
+    pub fn headers(&self) -> Vec<(http::HeaderName, String)> {
+        let mut headers = Vec::new();
+        if let Some(after) = self.retry_after {
+            headers.push((http::header::RETRY_AFTER, after.as_secs().to_string()));
+        }
+        if let Some(methods) = self.allow {
+            headers.push((http::header::ALLOW, methods.to_owned()));
+        }
+        if self.status == 401 {
+            headers.push((http::header::WWW_AUTHENTICATE, WWW_AUTHENTICATE.to_owned()));
+        }
+        headers
+    }
 }
 
 impl From<&RequestError> for Problem {
     fn from(error: &RequestError) -> Self {
         let detail = error.to_string();
         match error {
-            RequestError::Unauthenticated => Problem::new(401, "unauthenticated", "Unauthenticated", detail),
-            RequestError::NotAllowed(_) => Problem::new(403, "forbidden", "Forbidden", detail),
-            RequestError::NotFound => Problem::new(404, "not-found", "Not Found", detail),
+            RequestError::Unauthenticated => Problem::new(ProblemType::Unauthenticated, detail),
+            RequestError::NotAllowed(_) => Problem::new(ProblemType::Forbidden, detail),
+            RequestError::NotFound => Problem::new(ProblemType::NotFound, detail),
             RequestError::MethodNotAllowed(allow) => {
-                let mut problem = Problem::new(405, "method-not-allowed", "Method Not Allowed", detail);
+                let mut problem = Problem::new(ProblemType::MethodNotAllowed, detail);
                 problem.allow = Some(allow);
                 problem
             }
-            RequestError::BadRequest(_) => Problem::new(400, "bad-request", "Bad Request", detail),
-            RequestError::TooLarge(_) => Problem::new(413, "payload-too-large", "Payload Too Large", detail),
-            RequestError::Input(_) => Problem::new(400, "bad-request", "Bad Request", detail),
+            RequestError::BadRequest(_) => Problem::new(ProblemType::BadRequest, detail),
+            RequestError::TooLarge(_) => Problem::new(ProblemType::PayloadTooLarge, detail),
+            RequestError::Input(_) => Problem::new(ProblemType::BadRequest, detail),
         }
     }
 }
@@ -141,7 +267,10 @@ impl From<&KeyError> for Problem {
                 ..
             } => {
                 let mut problem = store_problem(source, error.to_string());
-                problem.upstream_request_id = graph_request_id.clone();
+                if graph_request_id.is_some() {
+                    problem.upstream = Some(Upstream::Graph.slug());
+                    problem.upstream_request_id = graph_request_id.clone();
+                }
                 problem
             }
         }
@@ -150,9 +279,9 @@ impl From<&KeyError> for Problem {
 
 fn store_problem(source: &StoreError, detail: String) -> Problem {
     if source.is_transient() {
-        Problem::new(503, "key-store-unavailable", "Key Store Unavailable", detail).retry_after(None)
+        Problem::new(ProblemType::KeyStoreUnavailable, detail).retry_after(None)
     } else {
-        Problem::new(500, "key-store-misconfigured", "Key Store Misconfigured", detail)
+        Problem::new(ProblemType::KeyStoreMisconfigured, detail)
     }
 }
 
@@ -161,8 +290,11 @@ impl From<&SensorError> for Problem {
         match error {
             SensorError::Graph(graph) => Problem::from(graph),
             SensorError::AmbiguousHost { graph_request_id, .. } => {
-                let mut problem = Problem::new(409, "ambiguous-host", "Ambiguous Host Name", error.to_string());
-                problem.upstream_request_id = graph_request_id.clone();
+                let mut problem = Problem::new(ProblemType::AmbiguousHost, error.to_string());
+                if graph_request_id.is_some() {
+                    problem.upstream = Some(Upstream::Graph.slug());
+                    problem.upstream_request_id = graph_request_id.clone();
+                }
                 problem
             }
         }
@@ -201,7 +333,7 @@ impl From<&GraphError> for Problem {
                     Some(number) => format!("{code} AADSTS{number}"),
                     None => code.clone(),
                 };
-                Problem::new(502, "entra-refused", "Token Request Refused", detail)
+                Problem::new(ProblemType::EntraRefused, detail)
                     .with_upstream(Upstream::Entra, ids)
                     .with_code(&code)
             }
@@ -254,18 +386,14 @@ impl From<&GraphError> for Problem {
                     None => code.clone(),
                 };
                 Problem::new(
-                    502,
-                    "federated-credential-refused",
-                    "Federated Credential Refused",
+                    ProblemType::FederatedCredentialRefused,
                     format!("Entra ID refused the function's AWS web identity token: {what}{fix}"),
                 )
                 .with_upstream(Upstream::Entra, ids)
                 .with_code(&code)
             }
             GraphError::Unauthorized { code, ids } => Problem::new(
-                502,
-                "graph-unauthorized",
-                "Graph Rejected The Token",
+                ProblemType::GraphUnauthorized,
                 "Microsoft Graph rejected a freshly issued token (401): check that the tenant and cloud match",
             )
             .with_upstream(Upstream::Graph, ids)
@@ -283,7 +411,7 @@ impl From<&GraphError> for Problem {
                     }
                     Forbidden::Unknown => "Microsoft Graph refused access (403) for a reason it did not make clear".to_owned(),
                 };
-                Problem::new(502, "graph-forbidden", "Graph Refused Access", detail)
+                Problem::new(ProblemType::GraphForbidden, detail)
                     .with_upstream(Upstream::Graph, ids)
                     .with_code(code)
             }
@@ -292,17 +420,13 @@ impl From<&GraphError> for Problem {
                 retry_after,
                 ids,
             } => Problem::new(
-                503,
-                "throttled",
-                "Throttled Upstream",
+                ProblemType::Throttled,
                 format!("{upstream} kept throttling past the retry budget; retry later"),
             )
             .with_upstream(*upstream, ids)
             .retry_after(*retry_after),
             GraphError::Timeout { upstream, ids } => Problem::new(
-                504,
-                "upstream-timeout",
-                "Upstream Timeout",
+                ProblemType::UpstreamTimeout,
                 format!("{upstream} did not answer in time"),
             )
             .with_upstream(*upstream, ids),
@@ -310,9 +434,9 @@ impl From<&GraphError> for Problem {
                 let detail = format!("{upstream} is unavailable ({cause})");
                 match cause {
                     Unavailable::Status(503) | Unavailable::Unreachable => {
-                        Problem::new(503, "upstream-unavailable", "Upstream Unavailable", detail).retry_after(None)
+                        Problem::new(ProblemType::UpstreamUnavailable, detail).retry_after(None)
                     }
-                    _ => Problem::new(502, "upstream-failed", "Upstream Failed", detail),
+                    _ => Problem::new(ProblemType::UpstreamFailed, detail),
                 }
                 .with_upstream(*upstream, ids)
             }
@@ -322,31 +446,23 @@ impl From<&GraphError> for Problem {
                 code,
                 ids,
             } => Problem::new(
-                502,
-                "upstream-rejected",
-                "Upstream Rejected The Request",
+                ProblemType::UpstreamRejected,
                 format!("{upstream} answered HTTP {status}"),
             )
             .with_upstream(*upstream, ids)
             .with_code(code),
             GraphError::BadResponse { upstream, reason, ids } => Problem::new(
-                502,
-                "upstream-bad-response",
-                "Unreadable Upstream Response",
+                ProblemType::UpstreamBadResponse,
                 format!("{upstream} sent an answer that could not be understood: {reason}"),
             )
             .with_upstream(*upstream, ids),
-            GraphError::ClientAssertion(_) => Problem::new(500, "misconfigured", "Misconfigured", error.to_string()),
+            GraphError::ClientAssertion(_) => Problem::new(ProblemType::Misconfigured, error.to_string()),
             GraphError::CloudMismatch { .. } => Problem::new(
-                500,
-                "cloud-mismatch",
-                "Cloud Mismatch",
+                ProblemType::CloudMismatch,
                 format!("{error}; nothing was sent to Graph. Set the cloud to the tenant's, or to auto"),
             ),
             GraphError::CloudUnsupported { .. } => Problem::new(
-                500,
-                "cloud-unsupported",
-                "Cloud Unsupported",
+                ProblemType::CloudUnsupported,
                 format!("{error}; the MDI sensor API exists only in the global, usgov and dod clouds"),
             ),
             GraphError::CloudUnknown(inner) => {
@@ -354,10 +470,7 @@ impl From<&GraphError> for Problem {
                     GraphError::Throttled { retry_after, .. } => *retry_after,
                     _ => None,
                 };
-                let mut problem = Problem::new(
-                    503,
-                    "cloud-discovery-failed",
-                    "Cloud Discovery Failed",
+                let mut problem = Problem::new(ProblemType::CloudDiscoveryFailed,
                     format!("{error}; nothing was sent to Graph. Retry, or set GRAPH_CLOUD to the tenant's cloud instead of auto"),
                 )
                 .retry_after(retry_after);
@@ -366,18 +479,13 @@ impl From<&GraphError> for Problem {
                 }
                 problem
             }
-            GraphError::NotInCloud { code, ids, .. } => Problem::new(
-                502,
-                "not-available-in-cloud",
-                "Not Available In This Cloud",
-                error.to_string(),
-            )
-            .with_upstream(Upstream::Graph, ids)
-            .with_code(code),
+            GraphError::NotInCloud { code, ids, .. } => {
+                Problem::new(ProblemType::NotAvailableInCloud, error.to_string())
+                    .with_upstream(Upstream::Graph, ids)
+                    .with_code(code)
+            }
             GraphError::OutsideGraphRoot { .. } => Problem::new(
-                502,
-                "outside-graph-root",
-                "Refused To Leave The Graph Root",
+                ProblemType::OutsideGraphRoot,
                 format!("{error}; the token is only ever sent to the configured Graph root"),
             ),
             GraphError::Ambiguous(inner) => {
@@ -395,27 +503,16 @@ impl From<&GraphError> for Problem {
 fn federation_problem(error: &FederationError) -> Problem {
     let detail = error.to_string();
     let mut problem = match error {
-        FederationError::Disabled { .. } => Problem::new(
-            500,
-            "federation-disabled",
-            "Outbound Identity Federation Disabled",
-            detail,
-        ),
-        FederationError::AccessDenied { .. } => {
-            Problem::new(500, "web-identity-denied", "Web Identity Token Denied", detail)
-        }
+        FederationError::Disabled { .. } => Problem::new(ProblemType::FederationDisabled, detail),
+        FederationError::AccessDenied { .. } => Problem::new(ProblemType::WebIdentityDenied, detail),
         FederationError::Throttled { .. } | FederationError::Unavailable(_) => {
-            Problem::new(503, "sts-unavailable", "STS Unavailable", detail).retry_after(None)
+            Problem::new(ProblemType::StsUnavailable, detail).retry_after(None)
         }
-        FederationError::Timeout => Problem::new(504, "upstream-timeout", "Upstream Timeout", detail),
-        FederationError::Refused { code, .. } => {
-            Problem::new(502, "sts-refused", "STS Refused", detail).with_code(code)
-        }
-        FederationError::NoToken { .. } => {
-            Problem::new(502, "upstream-bad-response", "Unreadable Upstream Response", detail)
-        }
+        FederationError::Timeout => Problem::new(ProblemType::UpstreamTimeout, detail),
+        FederationError::Refused { code, .. } => Problem::new(ProblemType::StsRefused, detail).with_code(code),
+        FederationError::NoToken { .. } => Problem::new(ProblemType::UpstreamBadResponse, detail),
         // Only the CLI reads a token file; it is its own configuration, not an upstream.
-        FederationError::TokenFile(_) => return Problem::new(500, "misconfigured", "Misconfigured", detail),
+        FederationError::TokenFile(_) => return Problem::new(ProblemType::Misconfigured, detail),
     };
     problem.upstream = Some("sts");
     problem.upstream_request_id = error.request_id().map(str::to_owned);
@@ -424,20 +521,18 @@ fn federation_problem(error: &FederationError) -> Problem {
 
 fn credentials_problem(error: &CredentialsError) -> Problem {
     match error {
-        CredentialsError::Unreadable { source, .. } if source.is_transient() => Problem::new(
-            503,
-            "credentials-unavailable",
-            "Credentials Unavailable",
-            error.to_string(),
-        )
-        .retry_after(None),
-        _ => Problem::new(500, "misconfigured", "Misconfigured", error.to_string()),
+        CredentialsError::Unreadable { source, .. } if source.is_transient() => {
+            Problem::new(ProblemType::CredentialsUnavailable, error.to_string()).retry_after(None)
+        }
+        _ => Problem::new(ProblemType::Misconfigured, error.to_string()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::certificate::CertificateError;
+    use crate::graph::TenantCloud;
 
     fn ids() -> UpstreamIds {
         UpstreamIds {
@@ -445,6 +540,374 @@ mod tests {
             client_request_id: Some("client-1".into()),
             correlation_id: None,
         }
+    }
+
+    /// One of every error the mapping above distinguishes, with every upstream id set. The
+    /// matches in `_every_variant_has_a_sample` fail to compile when a variant is added, until it
+    /// has a sample here too.
+    fn every_error() -> Vec<(&'static str, Problem)> {
+        let full = || UpstreamIds {
+            request_id: Some("req".into()),
+            client_request_id: Some("client".into()),
+            correlation_id: Some("corr".into()),
+        };
+        let store_errors = || {
+            vec![
+                StoreError::NotFound,
+                StoreError::AccessDenied {
+                    code: "AccessDeniedException".into(),
+                    message: "m".into(),
+                },
+                StoreError::Throttled,
+                StoreError::Timeout,
+                StoreError::TokenConflict,
+                StoreError::Refused {
+                    code: "c".into(),
+                    message: "m".into(),
+                },
+                StoreError::Unavailable("could not connect".into()),
+            ]
+        };
+        let secret_id = || "creds".to_owned();
+        let mut credentials: Vec<CredentialsError> = store_errors()
+            .into_iter()
+            .map(|source| CredentialsError::Unreadable {
+                secret_id: secret_id(),
+                source,
+            })
+            .collect();
+        credentials.extend([
+            CredentialsError::NotText { secret_id: secret_id() },
+            CredentialsError::NotJson { secret_id: secret_id() },
+            CredentialsError::MissingField {
+                secret_id: secret_id(),
+                field: "clientSecret",
+            },
+            CredentialsError::NotAString {
+                secret_id: secret_id(),
+                field: "clientSecret",
+            },
+            CredentialsError::Malformed {
+                secret_id: secret_id(),
+                field: "tenantId",
+                expected: "tenant id",
+            },
+            CredentialsError::NoCredential { secret_id: secret_id() },
+            CredentialsError::BothCredentials { secret_id: secret_id() },
+            CredentialsError::Certificate {
+                secret_id: secret_id(),
+                field: "certificatePem",
+                source: CertificateError::NoCertificate,
+            },
+        ]);
+        let upstream = Upstream::Graph;
+        let cloud = || {
+            Box::new(TenantCloud {
+                instance: "microsoftonline.us".into(),
+                graph_host: Some("graph.microsoft.us".into()),
+                sub_scope: Some("DOD".into()),
+            })
+        };
+        let mut graph: Vec<GraphError> = credentials.into_iter().map(GraphError::Credentials).collect();
+        for refusal in [
+            EntraRefusal::InvalidClient,
+            EntraRefusal::CertificateNotAccepted,
+            EntraRefusal::AssertionRejected,
+            EntraRefusal::UnauthorizedClient,
+            EntraRefusal::UnknownTenant,
+            EntraRefusal::Other,
+        ] {
+            graph.push(GraphError::Entra {
+                refusal,
+                code: "invalid_client".into(),
+                aadsts: Some(7000215),
+                ids: full(),
+            });
+        }
+        for reason in [
+            Forbidden::MissingPermission {
+                role: crate::graph::READ_ROLE,
+            },
+            Forbidden::TenantNotOnboarded,
+            Forbidden::RoleHeldButRefused,
+            Forbidden::Unknown,
+        ] {
+            graph.push(GraphError::Forbidden {
+                reason,
+                code: "Forbidden".into(),
+                ids: full(),
+            });
+        }
+        for cause in [
+            Unavailable::Status(503),
+            Unavailable::Status(500),
+            Unavailable::Unreachable,
+            Unavailable::ConnectionLost,
+        ] {
+            graph.push(GraphError::Unavailable {
+                upstream,
+                cause,
+                ids: full(),
+            });
+        }
+        let throttled = || GraphError::Throttled {
+            upstream: Upstream::Entra,
+            retry_after: Some(Duration::from_secs(2)),
+            ids: full(),
+        };
+        graph.extend([
+            GraphError::Unauthorized {
+                code: "InvalidAuthenticationToken".into(),
+                ids: full(),
+            },
+            throttled(),
+            GraphError::Timeout { upstream, ids: full() },
+            GraphError::Rejected {
+                upstream,
+                status: 404,
+                code: "ResourceNotFound".into(),
+                ids: full(),
+            },
+            GraphError::BadResponse {
+                upstream,
+                reason: "no key in it",
+                ids: full(),
+            },
+            GraphError::ClientAssertion(CertificateError::Signing),
+            GraphError::CloudMismatch {
+                configured: "global",
+                found: cloud(),
+            },
+            GraphError::CloudUnsupported { found: cloud() },
+            GraphError::CloudUnknown(Box::new(throttled())),
+            GraphError::NotInCloud {
+                cloud: crate::config::Cloud::Dod,
+                status: 404,
+                code: "BadRequest".into(),
+                ids: full(),
+            },
+            GraphError::OutsideGraphRoot {
+                operation: "list sensors".into(),
+            },
+            GraphError::Ambiguous(Box::new(GraphError::Timeout { upstream, ids: full() })),
+        ]);
+        let sts = || Some("sts-1".to_owned());
+        graph.extend(
+            [
+                FederationError::Disabled { request_id: sts() },
+                FederationError::AccessDenied {
+                    code: "AccessDenied".into(),
+                    audience: "api://AzureADTokenExchange".into(),
+                    request_id: sts(),
+                },
+                FederationError::Throttled { request_id: sts() },
+                FederationError::Timeout,
+                FederationError::Unavailable("HTTP 503".into()),
+                FederationError::Refused {
+                    code: "ValidationError".into(),
+                    request_id: sts(),
+                },
+                FederationError::NoToken { request_id: sts() },
+                FederationError::TokenFile("unreadable".into()),
+            ]
+            .into_iter()
+            .map(GraphError::Federation),
+        );
+        for reason in [
+            FederationRefusal::Issuer,
+            FederationRefusal::Subject,
+            FederationRefusal::Audience,
+            FederationRefusal::NoMatch,
+            FederationRefusal::OutsideValidTime,
+            FederationRefusal::Signature,
+            FederationRefusal::IssuerUnreachable,
+        ] {
+            graph.push(GraphError::FederatedCredentialRefused(Box::new(RefusedAssertion {
+                reason,
+                code: "invalid_request".into(),
+                aadsts: Some(700213),
+                client_id: "app-1".into(),
+                trust: None,
+                ids: full(),
+            })));
+        }
+        let mut keys: Vec<KeyError> = Vec::new();
+        for source in store_errors() {
+            keys.push(KeyError::Store {
+                secret_id: "key".into(),
+                action: "read",
+                source: source.clone(),
+            });
+            keys.push(KeyError::NotStored {
+                secret_id: "key".into(),
+                source,
+                graph_request_id: Some("req".into()),
+            });
+        }
+        keys.extend(graph.into_iter().map(KeyError::Graph));
+        let requests = [
+            RequestError::Unauthenticated,
+            RequestError::NotAllowed("read the key"),
+            RequestError::NotFound,
+            RequestError::MethodNotAllowed("GET"),
+            RequestError::BadRequest("bad"),
+            RequestError::TooLarge(65536),
+            RequestError::Input(crate::sensors::InputError::HostName),
+        ];
+        let sensors = [SensorError::AmbiguousHost {
+            host: "dc1".into(),
+            domains: vec!["contoso.com".into(), "fabrikam.com".into()],
+            graph_request_id: Some("req".into()),
+        }];
+        requests
+            .iter()
+            .map(|error| ("RequestError", Problem::from(error)))
+            .chain(keys.iter().map(|error| ("KeyError", Problem::from(error))))
+            .chain(sensors.iter().map(|error| ("SensorError", Problem::from(error))))
+            .map(|(layer, problem)| (layer, problem.with_request_id("lambda-1")))
+            .collect()
+    }
+
+    #[allow(dead_code)]
+    fn _every_variant_has_a_sample(
+        request: &RequestError,
+        key: &KeyError,
+        graph: &GraphError,
+        credentials: &CredentialsError,
+        sensor: &SensorError,
+    ) {
+        match sensor {
+            SensorError::Graph(_) | SensorError::AmbiguousHost { .. } => {}
+        }
+        match request {
+            RequestError::Unauthenticated
+            | RequestError::NotAllowed(_)
+            | RequestError::NotFound
+            | RequestError::MethodNotAllowed(_)
+            | RequestError::BadRequest(_)
+            | RequestError::TooLarge(_)
+            | RequestError::Input(_) => {}
+        }
+        match key {
+            KeyError::Graph(_) | KeyError::Store { .. } | KeyError::NotStored { .. } => {}
+        }
+        match graph {
+            GraphError::Credentials(_)
+            | GraphError::Entra { .. }
+            | GraphError::Unauthorized { .. }
+            | GraphError::Forbidden { .. }
+            | GraphError::Throttled { .. }
+            | GraphError::Timeout { .. }
+            | GraphError::Unavailable { .. }
+            | GraphError::Rejected { .. }
+            | GraphError::BadResponse { .. }
+            | GraphError::ClientAssertion(_)
+            | GraphError::CloudMismatch { .. }
+            | GraphError::CloudUnsupported { .. }
+            | GraphError::CloudUnknown(_)
+            | GraphError::NotInCloud { .. }
+            | GraphError::OutsideGraphRoot { .. }
+            | GraphError::Federation(_)
+            | GraphError::FederatedCredentialRefused(_)
+            | GraphError::Ambiguous(_) => {}
+        }
+        match credentials {
+            CredentialsError::Unreadable { .. }
+            | CredentialsError::NotText { .. }
+            | CredentialsError::NotJson { .. }
+            | CredentialsError::MissingField { .. }
+            | CredentialsError::NotAString { .. }
+            | CredentialsError::Malformed { .. }
+            | CredentialsError::NoCredential { .. }
+            | CredentialsError::BothCredentials { .. }
+            | CredentialsError::Certificate { .. } => {}
+        }
+    }
+
+    /// RFC 9457 §3.2: extension names start with a letter, hold only letters, digits and `_`,
+    /// and are three characters or longer.
+    fn is_identifier(name: &str) -> bool {
+        name.len() >= 3
+            && name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    }
+
+    #[test]
+    fn every_problem_the_errors_produce_follows_rfc_9457() {
+        let mut seen = std::collections::HashSet::new();
+        for (layer, problem) in every_error() {
+            let json: serde_json::Value = serde_json::from_str(&problem.to_json()).unwrap();
+            let members = json.as_object().unwrap();
+            for name in members.keys() {
+                assert!(is_identifier(name), "{layer}: member {name:?} in {json}");
+            }
+            let kind = json["type"].as_str().unwrap();
+            let slug = kind
+                .strip_prefix(TYPE_PREFIX)
+                .unwrap_or_else(|| panic!("{layer}: type {kind}"));
+            let known = ProblemType::ALL.iter().find(|t| t.slug() == slug);
+            assert_eq!(known, Some(&problem.kind), "{layer}: {kind} is a declared type");
+            assert_eq!(json["status"], problem.kind.status(), "{json}");
+            assert_eq!(json["title"], problem.kind.title(), "{json}");
+            assert_eq!(json["requestId"], "lambda-1");
+            assert!(json["detail"].as_str().is_some_and(|d| !d.is_empty()));
+            // An upstream that answered is quoted by its id; one that did not answer (a timeout,
+            // an STS outage) has none to give.
+            if json.get("upstream").is_some() && !matches!(problem.status, 503 | 504) {
+                assert!(
+                    json["upstreamRequestId"].is_string(),
+                    "{layer}: an upstream comes with its id: {json}"
+                );
+            }
+            assert_eq!(
+                problem
+                    .headers()
+                    .iter()
+                    .any(|(name, _)| name == http::header::WWW_AUTHENTICATE),
+                problem.status == 401
+            );
+            seen.insert(problem.kind);
+        }
+        let unproduced: Vec<_> = ProblemType::ALL.iter().filter(|t| !seen.contains(t)).collect();
+        assert!(unproduced.is_empty(), "declared but never produced: {unproduced:?}");
+    }
+
+    #[test]
+    fn every_problem_type_is_a_tag_uri_with_a_row_in_the_docs_table() {
+        let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/http-api.md")).unwrap();
+        let rows: Vec<&str> = docs.lines().filter(|line| line.starts_with("| <a id=\"")).collect();
+        for kind in ProblemType::ALL {
+            let uri = kind.uri();
+            // RFC 4151: "tag:" authority "," date ":" specific.
+            assert!(uri.starts_with("tag:mdi-sensor-key,2026:"), "{uri}");
+            assert!(kind.slug().chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{uri}");
+            let anchor = format!(
+                "| <a id=\"{}\"></a>`{}` | {} |",
+                kind.slug(),
+                kind.slug(),
+                kind.status()
+            );
+            assert!(
+                rows.iter().any(|row| row.starts_with(&anchor)),
+                "docs/http-api.md has no row starting {anchor}"
+            );
+        }
+        assert_eq!(
+            rows.len(),
+            ProblemType::ALL.len(),
+            "one row per type, no row for a type the code lacks"
+        );
+    }
+
+    #[test]
+    fn a_401_challenges_for_sigv4_and_a_405_names_the_allowed_methods() {
+        let unauthenticated = Problem::from(&RequestError::Unauthenticated);
+        assert_eq!(
+            unauthenticated.headers(),
+            vec![(http::header::WWW_AUTHENTICATE, "AWS4-HMAC-SHA256".to_owned())]
+        );
+        let method = Problem::from(&RequestError::MethodNotAllowed("GET"));
+        assert_eq!(method.headers(), vec![(http::header::ALLOW, "GET".to_owned())]);
     }
 
     #[test]
@@ -472,8 +935,9 @@ mod tests {
         assert!(problem.detail.contains("SecurityIdentitiesSensors.ReadWrite.All"));
         let json: serde_json::Value = serde_json::from_str(&problem.with_request_id("lambda-1").to_json()).unwrap();
         assert_eq!(json["requestId"], "lambda-1");
-        assert_eq!(json["request-id"], "graph-req-1");
-        assert_eq!(json["type"], "urn:mdi-sensor-key:problem:graph-forbidden");
+        assert_eq!(json["upstreamRequestId"], "graph-req-1");
+        assert_eq!(json["clientRequestId"], "client-1");
+        assert_eq!(json["type"], "tag:mdi-sensor-key,2026:problem/graph-forbidden");
     }
 
     #[test]
@@ -543,7 +1007,7 @@ mod tests {
         for (error, status, slug) in cases {
             let problem = Problem::from(&GraphError::Federation(error));
             assert_eq!(problem.status, status, "{slug}");
-            assert_eq!(problem.kind, format!("urn:mdi-sensor-key:problem:{slug}"));
+            assert_eq!(problem.kind.slug(), slug);
             assert_eq!(problem.upstream, Some("sts"));
             assert_eq!(problem.retry_after.is_some(), status == 503, "{slug}");
         }

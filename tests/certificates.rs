@@ -143,7 +143,7 @@ async fn an_unregistered_certificate_is_a_502_that_says_to_register_it_after_one
     let reply = call(&world.app, event("get-key.json")).await;
 
     assert_eq!(reply.status, 502);
-    assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:entra-refused");
+    assert_eq!(reply.json["type"], "tag:mdi-sensor-key,2026:problem/entra-refused");
     assert_eq!(reply.json["code"], "invalid_client AADSTS700027");
     let detail = reply.json["detail"].as_str().unwrap();
     assert!(
@@ -255,7 +255,7 @@ async fn a_private_key_that_does_not_match_the_certificate_is_a_500_before_anyth
     let reply = call(&world.app, event("get-key.json")).await;
 
     assert_eq!(reply.status, 500);
-    assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:misconfigured");
+    assert_eq!(reply.json["type"], "tag:mdi-sensor-key,2026:problem/misconfigured");
     let detail = reply.json["detail"].as_str().unwrap();
     assert!(
         detail.contains("privateKeyPem") && detail.contains("does not match"),

@@ -49,11 +49,11 @@ fn azure_env(world: &World) -> Vec<(&'static str, String)> {
     env
 }
 
-/// Runs the binary with `args` (pointed at the world's Graph unless they say otherwise) and
-/// exactly `env`.
+/// Runs the binary with `args` (pointed at the world's Graph unless they or `GRAPH_ENDPOINT` say
+/// otherwise) and exactly `env`.
 async fn run_with(world: &World, args: &[&str], env: Vec<(&'static str, String)>) -> Run {
     let mut args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
-    if !args.iter().any(|arg| arg == "--graph-endpoint") {
+    if !args.iter().any(|arg| arg == "--graph-endpoint") && !env.iter().any(|(name, _)| *name == "GRAPH_ENDPOINT") {
         args.extend(["--graph-endpoint".into(), world.sim.graph_url()]);
     }
     args.extend(["--timeout".into(), "20".into()]);
@@ -146,6 +146,126 @@ async fn credentials_can_come_from_a_secrets_manager_secret_instead_of_the_envir
         run.json()["sensorDeploymentAccessKey"],
         world.sim.current_key().as_str()
     );
+}
+
+/// A directory of its own under the temporary directory, removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        let path = std::env::temp_dir().join(format!("mdi-sensor-key-cli-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir(&path).expect("temporary directory");
+        TempDir(path)
+    }
+
+    /// Writes `contents` to `name` in the directory, executable when `executable`.
+    fn file(&self, name: &str, contents: &str, executable: bool) -> String {
+        use std::os::unix::fs::PermissionsExt as _;
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).expect("temporary file");
+        if executable {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        path.display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An AWS config file whose only profile is `profile_body`, and the environment that selects it:
+/// no AWS_* credentials or region variables, so the profile is the only source (moto takes any
+/// credentials; the endpoint override sends the SDK there).
+fn profile_env(dir: &TempDir, world: &World, profile_body: &str) -> Vec<(&'static str, String)> {
+    let config = dir.file("config", &format!("[profile operator]\n{profile_body}"), false);
+    vec![
+        ("HOME", dir.0.display().to_string()),
+        ("AWS_CONFIG_FILE", config),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".into()),
+        ("AWS_PROFILE", "operator".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_endpoint()),
+        ("AZURE_AUTHORITY_HOST", world.sim.authority_url()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_process_profile_gives_the_cli_its_aws_credentials() {
+    let world = world(Setup::default()).await;
+    let dir = TempDir::new();
+    let ran = dir.0.join("ran");
+    // The process protocol: a JSON document with Version 1 on stdout (AWS CLI's
+    // "Sourcing credentials with an external process").
+    let process = dir.file(
+        "credentials.sh",
+        &format!(
+            "#!/bin/sh\ntouch '{}'\nprintf '%s' '{{\"Version\": 1, \"AccessKeyId\": \"AKIDPROCESS\", \"SecretAccessKey\": \"process-secret\"}}'\n",
+            ran.display()
+        ),
+        true,
+    );
+    let env = profile_env(
+        &dir,
+        &world,
+        &format!("region = us-east-1\ncredential_process = {process}\n"),
+    );
+
+    let run = run_with(
+        &world,
+        &["get", "--json", "--credentials-secret", &world.credentials_secret],
+        env,
+    )
+    .await;
+
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(ran.exists(), "the profile's credential_process ran");
+    assert_eq!(
+        run.json()["sensorDeploymentAccessKey"],
+        world.sim.current_key().as_str(),
+        "the credentials secret was read from moto with the process's credentials"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_credentials_that_cannot_be_loaded_are_said_to_be_a_credentials_problem() {
+    let world = world(Setup::default()).await;
+    let dir = TempDir::new();
+    let failing = dir.file(
+        "credentials.sh",
+        "#!/bin/sh\necho 'the SSO session has expired; run aws sso login' >&2\nexit 1\n",
+        true,
+    );
+    let process = profile_env(
+        &dir,
+        &world,
+        &format!("region = us-east-1\ncredential_process = {failing}\n"),
+    );
+    // An IAM Identity Center profile without a cached login: the `sso` feature reads the
+    // token cache under HOME (empty here) and says so, instead of "feature not enabled".
+    let sso_dir = TempDir::new();
+    let sso = profile_env(
+        &sso_dir,
+        &world,
+        "region = us-east-1\nsso_start_url = https://d-0000000000.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Operator\n",
+    );
+
+    for (env, says) in [(process, "the SSO session has expired"), (sso, "sso/cache")] {
+        let run = run_with(&world, &["get", "--credentials-secret", &world.credentials_secret], env).await;
+
+        assert_eq!(run.code, 3, "configuration: {}", run.stderr);
+        assert!(
+            run.stderr.contains("AWS credentials could not be loaded"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(says), "the cause is given: {}", run.stderr);
+        assert!(!run.stderr.contains("not enabled"), "{}", run.stderr);
+        assert!(!run.stderr.contains("Secrets Manager is unavailable"), "{}", run.stderr);
+    }
+    assert_eq!(calls(&world), (0, 0, 0));
 }
 
 /// A PEM file in the temporary directory, removed when dropped (the key is generated at test
@@ -328,14 +448,15 @@ async fn a_certificate_entra_does_not_hold_exits_4_and_says_to_register_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cloud_auto_discovers_the_tenants_cloud_from_the_cli_too() {
+async fn the_cli_discovers_the_tenants_cloud_by_default() {
     let world = world(Setup {
         sim: SimConfig::in_cloud(graph_sim::SimCloud::Dod),
         ..Setup::default()
     })
     .await;
 
-    let run = run(&world, &["get", "--json", "--cloud", "auto"]).await;
+    // No --cloud: the CLI's default is auto.
+    let run = run(&world, &["get", "--json"]).await;
 
     assert_eq!(run.code, 0, "{}", run.stderr);
     let requests = world.sim.requests();
@@ -344,7 +465,10 @@ async fn cloud_auto_discovers_the_tenants_cloud_from_the_cli_too() {
         token.form_field("scope"),
         Some("https://dod-graph.microsoft.us/.default")
     );
-    let mismatch = run_with(&world, &["get", "--cloud", "global"], azure_env(&world)).await;
+    // GRAPH_CLOUD, the function's variable, is the fallback of --cloud.
+    let mut global = azure_env(&world);
+    global.push(("GRAPH_CLOUD", "global".into()));
+    let mismatch = run_with(&world, &["get"], global).await;
     assert_eq!(
         mismatch.code, 3,
         "a cloud mismatch is configuration: {}",
@@ -524,6 +648,78 @@ async fn rotate_rotates_the_stored_key_and_prints_a_summary_without_the_key() {
     assert_eq!(table.code, 0, "{}", table.stderr);
     assert!(table.stdout.starts_with("Outcome"), "{}", table.stdout);
     assert!(!table.stdout.contains(&world.sim.current_key()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_functions_environment_variables_stand_in_for_the_flags() {
+    let world = world(Setup::default()).await;
+    let mut env = aws_env();
+    env.extend([
+        ("GRAPH_CREDENTIALS_SECRET_ID", world.credentials_secret.clone()),
+        ("SENSOR_KEY_SECRET_ID", world.key_secret.clone()),
+        ("GRAPH_ENDPOINT", world.sim.graph_url()),
+        ("GRAPH_API_VERSION", "beta".into()),
+        ("GRAPH_CLOUD", "global".into()),
+        ("AUTHORITY_HOST", world.sim.authority_url()),
+    ]);
+
+    let run = run_with(&world, &["rotate", "-o", "json"], env.clone()).await;
+
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["secretId"], world.key_secret_arn.as_str());
+    assert_eq!(
+        stored_key(&world.moto, &world.key_secret).await,
+        world.sim.current_key()
+    );
+    let token = world.sim.requests();
+    let token = token.iter().find(|r| r.endpoint == Some(Endpoint::Token)).unwrap();
+    assert_eq!(token.form_field("scope"), Some("https://graph.microsoft.com/.default"));
+
+    // A flag wins over its variable.
+    let flag = run_with(&world, &["rotate", "--key-secret", "no-such-key-secret-77"], env).await;
+    assert_eq!(flag.code, 3, "{}", flag.stderr);
+    assert!(flag.stderr.contains("no-such-key-secret-77"), "{}", flag.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_shows_the_output_option_and_each_options_environment_fallback() {
+    let world = world(Setup::default()).await;
+
+    let help = run_with(&world, &["get", "--help"], Vec::new()).await;
+
+    assert_eq!(help.code, 0, "{}", help.stderr);
+    for shown in [
+        "-o, --output <OUTPUT>",
+        "--json",
+        "[env: GRAPH_CREDENTIALS_SECRET_ID=]",
+        "[env: SENSOR_KEY_SECRET_ID=]",
+        "[env: GRAPH_CLOUD=]",
+        "[default: auto]",
+        "[env: GRAPH_ENDPOINT=]",
+        "[env: AUTHORITY_HOST=]",
+        "[env: GRAPH_API_VERSION=]",
+    ] {
+        assert!(help.stdout.contains(shown), "--help shows {shown}: {}", help.stdout);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_are_generated_for_each_shell_without_any_set_up() {
+    let world = world(Setup::default()).await;
+    for (shell, says) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef mdi-sensor-key"),
+        ("fish", "complete -c mdi-sensor-key"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let run = run_with(&world, &["completions", shell], Vec::new()).await;
+
+        assert_eq!(run.code, 0, "{shell}: {}", run.stderr);
+        assert!(run.stdout.contains(says), "{shell}: {}", run.stdout);
+        assert!(run.stdout.contains("credentials-secret"), "{shell}");
+        assert!(run.stdout.contains("verdict"), "{shell}");
+    }
+    assert_eq!(calls(&world), (0, 0, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -78,7 +78,10 @@ async fn auto_fails_closed_with_a_503_when_the_document_cannot_be_read_and_tries
     let reply = call(&world.app, event("get-key.json")).await;
 
     assert_eq!(reply.status, 503, "{}", reply.json);
-    assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:cloud-discovery-failed");
+    assert_eq!(
+        reply.json["type"],
+        "tag:mdi-sensor-key,2026:problem/cloud-discovery-failed"
+    );
     assert!(reply.header("retry-after").is_some());
     assert!(
         reply.json["detail"]
@@ -108,7 +111,7 @@ async fn auto_with_a_tenant_entra_does_not_know_is_entras_unknown_tenant() {
     let reply = call(&world.app, event("get-key.json")).await;
 
     assert_eq!(reply.status, 502, "{}", reply.json);
-    assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:entra-refused");
+    assert_eq!(reply.json["type"], "tag:mdi-sensor-key,2026:problem/entra-refused");
     assert_eq!(reply.json["code"], "invalid_request AADSTS90002");
     assert!(reply.json["detail"].as_str().unwrap().contains("tenant"));
     assert_eq!(calls(&world), (0, 0, 0));
@@ -121,7 +124,7 @@ async fn a_gcc_high_tenant_configured_as_global_is_refused_before_graph_is_calle
     let reply = call(&world.app, event("get-key.json")).await;
 
     assert_eq!(reply.status, 500, "{}", reply.json);
-    assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:cloud-mismatch");
+    assert_eq!(reply.json["type"], "tag:mdi-sensor-key,2026:problem/cloud-mismatch");
     let detail = reply.json["detail"].as_str().unwrap();
     assert!(
         detail.contains("configured cloud is global")
@@ -211,11 +214,14 @@ async fn a_government_cloud_without_the_key_api_says_it_is_not_available_there()
         let reply = call(&world.app, event("get-key.json")).await;
 
         assert_eq!(reply.status, 502, "{}", reply.json);
-        assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:not-available-in-cloud");
+        assert_eq!(
+            reply.json["type"],
+            "tag:mdi-sensor-key,2026:problem/not-available-in-cloud"
+        );
         assert_eq!(reply.json["code"], code);
         let detail = reply.json["detail"].as_str().unwrap();
         assert!(detail.contains("not available in the dod cloud"), "{detail}");
-        assert!(reply.json["request-id"].as_str().is_some());
+        assert!(reply.json["upstreamRequestId"].as_str().is_some());
     }
 }
 
@@ -227,5 +233,5 @@ async fn a_404_in_the_global_cloud_stays_an_upstream_rejection() {
     let reply = call(&world.app, event("get-key.json")).await;
 
     assert_eq!(reply.status, 502);
-    assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:upstream-rejected");
+    assert_eq!(reply.json["type"], "tag:mdi-sensor-key,2026:problem/upstream-rejected");
 }

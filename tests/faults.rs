@@ -27,9 +27,9 @@ async fn graph_500_and_502_are_502_without_retrying() {
         let reply = call(&world.app, event("get-key.json")).await;
 
         assert_eq!(reply.status, 502, "{status}");
-        assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:upstream-failed");
+        assert_eq!(reply.json["type"], "tag:mdi-sensor-key,2026:problem/upstream-failed");
         assert_eq!(world.sim.calls(Endpoint::GetKey), 1, "{status} is not retried");
-        assert!(reply.json["request-id"].as_str().is_some());
+        assert!(reply.json["upstreamRequestId"].as_str().is_some());
     }
 }
 
@@ -102,9 +102,9 @@ async fn an_unknown_client_id_is_502_unauthorized_client() {
     assert!(reply.json["code"].as_str().unwrap().starts_with("unauthorized_client"));
     assert!(reply.json["detail"].as_str().unwrap().contains("clientId"));
     // Sent as MSAL sends it, and echoed by Entra as the correlation id of its error.
-    let sent = reply.json["client-request-id"].as_str().expect("the id sent to Entra");
+    let sent = reply.json["clientRequestId"].as_str().expect("the id sent to Entra");
     assert!(uuid::Uuid::parse_str(sent).is_ok(), "{sent}");
-    assert_eq!(reply.json["correlation_id"], sent);
+    assert_eq!(reply.json["correlationId"], sent);
     world.assert_no_leaks();
 }
 
@@ -205,7 +205,7 @@ async fn a_credentials_read_that_keeps_failing_is_503_and_recovers_once_secrets_
 
         assert_eq!(reply.status, 503, "{fault:?}");
         assert_eq!(
-            reply.json["type"], "urn:mdi-sensor-key:problem:credentials-unavailable",
+            reply.json["type"], "tag:mdi-sensor-key,2026:problem/credentials-unavailable",
             "{fault:?}"
         );
         assert!(reply.header("retry-after").is_some());
@@ -296,7 +296,10 @@ async fn a_failed_verification_read_after_a_store_is_503_and_the_key_is_stored()
     let reply = call(&world.app, event("regenerate.json")).await;
 
     assert_eq!(reply.status, 503);
-    assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:key-store-unavailable");
+    assert_eq!(
+        reply.json["type"],
+        "tag:mdi-sensor-key,2026:problem/key-store-unavailable"
+    );
     assert_eq!(
         stored_key(&world.moto, &world.key_secret).await,
         world.sim.current_key()

@@ -179,7 +179,10 @@ async fn federation_disabled_on_the_account_names_the_command_that_enables_it() 
     let reply = call(&world.app, event("get-key.json")).await;
 
     assert_eq!(reply.status, 500);
-    assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:federation-disabled");
+    assert_eq!(
+        reply.json["type"],
+        "tag:mdi-sensor-key,2026:problem/federation-disabled"
+    );
     let detail = reply.json["detail"].as_str().unwrap();
     assert!(
         detail.contains("aws iam enable-outbound-web-identity-federation"),
@@ -187,7 +190,7 @@ async fn federation_disabled_on_the_account_names_the_command_that_enables_it() 
     );
     assert_eq!(reply.json["upstream"], "sts");
     assert!(
-        reply.json["request-id"].as_str().is_some(),
+        reply.json["upstreamRequestId"].as_str().is_some(),
         "STS's request id: {}",
         reply.json
     );
@@ -203,7 +206,10 @@ async fn a_role_without_sts_get_web_identity_token_is_told_what_to_allow() {
     let reply = call(&world.app, event("get-key.json")).await;
 
     assert_eq!(reply.status, 500);
-    assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:web-identity-denied");
+    assert_eq!(
+        reply.json["type"],
+        "tag:mdi-sensor-key,2026:problem/web-identity-denied"
+    );
     let detail = reply.json["detail"].as_str().unwrap();
     assert!(
         detail.contains("sts:GetWebIdentityToken") && detail.contains(GLOBAL_AUDIENCE) && detail.contains("RS256"),
@@ -225,7 +231,7 @@ async fn sts_throttling_past_the_sdks_retries_is_a_503_to_retry_later() {
     let reply = call(&world.app, event("get-key.json")).await;
 
     assert_eq!(reply.status, 503, "{}", reply.json);
-    assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:sts-unavailable");
+    assert_eq!(reply.json["type"], "tag:mdi-sensor-key,2026:problem/sts-unavailable");
     assert!(reply.header("retry-after").is_some());
     assert_eq!(
         world.sim.calls(Endpoint::WebIdentityToken),
@@ -246,7 +252,7 @@ async fn refused_with(world: &World, aadsts: &str) -> String {
     assert_eq!(reply.status, 502, "{}", reply.json);
     assert_eq!(
         reply.json["type"],
-        "urn:mdi-sensor-key:problem:federated-credential-refused"
+        "tag:mdi-sensor-key,2026:problem/federated-credential-refused"
     );
     assert!(reply.json["code"].as_str().unwrap().contains(aadsts), "{}", reply.json);
     let detail = reply.json["detail"].as_str().unwrap().to_owned();

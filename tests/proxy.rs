@@ -60,6 +60,9 @@ async fn a_request_without_an_iam_identity_is_401_even_with_forged_identity_head
     let reply = call(&world.app, event("get-key-no-identity.json")).await;
 
     assert_eq!(reply.status, 401);
+    // RFC 9110 §15.5.2: a 401 carries a challenge, here for a SigV4-signed request.
+    assert_eq!(reply.header("www-authenticate"), Some("AWS4-HMAC-SHA256"));
+    assert_eq!(reply.json["type"], "tag:mdi-sensor-key,2026:problem/unauthenticated");
     assert_eq!(reply.header("content-type"), Some("application/problem+json"));
     assert_eq!(reply.header("cache-control"), Some("no-store"));
     assert_eq!(reply.json["status"], 401);
@@ -74,7 +77,7 @@ async fn a_caller_on_no_list_is_403_and_graph_is_not_called() {
     let reply = call(&world.app, event("get-key-refused.json")).await;
 
     assert_eq!(reply.status, 403);
-    assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:forbidden");
+    assert_eq!(reply.json["type"], "tag:mdi-sensor-key,2026:problem/forbidden");
     assert_eq!(calls(&world), (0, 0, 0));
 }
 
@@ -204,7 +207,7 @@ async fn a_wrong_client_secret_is_a_502_that_names_invalid_client_and_carries_en
     assert_eq!(reply.status, 502);
     assert_eq!(reply.json["upstream"], "entra");
     assert!(reply.json["code"].as_str().unwrap().starts_with("invalid_client"));
-    assert!(reply.json["correlation_id"].as_str().is_some_and(|id| !id.is_empty()));
+    assert!(reply.json["correlationId"].as_str().is_some_and(|id| !id.is_empty()));
     assert!(reply.json["detail"].as_str().unwrap().contains("clientSecret"));
     assert_eq!(
         world.sim.calls(Endpoint::Token),
@@ -257,7 +260,11 @@ async fn throttling_past_the_retry_budget_is_503_with_retry_after_and_graphs_req
     assert_eq!(reply.status, 503);
     assert_eq!(reply.header("retry-after"), Some("1"));
     assert_eq!(reply.json["upstream"], "graph");
-    assert!(reply.json["request-id"].as_str().is_some_and(|id| !id.is_empty()));
+    assert!(
+        reply.json["upstreamRequestId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
     assert_eq!(world.sim.calls(Endpoint::GetKey), 4, "1 try and 3 retries");
 }
 
@@ -308,7 +315,7 @@ async fn a_graph_that_keeps_timing_out_is_504() {
     let reply = call(&world.app, event("get-key.json")).await;
 
     assert_eq!(reply.status, 504);
-    assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:upstream-timeout");
+    assert_eq!(reply.json["type"], "tag:mdi-sensor-key,2026:problem/upstream-timeout");
 }
 
 #[tokio::test]
@@ -388,7 +395,7 @@ async fn an_unreadable_key_response_is_a_502_that_does_not_echo_the_body() {
         let reply = call(&world.app, event("get-key.json")).await;
         assert_eq!(reply.status, 502, "{fault:?}");
         assert_eq!(
-            reply.json["type"], "urn:mdi-sensor-key:problem:upstream-bad-response",
+            reply.json["type"], "tag:mdi-sensor-key,2026:problem/upstream-bad-response",
             "{fault:?}"
         );
         assert!(!reply.json.to_string().contains(&world.sim.current_key()));
@@ -403,14 +410,14 @@ async fn an_app_without_the_permission_is_told_which_permission_and_consent_it_l
     let reply = call(&world.app, event("get-key.json")).await;
 
     assert_eq!(reply.status, 502);
-    assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:graph-forbidden");
+    assert_eq!(reply.json["type"], "tag:mdi-sensor-key,2026:problem/graph-forbidden");
     let detail = reply.json["detail"].as_str().unwrap();
     assert!(
         detail.contains("SecurityIdentitiesSensors.ReadWrite.All") && detail.contains("consent"),
         "{detail}"
     );
     assert_eq!(world.sim.calls(Endpoint::Token), 2, "one fresh token is tried first");
-    assert!(reply.json["request-id"].as_str().is_some());
+    assert!(reply.json["upstreamRequestId"].as_str().is_some());
 }
 
 #[tokio::test]
@@ -439,7 +446,7 @@ async fn a_token_with_only_the_read_permission_is_told_the_key_needs_read_write_
     let reply = call(&world.app, event("get-key.json")).await;
 
     assert_eq!(reply.status, 502);
-    assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:graph-forbidden");
+    assert_eq!(reply.json["type"], "tag:mdi-sensor-key,2026:problem/graph-forbidden");
     let detail = reply.json["detail"].as_str().unwrap();
     assert!(
         detail.contains("SecurityIdentitiesSensors.ReadWrite.All")

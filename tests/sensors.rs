@@ -275,7 +275,10 @@ async fn bad_bundle_options_are_400_without_echoing_them_and_graph_is_not_called
         let reply = call(&world.app, get("/sensor-install-bundle", query)).await;
         assert_eq!(reply.status, 400, "{query}");
         assert_eq!(reply.header("content-type"), Some("application/problem+json"));
-        assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:bad-request", "{query}");
+        assert_eq!(
+            reply.json["type"], "tag:mdi-sensor-key,2026:problem/bad-request",
+            "{query}"
+        );
         let detail = reply.json["detail"].as_str().unwrap();
         assert!(
             !detail.contains("evil") && !detail.contains("calc") && !detail.contains("pass"),
@@ -484,7 +487,10 @@ async fn a_short_name_that_two_domains_have_is_409_listing_them_never_a_guess() 
         detail.contains("contoso.com") && detail.contains("fabrikam.com"),
         "{detail}"
     );
-    assert!(short.json["request-id"].is_string(), "Graph's request-id of the list");
+    assert!(
+        short.json["upstreamRequestId"].is_string(),
+        "Graph's request-id of the list"
+    );
     let full = call(&world.app, get("/sensors/DC1.fabrikam.com/verdict", "")).await;
     assert_eq!((full.status, full.json["verdict"].as_str()), (200, Some("unhealthy")));
     let listed = call(&world.app, get("/sensors", "displayName=dc1")).await;
@@ -608,7 +614,10 @@ async fn a_next_link_that_leaves_the_graph_root_is_refused_and_no_token_is_sent_
     let reply = call(&world.app, get("/sensors", "")).await;
 
     assert_eq!(reply.status, 502);
-    assert_eq!(reply.json["type"], "urn:mdi-sensor-key:problem:upstream-bad-response");
+    assert_eq!(
+        reply.json["type"],
+        "tag:mdi-sensor-key,2026:problem/upstream-bad-response"
+    );
     assert!(reply.json["detail"].as_str().unwrap().contains("nextLink"));
     assert!(
         elsewhere.requests().is_empty(),
@@ -713,7 +722,7 @@ async fn upstream_failures_on_the_sensor_routes_map_as_on_the_key_routes() {
         assert_eq!(reply.status, status, "{fault:?}");
         assert_eq!(
             reply.json["type"],
-            format!("urn:mdi-sensor-key:problem:{kind}"),
+            format!("tag:mdi-sensor-key,2026:problem/{kind}"),
             "{fault:?}"
         );
     }

@@ -13,8 +13,8 @@ Exit codes:
   1  any other failure (an unreadable upstream answer, an unexpected error)
   2  usage: an unknown command or option, a missing or invalid value, a short host name
      that sensors in several domains have
-  3  configuration: no or unusable credentials (AZURE_* variables, the credentials secret),
-     a key secret that is missing or unreadable, an invalid endpoint
+  3  configuration: no or unusable credentials (AZURE_* variables, the credentials secret,
+     AWS credentials), a key secret that is missing or unreadable, an invalid endpoint
   4  upstream refused: Entra ID or Graph said no (wrong client secret, unknown app or tenant,
      missing permission or admin consent, tenant not onboarded to Defender for Identity)
   5  upstream unavailable: throttled, unreachable or timed out; try again later";
@@ -22,13 +22,17 @@ Exit codes:
 const CREDENTIALS: &str = "\
 Credentials: with --credentials-secret, the Secrets Manager secret holding
 {\"tenantId\", \"clientId\", \"clientSecret\"} or, for a certificate, {\"tenantId\", \"clientId\",
-\"certificatePem\", \"privateKeyPem\"} (AWS credentials and region from the usual AWS sources).
+\"certificatePem\", \"privateKeyPem\"}, read with the usual AWS credentials and region: the
+AWS_* variables or AWS_PROFILE's profile (IAM Identity Center, credential_process, aws login).
 Otherwise the variables Azure's SDKs use: AZURE_TENANT_ID, AZURE_CLIENT_ID and either
 AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH (an unencrypted PEM file holding the
 certificate and its RSA private key; AZURE_CLIENT_SEND_CERTIFICATE_CHAIN=true sends the chain),
 and AZURE_AUTHORITY_HOST for another Entra authority.
 
-Output: a readable table, or JSON with --json. The key is printed only by get, regenerate and
+Every option the Lambda function has falls back to the function's environment variable
+([env: ...] above); a flag wins over its variable.
+
+Output: a readable table, or JSON with -o json (or --json). The key is printed only by get, regenerate and
 bundle, and only to stdout; logs go to stderr (-v, -vv or RUST_LOG for more).";
 
 #[derive(Debug, Parser)]
@@ -47,36 +51,53 @@ pub struct Cli {
     pub global: Global,
 }
 
-/// Options every command takes.
+/// Options every command takes. Each option the Lambda function also has takes the function's
+/// environment variable as its fallback, so a shell set up like the function needs no flags.
 #[derive(Debug, Args)]
 pub struct Global {
     /// Read the Graph app's credentials from this Secrets Manager secret (name or ARN)
-    #[arg(long, global = true, value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
+    #[arg(long, global = true, value_name = "ID", env = "GRAPH_CREDENTIALS_SECRET_ID", value_parser = NonEmptyStringValueParser::new())]
     pub credentials_secret: Option<String>,
     /// The Secrets Manager secret the key is stored in (for `regenerate --store` and `rotate`)
-    #[arg(long, global = true, value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
+    #[arg(long, global = true, value_name = "ID", env = "SENSOR_KEY_SECRET_ID", value_parser = NonEmptyStringValueParser::new())]
     pub key_secret: Option<String>,
     /// The national cloud: its Graph root, Entra authority and token scope (auto: the tenant's own, from its OpenID configuration)
-    #[arg(long, global = true, value_enum, default_value_t = CloudArg::Global)]
+    #[arg(long, global = true, value_enum, env = "GRAPH_CLOUD", ignore_case = true, default_value_t = CloudArg::Auto)]
     pub cloud: CloudArg,
     /// Send Graph requests here instead of the cloud's Graph root (proxies, tests)
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", env = "GRAPH_ENDPOINT")]
     pub graph_endpoint: Option<String>,
-    /// Request tokens here instead of the cloud's authority [default: AZURE_AUTHORITY_HOST, if set]
-    #[arg(long, global = true, value_name = "URL")]
+    /// Request tokens here instead of the cloud's authority [then: AZURE_AUTHORITY_HOST, if set]
+    #[arg(long, global = true, value_name = "URL", env = "AUTHORITY_HOST")]
     pub authority_host: Option<String>,
-    /// The Graph API version (v1.0 is generally available; beta is not supported in production)
-    #[arg(long, global = true, value_enum, default_value_t = ApiVersionArg::V1)]
-    pub api_version: ApiVersionArg,
+    /// The Graph API version [default: the function's, v1.0; beta is not supported in production]
+    #[arg(long, global = true, value_enum, env = "GRAPH_API_VERSION")]
+    pub api_version: Option<ApiVersionArg>,
     /// Give up after this many seconds, retries included
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
-    /// Print JSON instead of a table
+    /// The output format: a table for people, JSON for scripts
+    #[arg(short, long, global = true, value_enum, default_value_t = OutputArg::Table)]
+    pub output: OutputArg,
+    /// The same as --output json
     #[arg(long, global = true)]
     pub json: bool,
     /// Log more to stderr (-v: each Graph call, -vv: debug)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+impl Global {
+    /// Whether to print JSON: `--output json` or `--json`.
+    pub fn json(&self) -> bool {
+        self.json || self.output == OutputArg::Json
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputArg {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -174,6 +195,12 @@ pub enum Command {
         #[arg(value_name = "HOST")]
         host: HostName,
     },
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish
+    Completions {
+        /// The shell to complete in
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 impl Command {
@@ -188,6 +215,7 @@ impl Command {
             Command::Bundle { .. } => "read-install-bundle",
             Command::Sensors { .. } => "list-sensors",
             Command::Verdict { .. } => "sensor-verdict",
+            Command::Completions { .. } => "completions",
         }
     }
 }
@@ -216,6 +244,22 @@ mod tests {
     }
 
     #[test]
+    fn output_is_a_table_unless_o_json_or_json_is_given() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(["mdi-sensor-key", "get"].iter().chain(args))
+                .unwrap()
+                .global
+                .json()
+        };
+        assert!(!parse(&[]));
+        assert!(!parse(&["--output", "table"]));
+        assert!(parse(&["-o", "json"]));
+        assert!(parse(&["--output=json"]));
+        assert!(parse(&["--json"]));
+        assert!(Cli::try_parse_from(["mdi-sensor-key", "get", "-o", "yaml"]).is_err());
+    }
+
+    #[test]
     fn global_options_may_follow_the_command() {
         let cli = Cli::try_parse_from([
             "mdi-sensor-key",
@@ -227,8 +271,8 @@ mod tests {
             "v1.0",
         ])
         .unwrap();
-        assert!(cli.global.json);
+        assert!(cli.global.json());
         assert_eq!(cli.global.cloud, CloudArg::Usgov);
-        assert_eq!(cli.global.api_version, ApiVersionArg::V1);
+        assert_eq!(cli.global.api_version, Some(ApiVersionArg::V1));
     }
 }

@@ -8,7 +8,7 @@
 
 use mdi_sensor_key::graph::GraphError;
 use mdi_sensor_key::keys::KeyError;
-use mdi_sensor_key::problem::Problem;
+use mdi_sensor_key::problem::{Problem, ProblemType};
 use mdi_sensor_key::rotation::RotationError;
 use mdi_sensor_key::sensors::SensorError;
 
@@ -61,23 +61,46 @@ impl Failure {
         if !ids.is_empty() {
             message.push_str(&format!(" ({})", ids.join(", ")));
         }
-        let slug = problem.kind.rsplit(':').next().unwrap_or_default();
-        match (problem.status, slug) {
-            (500, _) => Failure::Config(message),
-            (503 | 504, _) => Failure::Unavailable(message),
-            (
-                502,
-                "entra-refused"
-                | "federated-credential-refused"
-                | "sts-refused"
-                | "graph-unauthorized"
-                | "graph-forbidden"
-                | "upstream-rejected"
-                | "not-available-in-cloud",
-            ) => Failure::Refused(message),
-            _ => Failure::Other(message),
-        }
+        class(problem.kind).unwrap_or(Failure::Other)(message)
     }
+}
+
+/// The exit code's class of each problem type, keyed by the type itself (the match is
+/// exhaustive, so a new problem type does not compile until it has a class here); `None` for the
+/// refusals of an HTTP request, which the CLI never meets: it checks its input with clap (exit 2).
+fn class(kind: ProblemType) -> Option<fn(String) -> Failure> {
+    Some(match kind {
+        ProblemType::Misconfigured
+        | ProblemType::FederationDisabled
+        | ProblemType::WebIdentityDenied
+        | ProblemType::KeyStoreMisconfigured
+        | ProblemType::CloudMismatch
+        | ProblemType::CloudUnsupported => Failure::Config,
+        ProblemType::EntraRefused
+        | ProblemType::FederatedCredentialRefused
+        | ProblemType::StsRefused
+        | ProblemType::GraphUnauthorized
+        | ProblemType::GraphForbidden
+        | ProblemType::UpstreamRejected
+        | ProblemType::NotAvailableInCloud => Failure::Refused,
+        ProblemType::CredentialsUnavailable
+        | ProblemType::StsUnavailable
+        | ProblemType::Throttled
+        | ProblemType::UpstreamTimeout
+        | ProblemType::UpstreamUnavailable
+        | ProblemType::KeyStoreUnavailable
+        | ProblemType::CloudDiscoveryFailed => Failure::Unavailable,
+        ProblemType::UpstreamFailed | ProblemType::UpstreamBadResponse | ProblemType::OutsideGraphRoot => {
+            Failure::Other
+        }
+        ProblemType::AmbiguousHost => Failure::Usage,
+        ProblemType::Unauthenticated
+        | ProblemType::Forbidden
+        | ProblemType::NotFound
+        | ProblemType::MethodNotAllowed
+        | ProblemType::BadRequest
+        | ProblemType::PayloadTooLarge => return None,
+    })
 }
 
 impl From<&GraphError> for Failure {
@@ -94,12 +117,7 @@ impl From<&KeyError> for Failure {
 
 impl From<&SensorError> for Failure {
     fn from(error: &SensorError) -> Self {
-        match error {
-            SensorError::Graph(graph) => Failure::from(graph),
-            SensorError::AmbiguousHost { .. } => {
-                Failure::Usage(Failure::from_problem(&Problem::from(error)).message().to_owned())
-            }
-        }
+        Failure::from_problem(&Problem::from(error))
     }
 }
 
@@ -224,6 +242,26 @@ mod tests {
             "{}",
             failure.message()
         );
+    }
+
+    #[test]
+    fn every_problem_types_exit_code_is_the_one_in_the_docs_table() {
+        let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/http-api.md")).unwrap();
+        for kind in ProblemType::ALL {
+            let row = docs
+                .lines()
+                .find(|line| line.starts_with(&format!("| <a id=\"{}\">", kind.slug())))
+                .unwrap_or_else(|| panic!("no row for {}", kind.slug()));
+            let documented = row.split('|').nth(3).unwrap().trim();
+            let code = class(*kind).map(|failure| failure(String::new()).code());
+            let expected = code.map_or("-".to_owned(), |code| code.to_string());
+            assert_eq!(documented, expected, "{}", kind.slug());
+            match kind.status() {
+                500 => assert_eq!(code, Some(3), "{}", kind.slug()),
+                503 | 504 => assert_eq!(code, Some(5), "{}", kind.slug()),
+                _ => {}
+            }
+        }
     }
 
     #[test]

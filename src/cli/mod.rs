@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
+use aws_sdk_secretsmanager::config::ProvideCredentials as _;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 use mdi_sensor_key::credentials::{CredentialsCache, StaticCredentials};
@@ -40,6 +41,16 @@ type Session = GraphSession<AwsSecretStore, CliCredentials>;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Completions { shell } = cli.command {
+        // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "mdi-sensor-key", &mut script);
+        let mut stdout = std::io::stdout().lock();
+        return match stdout.write_all(&script).and_then(|()| stdout.flush()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(1),
+        };
+    }
     check_usage(&cli);
     init_logging(cli.global.verbose);
     metrics::disable();
@@ -50,7 +61,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let json = cli.global.json;
+    let json = cli.global.json();
     match runtime.block_on(run(cli)) {
         Ok(report) => {
             let mut stdout = std::io::stdout().lock();
@@ -78,7 +89,9 @@ fn check_usage(cli: &Cli) {
         Cli::command()
             .error(
                 ErrorKind::MissingRequiredArgument,
-                format!("{command} needs --key-secret ID: the Secrets Manager secret the key is stored in"),
+                format!(
+                    "{command} needs --key-secret ID (or SENSOR_KEY_SECRET_ID): the Secrets Manager secret the key is stored in"
+                ),
             )
             .exit();
     }
@@ -87,7 +100,8 @@ fn check_usage(cli: &Cli) {
 /// Logs go to stderr, as text: stdout belongs to the output.
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        // aws-config warns of each provider it tried; the failure's one line says what matters.
+        0 => "warn,aws_config=error,aws_runtime=error",
         1 => "warn,mdi_sensor_key=info,audit=info",
         _ => "info,mdi_sensor_key=debug,audit=debug",
     };
@@ -109,13 +123,13 @@ async fn run(cli: Cli) -> Result<Report, Failure> {
     let needs_store = matches!(settings.credentials, CredentialsSource::Secret(_))
         || matches!(cli.command, Command::Regenerate { store: true } | Command::Rotate);
     let store = match needs_store {
-        true => Some(aws_store().await?),
+        true => Some(aws_store(deadline).await?),
         false => None,
     };
     let session = session(&settings, store.clone())?;
     let operation = cli.command.name();
     let outcome = execute(cli.command, session, store, settings.key_secret, deadline).await;
-    let user = std::env::var("USER").unwrap_or_default();
+    let user = audit_user(|name| std::env::var(name).ok());
     match &outcome {
         Ok((_, graph_request_id)) => tracing::info!(
             target: "audit",
@@ -137,9 +151,23 @@ async fn run(cli: Cli) -> Result<Report, Failure> {
     outcome.map(|(report, _)| report)
 }
 
-/// Secrets Manager through the SDK's usual credential and region sources. Built only for the
-/// commands that need it, so `get` with the AZURE_* variables needs no AWS set-up at all.
-async fn aws_store() -> Result<AwsSecretStore, Failure> {
+/// Who ran the command, for the audit line: `USER` (Unix) or `USERNAME` (Windows).
+fn audit_user(lookup: impl Fn(&str) -> Option<String>) -> String {
+    ["USER", "USERNAME"]
+        .into_iter()
+        .find_map(|name| lookup(name).filter(|value| !value.trim().is_empty()))
+        .unwrap_or_default()
+}
+
+/// Secrets Manager through the SDK's usual credential and region sources: the environment, the
+/// shared config and credentials files (profiles, `credential_process`, IAM Identity Center,
+/// `aws login`), web identity, ECS and instance metadata. Built only for the commands that need
+/// it, so `get` with the AZURE_* variables needs no AWS set-up at all.
+///
+/// The credentials are resolved here, once: a profile that cannot produce them is a credentials
+/// problem, said as one, before any call (the SDK would report it as a failed connection to
+/// Secrets Manager), and a `credential_process` or SSO login runs once per command.
+async fn aws_store(deadline: Deadline) -> Result<AwsSecretStore, Failure> {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(3))
         .operation_attempt_timeout(Duration::from_secs(5))
@@ -157,7 +185,40 @@ async fn aws_store() -> Result<AwsSecretStore, Failure> {
             "no AWS region for Secrets Manager: set AWS_REGION or a profile's region".into(),
         ));
     }
-    Ok(AwsSecretStore::new(aws_sdk_secretsmanager::Client::new(&aws)))
+    let provider = aws.credentials_provider().ok_or_else(|| {
+        Failure::Config("AWS credentials: no credentials provider is configured for Secrets Manager".into())
+    })?;
+    let credentials = tokio::time::timeout_at(deadline.instant(), provider.provide_credentials())
+        .await
+        .map_err(|_| Failure::Unavailable("AWS credentials: loading them took longer than --timeout".into()))?
+        .map_err(|error| {
+            Failure::Config(format!(
+                "AWS credentials could not be loaded for Secrets Manager: {}. Check AWS_PROFILE and that profile (IAM Identity Center: aws sso login; aws login), or the AWS_* variables",
+                causes(&error)
+            ))
+        })?;
+    let config = aws_sdk_secretsmanager::config::Builder::from(&aws)
+        .credentials_provider(credentials)
+        .build();
+    Ok(AwsSecretStore::new(aws_sdk_secretsmanager::Client::from_conf(config)))
+}
+
+/// An error and its causes in one line, each said once: the provider chain's errors repeat their
+/// sources' text. They name the profile, a process's exit status and stderr, the SSO token cache's
+/// file; never a credential.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut said: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let text = error.to_string();
+        if !said.iter().any(|earlier| earlier.contains(&text)) {
+            said.push(text);
+        }
+        next = error.source();
+    }
+    // The innermost cause that is not already part of an outer one's text reads best last.
+    said.retain(|text| !text.is_empty());
+    said.join(": ")
 }
 
 fn session(settings: &Settings, store: Option<AwsSecretStore>) -> Result<Session, Failure> {
@@ -320,6 +381,9 @@ async fn execute(
             };
             Ok((report, list.graph_request_id))
         }
+        Command::Completions { .. } => Err(Failure::Other(
+            "internal: completions are printed before any command runs".into(),
+        )),
         Command::Verdict { host } => {
             let verdict = sensors::verdict(&session, &host, deadline)
                 .await
@@ -401,4 +465,20 @@ fn sensor_table(list: &SensorList) -> String {
         ],
         &rows,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_audit_user_is_user_or_on_windows_username() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+        };
+        assert_eq!(audit_user(env(&[("USER", "alice"), ("USERNAME", "bob")])), "alice");
+        assert_eq!(audit_user(env(&[("USERNAME", "bob")])), "bob");
+        assert_eq!(audit_user(env(&[("USER", " "), ("USERNAME", "bob")])), "bob");
+        assert_eq!(audit_user(env(&[])), "");
+    }
 }

@@ -58,7 +58,8 @@ impl Settings {
             // value is never used, so any non-empty text will do.
             "GRAPH_CREDENTIALS_SECRET_ID" => Some(global.credentials_secret.clone().unwrap_or_else(|| "-".to_owned())),
             "GRAPH_CLOUD" => Some(global.cloud.name().to_owned()),
-            "GRAPH_API_VERSION" => Some(global.api_version.name().to_owned()),
+            // Unset: the function's default.
+            "GRAPH_API_VERSION" => global.api_version.map(|version| version.name().to_owned()),
             "GRAPH_ENDPOINT" => global.graph_endpoint.clone(),
             "AUTHORITY_HOST" => authority_host.clone(),
             "SENSOR_KEY_SECRET_ID" => global.key_secret.clone(),
@@ -209,7 +210,7 @@ mod tests {
 
     #[test]
     fn the_environment_credentials_are_read_as_azures_sdks_read_them() {
-        let settings = settings(&["get"], &AZURE).unwrap();
+        let settings = settings(&["get", "--cloud", "global"], &AZURE).unwrap();
         let CredentialsSource::Environment(credentials) = settings.credentials else {
             panic!("environment credentials expected");
         };
@@ -367,13 +368,17 @@ mod tests {
         assert_eq!(at.authority, "http://127.0.0.1:9");
         assert_eq!(at.scope, "https://dod-graph.microsoft.us/.default");
         let auto = super::Settings::new(
-            &crate::cli::args::Cli::try_parse_from(["mdi-sensor-key", "get", "--cloud", "auto"])
+            &crate::cli::args::Cli::try_parse_from(["mdi-sensor-key", "get"])
                 .unwrap()
                 .global,
             |name| AZURE.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned()),
         )
         .unwrap();
-        assert_eq!(auto.endpoints.fixed(), None, "auto waits for discovery");
+        assert_eq!(
+            auto.endpoints.fixed(),
+            None,
+            "the CLI's default cloud is auto, which waits for discovery"
+        );
     }
 
     #[test]

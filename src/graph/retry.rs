@@ -137,7 +137,7 @@ impl RetryPolicy {
             .base_backoff
             .saturating_mul(1 << retries.min(16))
             .min(self.max_backoff);
-        ceiling.mul_f64(rand::random::<f64>())
+        ceiling.mul_f64(fastrand::f64())
     }
 }
 

@@ -367,37 +367,26 @@ fn log_failure(request_id: &str, caller: &str, operation: &str, error: &Failed, 
 
 fn json_response(status: StatusCode, content_type: &str, body: impl serde::Serialize) -> Response<Body> {
     let text = serde_json::to_string(&body).unwrap_or_default();
-    response(status, content_type, text, None, None)
+    response(status, content_type, text, Vec::new())
 }
 
 fn problem_response(problem: &Problem) -> Response<Body> {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let retry_after = problem.retry_after.map(|after| after.as_secs().to_string());
-    response(
-        status,
-        "application/problem+json",
-        problem.to_json(),
-        retry_after,
-        problem.allow,
-    )
+    response(status, "application/problem+json", problem.to_json(), problem.headers())
 }
 
 fn response(
     status: StatusCode,
     content_type: &str,
     body: String,
-    retry_after: Option<String>,
-    allow: Option<&str>,
+    headers: Vec<(header::HeaderName, String)>,
 ) -> Response<Body> {
     let mut builder = Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, content_type)
         .header(header::CACHE_CONTROL, "no-store");
-    if let Some(seconds) = retry_after {
-        builder = builder.header(header::RETRY_AFTER, seconds);
-    }
-    if let Some(methods) = allow {
-        builder = builder.header(header::ALLOW, methods);
+    for (name, value) in headers {
+        builder = builder.header(name, value);
     }
     builder.body(Body::Text(body)).unwrap_or_else(|_| {
         let mut fallback = Response::new(Body::Empty);
