@@ -6,7 +6,7 @@ use crate::access::AccessPolicy;
 use crate::config::{Config, GraphAuth};
 use crate::credentials::{AppCredentials, ClientCredential, CredentialsCache, GraphCredentials, StaticCredentials};
 use crate::federation::WebIdentitySource;
-use crate::graph::{GraphClient, GraphEndpoints, GraphSession, RetryPolicy};
+use crate::graph::{GraphClient, GraphSession, RetryPolicy};
 use crate::keys::{KeyService, KeySource};
 use crate::rotation::Rotator;
 use crate::secrets::SecretStore;
@@ -47,7 +47,7 @@ impl<S: SecretStore + Clone> App<GraphSession<S>, S> {
         web_identity: Option<Arc<dyn WebIdentitySource>>,
         retry: RetryPolicy,
     ) -> Result<Self, AppError> {
-        let client = GraphClient::new(GraphEndpoints::from_config(config), retry)?;
+        let client = GraphClient::new(config.graph_endpoints(), retry)?;
         let credentials = match &config.graph_auth {
             GraphAuth::Secret { credentials_secret_id } => AppCredentials::Secret(CredentialsCache::new(
                 store.clone(),

@@ -6,66 +6,7 @@
 use std::time::Duration;
 
 use crate::access::AllowList;
-
-/// A national cloud, which fixes both the Graph root and the Entra authority.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cloud {
-    Global,
-    UsGov,
-    Dod,
-}
-
-/// `GRAPH_CLOUD`: a cloud named by the operator, or `auto` to take the tenant's own cloud from
-/// its OpenID configuration document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloudChoice {
-    Auto,
-    Fixed(Cloud),
-}
-
-impl Cloud {
-    /// The `GRAPH_CLOUD` spelling.
-    pub fn name(self) -> &'static str {
-        match self {
-            Cloud::Global => "global",
-            Cloud::UsGov => "usgov",
-            Cloud::Dod => "dod",
-        }
-    }
-
-    /// Whether this is one of the US government clouds, where Graph offers fewer APIs.
-    pub fn is_government(self) -> bool {
-        matches!(self, Cloud::UsGov | Cloud::Dod)
-    }
-
-    /// The Graph root; the token scope is always `<this>/.default`, even when `GRAPH_ENDPOINT`
-    /// redirects the traffic, because Entra issues tokens for the cloud's resource, not a host.
-    pub fn graph_root(self) -> &'static str {
-        match self {
-            Cloud::Global => "https://graph.microsoft.com",
-            Cloud::UsGov => "https://graph.microsoft.us",
-            Cloud::Dod => "https://dod-graph.microsoft.us",
-        }
-    }
-
-    pub fn authority(self) -> &'static str {
-        match self {
-            Cloud::Global => "https://login.microsoftonline.com",
-            Cloud::UsGov | Cloud::Dod => "https://login.microsoftonline.us",
-        }
-    }
-
-    /// The `aud` Entra accepts in a federated client assertion (workload identity federation):
-    /// one per Entra authority. Source: Microsoft Learn, "Configure an application to trust a
-    /// managed identity" (audience table: public cloud, Fairfax), and MSAL.NET's
-    /// `KnownCloudConfiguration` (`login.microsoftonline.us` -> `api://AzureADTokenExchangeUSGov`).
-    pub fn token_exchange_audience(self) -> &'static str {
-        match self {
-            Cloud::Global => "api://AzureADTokenExchange",
-            Cloud::UsGov | Cloud::Dod => "api://AzureADTokenExchangeUSGov",
-        }
-    }
-}
+use crate::cloud::{ApiVersion, Cloud, CloudChoice, GraphEndpoints};
 
 /// `GRAPH_AUTH`: how the function proves itself to Entra ID.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,22 +19,6 @@ pub enum GraphAuth {
     /// identity credential on the app. Tenant and app come from `GRAPH_TENANT_ID` and
     /// `GRAPH_CLIENT_ID`, which are identifiers, not secrets.
     AwsFederation { tenant_id: String, client_id: String },
-}
-
-/// The Graph API version the key endpoints are called on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApiVersion {
-    Beta,
-    V1,
-}
-
-impl ApiVersion {
-    pub fn path_segment(self) -> &'static str {
-        match self {
-            ApiVersion::Beta => "beta",
-            ApiVersion::V1 => "v1.0",
-        }
-    }
 }
 
 /// Everything the function needs from its environment.
@@ -122,6 +47,18 @@ pub enum ConfigError {
         "GRAPH_CLOUD=china is not supported: the MDI sensor deployment key API does not exist in the China cloud (21Vianet)"
     )]
     ChinaUnsupported,
+}
+
+impl Config {
+    /// Where Graph calls go before the tenant's cloud is known.
+    pub fn graph_endpoints(&self) -> GraphEndpoints {
+        GraphEndpoints {
+            cloud: self.cloud,
+            api_version: self.api_version,
+            graph_override: self.graph_endpoint.clone(),
+            authority_override: self.authority_host.clone(),
+        }
+    }
 }
 
 impl ConfigError {

@@ -10,8 +10,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::deadline::Deadline;
-use crate::graph::GraphError;
 use crate::secrets::{NewVersionStage, SecretStore, StoreError, StoredVersion, VersionSelector};
+use crate::upstream::GraphError;
 
 /// How often a drift is repaired in one verification before the next rotation is left to do it.
 const MAX_DRIFT_REPAIRS: usize = 3;

@@ -12,6 +12,7 @@
 pub mod access;
 pub mod app;
 pub mod certificate;
+pub mod cloud;
 pub mod config;
 pub mod credentials;
 pub mod deadline;
@@ -26,3 +27,4 @@ pub mod rotation;
 pub mod secrets;
 pub mod sensors;
 pub mod tls;
+pub mod upstream;

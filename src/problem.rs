@@ -532,7 +532,7 @@ fn credentials_problem(error: &CredentialsError) -> Problem {
 mod tests {
     use super::*;
     use crate::certificate::CertificateError;
-    use crate::graph::TenantCloud;
+    use crate::cloud::TenantCloud;
 
     fn ids() -> UpstreamIds {
         UpstreamIds {
@@ -681,7 +681,7 @@ mod tests {
             GraphError::CloudUnsupported { found: cloud() },
             GraphError::CloudUnknown(Box::new(throttled())),
             GraphError::NotInCloud {
-                cloud: crate::config::Cloud::Dod,
+                cloud: crate::cloud::Cloud::Dod,
                 status: 404,
                 code: "BadRequest".into(),
                 ids: full(),

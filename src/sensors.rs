@@ -13,8 +13,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::deadline::Deadline;
-use crate::graph::{GraphError, Upstream, UpstreamIds};
 use crate::keys::{AccessKey, KeySource};
+use crate::upstream::{GraphError, Upstream, UpstreamIds};
 
 /// The installer's file name inside Microsoft's package.
 pub const INSTALLER: &str = "Azure ATP sensor Setup.exe";

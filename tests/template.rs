@@ -792,7 +792,7 @@ fn federation_needs_no_credentials_secret_and_limits_web_identity_tokens_to_entr
     assert!(longest <= 300 && i64::from(mdi_sensor_key::federation::DURATION_SECONDS) <= longest);
 
     // The mapping allows exactly the audience the code asks for in each cloud; auto, either.
-    use mdi_sensor_key::config::Cloud;
+    use mdi_sensor_key::cloud::Cloud;
     let audiences = |cloud: &str| -> Vec<String> {
         template["Mappings"]["TokenExchangeAudiences"][cloud]["Audiences"]
             .as_sequence()

@@ -9,7 +9,7 @@ use std::time::Duration;
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
-use mdi_sensor_key::config::Cloud;
+use mdi_sensor_key::cloud::Cloud;
 use mdi_sensor_key::federation::Trust;
 use mdi_sensor_key::secrets::http::{ReqwestHttpClient, reqwest_client};
 use serde_json::json;

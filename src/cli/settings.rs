@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mdi_sensor_key::certificate::ClientCertificate;
+use mdi_sensor_key::cloud::GraphEndpoints;
 use mdi_sensor_key::config::{Config, ConfigError};
 use mdi_sensor_key::credentials::{
     ClientCredential, CredentialsCache, CredentialsError, CredentialsProvider, GraphCredentials, StaticCredentials,
@@ -15,7 +16,6 @@ use mdi_sensor_key::credentials::{
 };
 use mdi_sensor_key::deadline::Deadline;
 use mdi_sensor_key::federation::FederatedTokenFile;
-use mdi_sensor_key::graph::GraphEndpoints;
 use mdi_sensor_key::secrets::AwsSecretStore;
 use secrecy::SecretString;
 use zeroize::Zeroizing;
@@ -67,7 +67,7 @@ impl Settings {
         })
         .map_err(|error| config_failure(&error, global.authority_host.is_some()))?;
         Ok(Settings {
-            endpoints: GraphEndpoints::from_config(&config),
+            endpoints: config.graph_endpoints(),
             credentials,
             key_secret: config.key_secret_id,
             credentials_ttl: config.credentials_ttl,
@@ -194,7 +194,7 @@ mod tests {
     use super::*;
     use crate::cli::args::Cli;
 
-    use mdi_sensor_key::config::Cloud;
+    use mdi_sensor_key::cloud::Cloud;
 
     fn settings(args: &[&str], env: &[(&str, &str)]) -> Result<Settings, Failure> {
         let cli = Cli::try_parse_from(["mdi-sensor-key"].iter().chain(args)).unwrap();

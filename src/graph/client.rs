@@ -11,10 +11,11 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use super::cloud::{self, CloudEndpoints, GraphEndpoints, TenantCloud};
+use super::cloud;
 use super::entra::{self, AccessToken};
 use super::retry::{NoAnswer, Replay, RetryPolicy, retry_after};
 use super::{Forbidden, GET_KEY, GraphError, REGENERATE_KEY, Unavailable, Upstream, UpstreamIds};
+use crate::cloud::{CloudEndpoints, GraphEndpoints, TenantCloud};
 use crate::credentials::GraphCredentials;
 use crate::deadline::Deadline;
 use crate::keys::{AccessKey, KeyAnswer};
@@ -484,7 +485,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_token_is_never_sent_outside_the_configured_graph_root() {
-        use crate::config::{ApiVersion, Cloud, CloudChoice};
+        use crate::cloud::{ApiVersion, Cloud, CloudChoice};
         let ours = graph_sim::Sim::start(graph_sim::SimConfig::default()).await.unwrap();
         let elsewhere = graph_sim::Sim::start(graph_sim::SimConfig::default()).await.unwrap();
         let endpoints = GraphEndpoints {

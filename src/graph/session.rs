@@ -19,10 +19,9 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 
 use super::client::{GraphClient, Regenerated};
-use super::cloud::{CloudEndpoints, TenantCloud};
 use super::entra::AccessToken;
 use super::{Endpoint, Forbidden, GET_KEY, GraphError, REGENERATE_KEY};
-use crate::config::{Cloud, CloudChoice};
+use crate::cloud::{Cloud, CloudChoice, CloudEndpoints, TenantCloud};
 use crate::credentials::{AppCredentials, CredentialsProvider, GraphCredentials};
 use crate::deadline::Deadline;
 use crate::keys::{KeyAnswer, KeySource};
