@@ -15,6 +15,8 @@ pub mod certificate;
 pub mod config;
 pub mod credentials;
 pub mod deadline;
+#[cfg(test)]
+pub(crate) mod gate;
 pub mod graph;
 pub mod handler;
 pub mod keys;

@@ -284,9 +284,12 @@ async fn perform<K: KeySource + SensorSource, S: SecretStore>(
                     "a concurrent regenerate won; answering with Graph's current key"
                 );
             }
+            // `verified: false`: regenerated and stored, but the check against Graph failed. The
+            // key is still the new one; an error here would only invite a second regenerate.
             let body = json!({
                 "sensorDeploymentAccessKey": done.key.expose().expose_secret(),
                 "stored": done.stored,
+                "verified": done.verified,
             });
             Ok((body, done.graph_request_id))
         }

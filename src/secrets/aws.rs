@@ -176,6 +176,32 @@ impl SecretStore for AwsSecretStore {
             .set_remove_from_version_id(from_version.map(str::to_owned));
         bounded(deadline, request.send()).await.map(|_| ())
     }
+
+    async fn version_exists(&self, secret_id: &str, version_id: &str, deadline: Deadline) -> Result<bool, StoreError> {
+        // The DescribeSecret reference (VersionIdsToStages): versions without labels are left
+        // out, and "to check if a secret version exists, call GetSecretValue". The value read
+        // is dropped at once.
+        let request = self
+            .client
+            .get_secret_value()
+            .secret_id(secret_id)
+            .version_id(version_id);
+        match bounded(deadline, request.send()).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::NotFound) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn remove_pending(&self, secret_id: &str, version_id: &str, deadline: Deadline) -> Result<(), StoreError> {
+        let request = self
+            .client
+            .update_secret_version_stage()
+            .secret_id(secret_id)
+            .version_stage(AWSPENDING)
+            .remove_from_version_id(version_id);
+        bounded(deadline, request.send()).await.map(|_| ())
+    }
 }
 
 #[cfg(test)]
