@@ -903,6 +903,58 @@ fn the_scheduled_rotation_sends_the_rotate_input_with_retries_and_a_dead_letter_
     assert!(queue_is_created_here(&on_failure["Destination"]));
 }
 
+/// The `RotationMode` value a condition stands for: `!Equals [!Ref RotationMode, <value>]`.
+fn rotation_mode_of(template: &Value, condition: &str) -> Option<String> {
+    let definition = template.get("Conditions")?.get(condition)?;
+    let (name, args) = intrinsic(definition)?;
+    let pair = args.as_sequence().filter(|_| name == "Equals")?;
+    let (parameter, value) = match (ref_target(&pair[0]), ref_target(&pair[1])) {
+        (Some(parameter), None) => (parameter, &pair[1]),
+        (None, Some(parameter)) => (parameter, &pair[0]),
+        _ => return None,
+    };
+    (parameter == "RotationMode").then(|| value.as_str().map(str::to_owned))?
+}
+
+#[test]
+fn scheduled_and_native_rotation_are_one_choice_so_both_never_run_at_once() {
+    let template = template();
+    let mode = &parameters(&template).expect("Parameters")["RotationMode"];
+    let allowed: Vec<_> = mode["AllowedValues"]
+        .as_sequence()
+        .expect("RotationMode has AllowedValues")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(allowed, ["scheduler", "native", "none"]);
+    assert_eq!(mode["Default"].as_str(), Some("scheduler"));
+    assert!(
+        parameters(&template).unwrap().get("EnableNativeRotation").is_none(),
+        "no second switch that could turn both on"
+    );
+    assert_eq!(
+        rotation_mode_of(&template, "HasRotationSchedule").as_deref(),
+        Some("scheduler")
+    );
+    assert_eq!(
+        rotation_mode_of(&template, "NativeRotationEnabled").as_deref(),
+        Some("native")
+    );
+    for (kind, condition) in [
+        ("AWS::Scheduler::Schedule", "HasRotationSchedule"),
+        ("AWS::SecretsManager::RotationSchedule", "NativeRotationEnabled"),
+    ] {
+        let found = resources_of_type(&template, kind);
+        assert_eq!(found.len(), 1, "{kind}");
+        assert_eq!(found[0].1["Condition"].as_str(), Some(condition), "{kind}");
+    }
+    for (id, permission) in resources_of_type(&template, "AWS::Lambda::Permission") {
+        if properties(permission)["Principal"].as_str() == Some("secretsmanager.amazonaws.com") {
+            assert_eq!(permission["Condition"].as_str(), Some("NativeRotationEnabled"), "{id}");
+        }
+    }
+}
+
 #[test]
 fn every_alarm_notifies_the_optional_topic_and_every_queue_has_one() {
     let template = template();
