@@ -11,6 +11,7 @@ mod entra;
 mod retry;
 mod sensors;
 mod session;
+mod untrusted;
 
 use std::time::Duration;
 
