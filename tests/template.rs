@@ -955,6 +955,120 @@ fn scheduled_and_native_rotation_are_one_choice_so_both_never_run_at_once() {
     }
 }
 
+/// The statements of a managed policy's document.
+fn managed_policy_statements<'a>(template: &'a Value, id: &str) -> Vec<&'a Value> {
+    let (_, policy) = resources_of_type(template, "AWS::IAM::ManagedPolicy")
+        .into_iter()
+        .find(|(found, _)| *found == id)
+        .unwrap_or_else(|| panic!("{id} is a managed policy of the template"));
+    items(&properties(policy)["PolicyDocument"]["Statement"])
+}
+
+fn actions(statement: &Value) -> Vec<String> {
+    items(&statement["Action"])
+        .into_iter()
+        .filter_map(Value::as_str)
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+#[test]
+fn the_caller_policies_grant_invoke_function_only_through_the_url_and_are_outputs() {
+    let template = template();
+    let (function_id, _) = the_function(&template);
+    let function_arn = Some((function_id.to_owned(), "Arn".to_owned()));
+    for (id, output) in [
+        ("KeyReaderPolicy", "KeyReaderPolicyArn"),
+        ("KeyRotatorPolicy", "KeyRotatorPolicyArn"),
+    ] {
+        let statements = managed_policy_statements(&template, id);
+        let invoke: Vec<_> = statements
+            .iter()
+            .filter(|statement| actions(statement).iter().any(|a| a == "lambda:invokefunction"))
+            .collect();
+        assert_eq!(invoke.len(), 1, "{id}");
+        assert_eq!(get_att(&invoke[0]["Resource"]), function_arn, "{id}");
+        assert_eq!(
+            invoke[0]["Condition"]["Bool"]["lambda:InvokedViaFunctionUrl"].as_str(),
+            Some("true"),
+            "{id}: lambda:InvokeFunction without the URL condition lets a holder forge any caller"
+        );
+        let url: Vec<_> = statements
+            .iter()
+            .filter(|statement| actions(statement) == ["lambda:invokefunctionurl"])
+            .collect();
+        assert_eq!(url.len(), 1, "{id}");
+        assert_eq!(get_att(&url[0]["Resource"]), function_arn, "{id}");
+        assert_eq!(
+            url[0]["Condition"]["StringEquals"]["lambda:FunctionUrlAuthType"].as_str(),
+            Some("AWS_IAM"),
+            "{id}"
+        );
+        for statement in &statements {
+            let lambda = actions(statement).iter().any(|a| a.starts_with("lambda:"));
+            assert!(
+                !lambda
+                    || actions(statement)
+                        .iter()
+                        .all(|a| a == "lambda:invokefunction" || a == "lambda:invokefunctionurl"),
+                "{id}: no other Lambda action"
+            );
+        }
+        let outputs = template.get("Outputs").expect("Outputs");
+        assert_eq!(ref_target(&outputs[output]["Value"]), Some(id), "{output}");
+    }
+}
+
+#[test]
+fn the_scheduler_role_trusts_only_its_own_schedule_group_in_this_account() {
+    let template = template();
+    let (_, role) = resources(&template)
+        .into_iter()
+        .find(|(id, _)| *id == "RotationScheduleRole")
+        .expect("the scheduler role");
+    let trust = items(&properties(role)["AssumeRolePolicyDocument"]["Statement"]);
+    assert_eq!(trust.len(), 1);
+    let condition = &trust[0]["Condition"]["StringEquals"];
+    assert_eq!(ref_target(&condition["aws:SourceAccount"]), Some("AWS::AccountId"));
+    let (group, attribute) = get_att(&condition["aws:SourceArn"]).expect("aws:SourceArn names a resource");
+    assert_eq!(attribute, "Arn");
+    let groups = resources_of_type(&template, "AWS::Scheduler::ScheduleGroup");
+    assert_eq!(groups.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [group.as_str()]);
+    let schedules = resources_of_type(&template, "AWS::Scheduler::Schedule");
+    assert_eq!(schedules.len(), 1, "the group holds the rotation schedule alone");
+    assert_eq!(
+        ref_target(&properties(schedules[0].1)["GroupName"]),
+        Some(group.as_str())
+    );
+}
+
+#[test]
+fn the_key_secret_refuses_reads_by_all_but_the_function_role_and_named_readers() {
+    let template = template();
+    let policies = resources_of_type(&template, "AWS::SecretsManager::ResourcePolicy");
+    assert_eq!(policies.len(), 1);
+    let policy = properties(policies[0].1);
+    assert_eq!(ref_target(&policy["SecretId"]), Some("KeySecret"));
+    assert_eq!(policy["BlockPublicPolicy"].as_bool(), Some(true));
+    let statements = items(&policy["ResourcePolicy"]["Statement"]);
+    let deny = statements
+        .iter()
+        .find(|statement| statement["Effect"].as_str() == Some("Deny"))
+        .expect("a Deny statement");
+    assert_eq!(actions(deny), ["secretsmanager:getsecretvalue"]);
+    assert_eq!(deny["Principal"].as_str(), Some("*"));
+    let allowed = &deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"];
+    let text = format!("{allowed:?}");
+    assert!(text.contains("FunctionRole"), "the function's role is exempt: {text}");
+    assert!(text.contains("KeySecretReaders"), "and the parameter's list: {text}");
+    assert!(
+        statements
+            .iter()
+            .all(|statement| statement["Effect"].as_str() == Some("Deny")),
+        "the secret's own policy grants nothing"
+    );
+}
+
 #[test]
 fn every_alarm_notifies_the_optional_topic_and_every_queue_has_one() {
     let template = template();
