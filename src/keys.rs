@@ -129,6 +129,8 @@ struct StoredKeyDocument<'a> {
 #[serde(rename_all = "camelCase")]
 struct StoredKeyField {
     sensor_deployment_access_key: SecretString,
+    #[serde(default)]
+    updated_at: Option<String>,
 }
 
 /// The outcome of a regenerate.
@@ -159,6 +161,8 @@ pub struct Settled {
     /// AWSCURRENT held Graph's key at the last look. False only when other writers kept
     /// changing one or the other through every repair.
     pub settled: bool,
+    /// When the AWSCURRENT document read last was written (its `updatedAt`), for the key's age.
+    pub stored_at: Option<time::OffsetDateTime>,
 }
 
 /// The key operations, over the two ports.
@@ -271,9 +275,9 @@ impl<K: KeySource, S: SecretStore> KeyService<K, S> {
         let mut repaired = false;
         let mut repairs = 0;
         loop {
-            let current = self.stored_current_key(secret_id, deadline).await?;
+            let current = self.stored_current_document(secret_id, deadline).await?;
             let graph = self.source.current_key(deadline).await?;
-            let settled = current.as_ref().is_some_and(|(key, _)| key.same_as(&graph.key));
+            let settled = current.as_ref().is_some_and(|(key, _, _)| key.same_as(&graph.key));
             if settled || repairs == MAX_DRIFT_REPAIRS {
                 if !settled {
                     tracing::warn!(
@@ -281,12 +285,17 @@ impl<K: KeySource, S: SecretStore> KeyService<K, S> {
                         "still drifting after {repairs} repairs: another writer keeps changing the key"
                     );
                 }
+                let (current_version, stored_at) = match current {
+                    Some((_, version_id, stored_at)) => (Some(version_id), stored_at),
+                    None => (None, None),
+                };
                 return Ok(Settled {
                     key: graph.key,
                     graph_request_id: graph.graph_request_id,
-                    current_version: current.map(|(_, version_id)| version_id),
+                    current_version,
                     repaired,
                     settled,
+                    stored_at,
                 });
             }
             tracing::warn!(
@@ -336,12 +345,24 @@ impl<K: KeySource, S: SecretStore> KeyService<K, S> {
         secret_id: &str,
         deadline: Deadline,
     ) -> Result<Option<(AccessKey, String)>, KeyError> {
+        Ok(self
+            .stored_current_document(secret_id, deadline)
+            .await?
+            .map(|(key, version_id, _)| (key, version_id)))
+    }
+
+    /// As [`stored_current_key`](Self::stored_current_key), with the document's `updatedAt`.
+    async fn stored_current_document(
+        &self,
+        secret_id: &str,
+        deadline: Deadline,
+    ) -> Result<Option<(AccessKey, String, Option<time::OffsetDateTime>)>, KeyError> {
         match self.store.get(secret_id, VersionSelector::Current, deadline).await {
             Ok(value) => Ok(value
                 .text
                 .as_ref()
-                .and_then(parse_stored_key)
-                .map(|key| (key, value.version_id))),
+                .and_then(parse_stored_document)
+                .map(|(key, updated_at)| (key, value.version_id, updated_at))),
             Err(StoreError::NotFound) => Ok(None),
             Err(error) => Err(KeyError::store(secret_id, "read")(error)),
         }
@@ -367,9 +388,17 @@ impl<K: KeySource, S: SecretStore> KeyService<K, S> {
 }
 
 pub(crate) fn parse_stored_key(text: &SecretString) -> Option<AccessKey> {
+    parse_stored_document(text).map(|(key, _)| key)
+}
+
+/// The key and, when the document has a readable one, its `updatedAt`.
+fn parse_stored_document(text: &SecretString) -> Option<(AccessKey, Option<time::OffsetDateTime>)> {
     let field: StoredKeyField = serde_json::from_str(text.expose_secret()).ok()?;
     let key = AccessKey::new(field.sensor_deployment_access_key);
-    (!key.is_empty()).then_some(key)
+    let updated_at = field
+        .updated_at
+        .and_then(|at| time::OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339).ok());
+    (!key.is_empty()).then_some((key, updated_at))
 }
 
 fn now_rfc3339() -> String {

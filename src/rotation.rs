@@ -21,6 +21,9 @@ use crate::secrets::{AWSCURRENT, AWSPENDING, NewVersionStage, SecretDescription,
 pub enum RotationRequest {
     /// A scheduled rotation; `token` is the occurrence's idempotency key.
     Scheduled { trigger: Trigger, token: String },
+    /// A scheduled check (daily): AWSCURRENT is settled against Graph, nothing is regenerated.
+    /// Repairs a regenerate made elsewhere within a day and reports the key's age.
+    Check { trigger: Trigger, token: String },
     /// One step of Secrets Manager's native rotation.
     Native {
         step: Step,
@@ -50,7 +53,7 @@ pub enum Outcome {
     Repaired,
     /// The occurrence (or step) was handled before, and AWSCURRENT holds Graph's key.
     AlreadyDone,
-    /// testSecret: the pending key is the one Graph accepts.
+    /// testSecret or a check: AWSCURRENT holds the key Graph accepts.
     Verified,
     /// setSecret: Graph generates keys itself, so there is nothing to set.
     NothingToDo,
@@ -82,6 +85,9 @@ pub struct RotationSummary {
     /// up to date, or when the key read after an unclear regenerate is the old one).
     pub regenerated: bool,
     pub drift_repaired: bool,
+    /// When the key AWSCURRENT holds was stored, for the key-age metric (not part of the reply).
+    #[serde(skip)]
+    pub key_stored_at: Option<time::OffsetDateTime>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,12 +143,15 @@ impl Rotator {
     ) -> Result<RotationSummary, RotationError> {
         let secret_id = keys.key_secret_id().ok_or(RotationError::NoKeySecret)?;
         let idempotency_key = match &request {
-            RotationRequest::Scheduled { token, .. } | RotationRequest::Native { token, .. } => token.clone(),
+            RotationRequest::Scheduled { token, .. }
+            | RotationRequest::Check { token, .. }
+            | RotationRequest::Native { token, .. } => token.clone(),
         };
         let summary = match request {
             RotationRequest::Scheduled { trigger, token } => {
                 scheduled(keys, secret_id, trigger, &token, deadline).await?
             }
+            RotationRequest::Check { trigger, .. } => check(keys, secret_id, trigger, deadline).await?,
             RotationRequest::Native {
                 step,
                 secret_id: received,
@@ -267,6 +276,7 @@ async fn scheduled<K: KeySource, S: SecretStore>(
         step: None,
         regenerated,
         drift_repaired: settled.repaired,
+        key_stored_at: settled.stored_at,
     };
     // DescribeSecret lists only labelled versions; two rotations later the occurrence's version
     // has none, so the check asks for the version itself.
@@ -334,6 +344,32 @@ async fn scheduled<K: KeySource, S: SecretStore>(
     Ok(summary(Outcome::Rotated, &settled, true))
 }
 
+/// A scheduled check: settles AWSCURRENT against Graph (a repair if a regenerate elsewhere left it
+/// behind), regenerates nothing.
+async fn check<K: KeySource, S: SecretStore>(
+    keys: &KeyService<K, S>,
+    secret_id: &str,
+    trigger: Trigger,
+    deadline: Deadline,
+) -> Result<RotationSummary, RotationError> {
+    let arn = describe(keys, secret_id, deadline).await?.arn;
+    let settled = settle(keys, secret_id, deadline).await?;
+    Ok(RotationSummary {
+        outcome: if settled.repaired {
+            Outcome::Repaired
+        } else {
+            Outcome::Verified
+        },
+        secret_id: arn,
+        version_id: settled.current_version.clone(),
+        trigger,
+        step: None,
+        regenerated: false,
+        drift_repaired: settled.repaired,
+        key_stored_at: settled.stored_at,
+    })
+}
+
 /// Native rotation. Graph holds one key: from the regenerate on, only the new key works, so
 /// createSecret promotes the new version at once (ending, as the RotateSecret reference allows,
 /// with AWSPENDING and AWSCURRENT on the same version) rather than leaving AWSCURRENT dead until
@@ -346,7 +382,7 @@ async fn native<K: KeySource, S: SecretStore>(
     token: &str,
     deadline: Deadline,
 ) -> Result<RotationSummary, RotationError> {
-    let summary = |outcome, regenerated, drift_repaired| RotationSummary {
+    let summary = |outcome, regenerated, drift_repaired, settled: &Settled| RotationSummary {
         outcome,
         secret_id: secret_id.to_owned(),
         version_id: Some(token.to_owned()),
@@ -354,6 +390,7 @@ async fn native<K: KeySource, S: SecretStore>(
         step: Some(step),
         regenerated,
         drift_repaired,
+        key_stored_at: settled.stored_at,
     };
     // The guards of AWS's rotation function template.
     let description = describe(keys, secret_id, deadline).await?;
@@ -380,7 +417,7 @@ async fn native<K: KeySource, S: SecretStore>(
         } else {
             Outcome::AlreadyDone
         };
-        return Ok(summary(outcome, false, settled.repaired));
+        return Ok(summary(outcome, false, settled.repaired, &settled));
     }
     if description.has_stage(token, AWSCURRENT) {
         let settled = settle(keys, secret_id, deadline).await?;
@@ -393,7 +430,7 @@ async fn native<K: KeySource, S: SecretStore>(
             (false, Step::Test) => Outcome::Verified,
             (false, _) => Outcome::AlreadyDone,
         };
-        return Ok(summary(outcome, false, settled.repaired));
+        return Ok(summary(outcome, false, settled.repaired, &settled));
     }
     if !description.has_stage(token, AWSPENDING) {
         return Err(RotationError::NotPending {
@@ -434,8 +471,8 @@ async fn native<K: KeySource, S: SecretStore>(
             graph_request_id: None,
         })?;
     }
-    let (outcome, drift_repaired) = promote_if_live(keys, secret_id, token, deadline).await?;
-    Ok(summary(outcome, regenerated, drift_repaired))
+    let (outcome, drift_repaired, settled) = promote_if_live(keys, secret_id, token, deadline).await?;
+    Ok(summary(outcome, regenerated, drift_repaired, &settled))
 }
 
 /// Ends a rotation whose token is AWSPENDING with a value: promotes it if Graph accepts its key;
@@ -448,7 +485,7 @@ async fn promote_if_live<K: KeySource, S: SecretStore>(
     secret_id: &str,
     token: &str,
     deadline: Deadline,
-) -> Result<(Outcome, bool), RotationError> {
+) -> Result<(Outcome, bool, Settled), RotationError> {
     let pending = keys
         .stored_pending_key(secret_id, token, deadline)
         .await?
@@ -467,8 +504,8 @@ async fn promote_if_live<K: KeySource, S: SecretStore>(
             .remove_pending(secret_id, token, deadline)
             .await
             .map_err(|source| store_error(secret_id, "relabelled", source))?;
-        settle(keys, secret_id, deadline).await?;
-        return Ok((Outcome::Repaired, true));
+        let settled = settle(keys, secret_id, deadline).await?;
+        return Ok((Outcome::Repaired, true, settled));
     }
     let current = describe(keys, secret_id, deadline).await?;
     keys.store()
@@ -479,7 +516,7 @@ async fn promote_if_live<K: KeySource, S: SecretStore>(
     if settled.repaired {
         clear_stale_pending(keys, secret_id, token, deadline).await?;
     }
-    Ok((Outcome::Rotated, settled.repaired))
+    Ok((Outcome::Rotated, settled.repaired, settled))
 }
 
 /// After a repair moved AWSCURRENT off the token, AWSPENDING must not stay behind on it.
@@ -690,6 +727,27 @@ mod tests {
 
         assert!(matches!(error, RotationError::KeyUnchanged { .. }), "{error:?}");
         assert_eq!((retry.outcome, retry.regenerated), (Outcome::Rotated, true));
+        assert_current_is_graphs(&keys);
+    }
+
+    #[tokio::test]
+    async fn a_daily_check_repairs_a_regenerate_elsewhere_and_regenerates_nothing() {
+        let keys = world();
+        let rotator = Rotator::default();
+        rotator.run(&keys, scheduled(TOKEN), soon()).await.unwrap();
+        let check = |token: &str| RotationRequest::Check {
+            trigger: Trigger::Scheduler,
+            token: token.to_owned(),
+        };
+
+        let quiet = rotator.run(&keys, check("check-1"), soon()).await.unwrap();
+        keys.source().regenerate_elsewhere("outside");
+        let after = rotator.run(&keys, check("check-2"), soon()).await.unwrap();
+
+        assert_eq!(quiet.outcome, Outcome::Verified);
+        assert!(quiet.key_stored_at.is_some(), "the key's age is known from updatedAt");
+        assert_eq!((after.outcome, after.regenerated), (Outcome::Repaired, false));
+        assert_eq!(posts(&keys).await, 1);
         assert_current_is_graphs(&keys);
     }
 

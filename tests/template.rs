@@ -864,13 +864,49 @@ fn the_function_logs_json_to_a_log_group_the_stack_keeps_for_a_set_time() {
     );
 }
 
+/// The schedule whose input has this `action`.
+fn schedule_with_action<'a>(template: &'a Value, action: &str) -> (&'a str, &'a Value) {
+    let found: Vec<_> = resources_of_type(template, "AWS::Scheduler::Schedule")
+        .into_iter()
+        .filter(|(_, schedule)| {
+            properties(schedule)["Target"]["Input"]
+                .as_str()
+                .and_then(|input| serde_json::from_str::<serde_json::Value>(input).ok())
+                .is_some_and(|input| input["action"] == action)
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "one schedule sends action {action}");
+    found[0]
+}
+
+#[test]
+fn the_daily_check_runs_whatever_the_rotation_mode_through_the_same_role_and_queue() {
+    let template = template();
+    let (rotate_id, rotate) = schedule_with_action(&template, "rotate");
+    let (check_id, check) = schedule_with_action(&template, "check");
+    assert!(
+        check.get("Condition").is_none(),
+        "{check_id} runs in every RotationMode"
+    );
+    assert_eq!(properties(check)["ScheduleExpression"].as_str(), Some("rate(1 day)"));
+    for field in ["RoleArn", "Arn"] {
+        assert_eq!(
+            get_att(&properties(check)["Target"][field]),
+            get_att(&properties(rotate)["Target"][field]),
+            "{check_id} and {rotate_id}: {field}"
+        );
+    }
+    assert_eq!(
+        get_att(&properties(check)["Target"]["DeadLetterConfig"]["Arn"]),
+        get_att(&properties(rotate)["Target"]["DeadLetterConfig"]["Arn"])
+    );
+}
+
 #[test]
 fn the_scheduled_rotation_sends_the_rotate_input_with_retries_and_a_dead_letter_queue() {
     let template = template();
     let (function_id, function) = the_function(&template);
-    let schedules = resources_of_type(&template, "AWS::Scheduler::Schedule");
-    assert_eq!(schedules.len(), 1);
-    let (id, schedule) = schedules[0];
+    let (id, schedule) = schedule_with_action(&template, "rotate");
     assert_eq!(schedule["Condition"].as_str(), Some("HasRotationSchedule"), "{id}");
     let target = &properties(schedule)["Target"];
     assert_eq!(
@@ -940,14 +976,11 @@ fn scheduled_and_native_rotation_are_one_choice_so_both_never_run_at_once() {
         rotation_mode_of(&template, "NativeRotationEnabled").as_deref(),
         Some("native")
     );
-    for (kind, condition) in [
-        ("AWS::Scheduler::Schedule", "HasRotationSchedule"),
-        ("AWS::SecretsManager::RotationSchedule", "NativeRotationEnabled"),
-    ] {
-        let found = resources_of_type(&template, kind);
-        assert_eq!(found.len(), 1, "{kind}");
-        assert_eq!(found[0].1["Condition"].as_str(), Some(condition), "{kind}");
-    }
+    let (_, rotate) = schedule_with_action(&template, "rotate");
+    assert_eq!(rotate["Condition"].as_str(), Some("HasRotationSchedule"));
+    let native = resources_of_type(&template, "AWS::SecretsManager::RotationSchedule");
+    assert_eq!(native.len(), 1);
+    assert_eq!(native[0].1["Condition"].as_str(), Some("NativeRotationEnabled"));
     for (id, permission) in resources_of_type(&template, "AWS::Lambda::Permission") {
         if properties(permission)["Principal"].as_str() == Some("secretsmanager.amazonaws.com") {
             assert_eq!(permission["Condition"].as_str(), Some("NativeRotationEnabled"), "{id}");
@@ -1035,11 +1068,18 @@ fn the_scheduler_role_trusts_only_its_own_schedule_group_in_this_account() {
     let groups = resources_of_type(&template, "AWS::Scheduler::ScheduleGroup");
     assert_eq!(groups.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [group.as_str()]);
     let schedules = resources_of_type(&template, "AWS::Scheduler::Schedule");
-    assert_eq!(schedules.len(), 1, "the group holds the rotation schedule alone");
     assert_eq!(
-        ref_target(&properties(schedules[0].1)["GroupName"]),
-        Some(group.as_str())
+        schedules.len(),
+        2,
+        "the group holds this stack's rotate and check schedules alone"
     );
+    for (id, schedule) in schedules {
+        assert_eq!(
+            ref_target(&properties(schedule)["GroupName"]),
+            Some(group.as_str()),
+            "{id}"
+        );
+    }
 }
 
 #[test]
@@ -1066,6 +1106,41 @@ fn the_key_secret_refuses_reads_by_all_but_the_function_role_and_named_readers()
             .iter()
             .all(|statement| statement["Effect"].as_str() == Some("Deny")),
         "the secret's own policy grants nothing"
+    );
+}
+
+#[test]
+fn every_alarm_on_the_functions_metrics_filters_on_this_stacks_service() {
+    let template = template();
+    let (_, function) = the_function(&template);
+    let variables = &properties(function)["Environment"]["Variables"];
+    let namespace = variables["POWERTOOLS_METRICS_NAMESPACE"]
+        .as_str()
+        .expect("a fixed namespace");
+    assert_eq!(
+        ref_target(&variables["POWERTOOLS_SERVICE_NAME"]),
+        Some("AWS::StackName")
+    );
+    let mut metrics = Vec::new();
+    for (id, alarm) in resources_of_type(&template, "AWS::CloudWatch::Alarm") {
+        let p = properties(alarm);
+        if p["Namespace"].as_str() != Some(namespace) {
+            // AWS/Lambda and AWS/SQS alarms name this stack's function or queue instead.
+            assert!(p["Namespace"].as_str().is_some_and(|ns| ns.starts_with("AWS/")), "{id}");
+            continue;
+        }
+        let service = items(&p["Dimensions"])
+            .into_iter()
+            .find(|dimension| dimension["Name"].as_str() == Some("service"))
+            .unwrap_or_else(|| panic!("{id} does not filter on service"));
+        assert_eq!(ref_target(&service["Value"]), Some("AWS::StackName"), "{id}");
+        metrics.push(p["MetricName"].as_str().unwrap_or("").to_owned());
+    }
+    metrics.sort();
+    assert_eq!(
+        metrics,
+        ["CertificateDaysToExpiry", "KeyAgeDays", "KeyReads", "Rotations"],
+        "key reads failing, key age, certificate expiry and rotation failures are watched"
     );
 }
 
