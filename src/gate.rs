@@ -66,11 +66,6 @@ impl Gates {
         }
     }
 
-    /// How many calls named `name` have passed (or are held).
-    pub fn passes(&self, name: &'static str) -> usize {
-        self.lock().passes.get(name).copied().unwrap_or(0)
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }

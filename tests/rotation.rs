@@ -172,7 +172,7 @@ async fn two_concurrent_deliveries_of_one_occurrence_both_succeed_with_graphs_ke
     // and writes the occurrence's version first.
     world
         .sim
-        .inject(Endpoint::RegenerateKey, Fault::Delay(Duration::from_millis(800)));
+        .inject(Endpoint::RegenerateKey, Fault::Delay(Duration::from_millis(1500)));
 
     let (held, meanwhile) = tokio::join!(invoke_event(&world.app, &event), async {
         wait_for_calls(&world, Endpoint::RegenerateKey, 1).await;
@@ -546,7 +546,7 @@ async fn two_concurrent_create_secrets_end_with_graphs_key_current_and_no_stray_
     let second = world.another_instance();
     world
         .sim
-        .inject(Endpoint::RegenerateKey, Fault::Delay(Duration::from_millis(800)));
+        .inject(Endpoint::RegenerateKey, Fault::Delay(Duration::from_millis(1500)));
     let event = step("createSecret", &arn, &token);
 
     let (held, meanwhile) = tokio::join!(invoke_event(&world.app, &event), async {
