@@ -345,7 +345,10 @@ async fn scheduled<K: KeySource, S: SecretStore>(
 }
 
 /// A scheduled check: settles AWSCURRENT against Graph (a repair if a regenerate elsewhere left it
-/// behind), regenerates nothing.
+/// behind), regenerates nothing, and takes AWSPENDING off any version that is not AWSCURRENT's.
+/// A finished native rotation leaves AWSPENDING on its version beside AWSCURRENT; a regenerate
+/// through the HTTP route or a repair then moves AWSCURRENT away, and Secrets Manager would refuse
+/// every later `RotateSecret` while AWSPENDING stays behind.
 async fn check<K: KeySource, S: SecretStore>(
     keys: &KeyService<K, S>,
     secret_id: &str,
@@ -354,6 +357,23 @@ async fn check<K: KeySource, S: SecretStore>(
 ) -> Result<RotationSummary, RotationError> {
     let arn = describe(keys, secret_id, deadline).await?.arn;
     let settled = settle(keys, secret_id, deadline).await?;
+    let description = describe(keys, secret_id, deadline).await?;
+    let strays = description
+        .versions
+        .iter()
+        .filter(|(_, stages)| stages.iter().any(|s| s == AWSPENDING) && !stages.iter().any(|s| s == AWSCURRENT))
+        .map(|(version_id, _)| version_id);
+    for version_id in strays {
+        tracing::warn!(
+            secret_id,
+            version_id,
+            "AWSPENDING left on a version that is not AWSCURRENT; removing it so rotation can start"
+        );
+        keys.store()
+            .remove_pending(secret_id, version_id, deadline)
+            .await
+            .map_err(|source| store_error(secret_id, "relabelled", source))?;
+    }
     Ok(RotationSummary {
         outcome: if settled.repaired {
             Outcome::Repaired
@@ -748,6 +768,30 @@ mod tests {
         assert!(quiet.key_stored_at.is_some(), "the key's age is known from updatedAt");
         assert_eq!((after.outcome, after.regenerated), (Outcome::Repaired, false));
         assert_eq!(posts(&keys).await, 1);
+        assert_current_is_graphs(&keys);
+    }
+
+    #[tokio::test]
+    async fn the_daily_check_takes_off_the_awspending_a_regenerate_left_behind_a_native_rotation() {
+        let keys = world();
+        start_native(&keys);
+        let rotator = Rotator::default();
+        for step in [Step::Create, Step::Set, Step::Test, Step::Finish] {
+            rotator.run(&keys, native(step), soon()).await.unwrap();
+        }
+        keys.regenerate(Trigger::Api, "22222222-2222-4333-8444-555555555555", soon())
+            .await
+            .unwrap();
+        let stray = keys.store().store.labels(SECRET, TOKEN).unwrap();
+        assert!(stray.iter().any(|s| s == AWSPENDING) && !stray.iter().any(|s| s == AWSCURRENT));
+
+        let check = RotationRequest::Check {
+            trigger: Trigger::Scheduler,
+            token: "check".into(),
+        };
+        rotator.run(&keys, check, soon()).await.unwrap();
+
+        assert_no_stray_pending(&keys);
         assert_current_is_graphs(&keys);
     }
 

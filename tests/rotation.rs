@@ -456,6 +456,39 @@ async fn native_rotation_runs_its_four_steps_and_promotes_graphs_new_key() {
 }
 
 #[tokio::test]
+async fn the_daily_check_takes_off_the_awspending_a_regenerate_left_behind_a_native_rotation() {
+    let world = world(Setup::default()).await;
+    let token = start_native_rotation(&world).await;
+    let arn = world.key_secret_arn.clone();
+    for name in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
+        invoke_event(&world.app, &step(name, &arn, &token)).await.unwrap();
+    }
+    assert_eq!(call(&world.app, event("regenerate.json")).await.status, 200);
+    let described = world
+        .moto
+        .describe_secret()
+        .secret_id(&world.key_secret)
+        .send()
+        .await
+        .unwrap();
+    let stages = &described.version_ids_to_stages().unwrap()[&token];
+    assert!(
+        stages.iter().any(|s| s == "AWSPENDING") && !stages.iter().any(|s| s == "AWSCURRENT"),
+        "the regenerate left AWSPENDING behind: {stages:?}"
+    );
+    let check = r#"{"action":"check","scheduleArn":"arn:aws:scheduler:us-east-1:123456789012:schedule/keys/check","scheduledTime":"2026-12-03T00:00:00Z"}"#;
+
+    let checked = invoke_event(&world.app, check).await.unwrap();
+
+    assert_eq!(checked["outcome"], "verified");
+    assert_no_stray_pending(&world).await;
+    assert_eq!(
+        stored_key(&world.moto, &world.key_secret).await,
+        world.sim.current_key()
+    );
+}
+
+#[tokio::test]
 async fn a_repeated_create_secret_regenerates_only_once() {
     let world = world(Setup::default()).await;
     let token = start_native_rotation(&world).await;

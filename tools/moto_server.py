@@ -1,6 +1,6 @@
 """Runs moto's Secrets Manager emulator on loopback for the tests, the demo and the benchmark.
 
-Five changes to moto 5.2, all to make it behave as Secrets Manager does:
+Six changes to moto 5.2, all to make it behave as Secrets Manager does:
 - The "default version" is derived from the AWSCURRENT label. moto keeps its own pointer, which
   goes stale after UpdateSecretVersionStage or RotateSecret, so the next PutSecretValue could leave
   two versions labelled AWSCURRENT.
@@ -16,6 +16,12 @@ Five changes to moto 5.2, all to make it behave as Secrets Manager does:
   version with that id exists and the secret data differs, "the operation fails because you can't
   modify an existing version"; moto lets any AWSPENDING version be overwritten (it exempts them so
   the value-less version RotateSecret creates can take its value, which stays allowed).
+- PutSecretValue with AWSCURRENT moves only AWSCURRENT (to the new version) and AWSPREVIOUS (to the
+  version AWSCURRENT left), and any other label it names from wherever it was; the version AWSCURRENT
+  left keeps its other labels (AWSPENDING after a native rotation, say). The PutSecretValue API
+  reference, VersionStages: a label already on another version is removed from it, and AWSPREVIOUS
+  moves to the version AWSCURRENT was removed from. moto replaced that version's labels with
+  ["AWSPREVIOUS"] and left the new version's other labels on their old versions too.
 - Requests are handled one at a time. moto's server is threaded but its version bookkeeping is not
   atomic: two concurrent PutSecretValue calls could both demote the same AWSCURRENT version and
   leave two versions labelled AWSCURRENT, which Secrets Manager never does.
@@ -51,6 +57,25 @@ def _labelled_version_ids_to_stages(secret):
 
 
 models.FakeSecret._form_version_ids_to_stages = _labelled_version_ids_to_stages
+
+
+def _move_labels_to_new_current(secret, secret_version, version_id):
+    for old_version in secret.versions.values():
+        stages = old_version["version_stages"]
+        if "AWSPREVIOUS" in stages:
+            stages.remove("AWSPREVIOUS")
+    for old_id, old_version in secret.versions.items():
+        if old_id == version_id:
+            continue
+        stages = old_version["version_stages"]
+        was_current = "AWSCURRENT" in stages
+        stages[:] = [stage for stage in stages if stage not in secret_version["version_stages"]]
+        if was_current:
+            stages.append("AWSPREVIOUS")
+    secret.versions[version_id] = secret_version
+
+
+models.FakeSecret.reset_default_version = _move_labels_to_new_current
 
 _check_existing = models.SecretsManagerBackend._check_with_existing_secrets_and_versions
 
