@@ -136,6 +136,11 @@ async fn an_oversized_token_answer_is_502() {
 
     assert_eq!(reply.status, 502, "{:?}", reply.json);
     assert_eq!(reply.json["type"], BAD_RESPONSE);
+    assert!(
+        reply.json["detail"].as_str().unwrap().contains("64 KiB"),
+        "{:?}",
+        reply.json
+    );
     assert_eq!(world.sim.calls(Endpoint::GetKey), 0);
 }
 
@@ -157,6 +162,7 @@ async fn an_oversized_openid_configuration_fails_closed_and_nothing_is_sent() {
     let reply = call(&world.app, event("get-key.json")).await;
 
     assert_ne!(reply.status, 200, "{:?}", reply.json);
+    assert!(reply.json.to_string().contains("64 KiB"), "{:?}", reply.json);
     assert_eq!(world.sim.calls(Endpoint::Token), 0);
 }
 
