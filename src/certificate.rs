@@ -96,6 +96,8 @@ pub struct ClientCertificate {
     /// Standard base64 of each certificate's DER, the app's own first: the `x5c` header, when the
     /// chain is to be sent (subject name / issuer authentication).
     chain: Option<Vec<String>>,
+    /// The app certificate's `notAfter`: Entra refuses assertions signed for it after that.
+    not_after: SystemTime,
 }
 
 impl std::fmt::Debug for ClientCertificate {
@@ -152,6 +154,12 @@ impl ClientCertificate {
             .position(|(_, certificate_key)| *certificate_key == public)
             .ok_or(CertificateError::KeyMismatch)?;
         let leaf_der = &certificates[leaf].0;
+        let not_after = Certificate::from_der(leaf_der)
+            .map_err(|_| CertificateError::BadCertificate)?
+            .tbs_certificate()
+            .validity()
+            .not_after
+            .to_system_time();
         let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(leaf_der));
         let chain = send_chain.then(|| {
             std::iter::once(leaf_der)
@@ -169,7 +177,21 @@ impl ClientCertificate {
             signing_key: SigningKey::new(key),
             thumbprint,
             chain,
+            not_after,
         })
+    }
+
+    /// When the app's certificate expires (its `notAfter`).
+    pub fn not_after(&self) -> SystemTime {
+        self.not_after
+    }
+
+    /// Days from `now` until the certificate expires; negative once it has.
+    pub fn days_to_expiry(&self, now: SystemTime) -> f64 {
+        match self.not_after.duration_since(now) {
+            Ok(left) => left.as_secs_f64() / 86_400.0,
+            Err(past) => -(past.duration().as_secs_f64() / 86_400.0),
+        }
     }
 
     /// The `x5t#S256` thumbprint Entra shows for the certificate (base64url of its SHA-256).

@@ -276,7 +276,12 @@ impl<S: SecretStore> CredentialsCache<S> {
         let text = value.text.ok_or_else(|| CredentialsError::NotText {
             secret_id: secret_id.clone(),
         })?;
-        GraphCredentials::parse(secret_id, &text)
+        let credentials = GraphCredentials::parse(secret_id, &text)?;
+        // Read at most once per cache lifetime: the certificate's expiry, for its alarm.
+        if let ClientCredential::Certificate(certificate) = &credentials.credential {
+            crate::metrics::certificate_days_to_expiry(certificate.days_to_expiry(std::time::SystemTime::now()));
+        }
+        Ok(credentials)
     }
 }
 
@@ -372,6 +377,11 @@ mod tests {
                 panic!("a certificate was expected");
             };
             assert_eq!(loaded.thumbprint_sha256(), certificate.thumbprint_sha256());
+            // The test certificate is valid for a year from its making.
+            let days = loaded.days_to_expiry(std::time::SystemTime::now());
+            assert!((364.0..=365.0).contains(&days), "{days}");
+            let later = std::time::SystemTime::now() + std::time::Duration::from_secs(400 * 86_400);
+            assert!(loaded.days_to_expiry(later) < -34.0, "negative once expired");
             let printed = format!("{credentials:?}");
             assert!(
                 !printed.contains("PRIVATE KEY") && printed.contains(&certificate.thumbprint_sha256()),

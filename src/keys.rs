@@ -129,6 +129,8 @@ struct StoredKeyDocument<'a> {
 #[serde(rename_all = "camelCase")]
 struct StoredKeyField {
     sensor_deployment_access_key: SecretString,
+    #[serde(default)]
+    updated_at: Option<String>,
 }
 
 /// The outcome of a regenerate.
@@ -140,6 +142,27 @@ pub struct Regeneration {
     pub graph_request_id: Option<String>,
     /// A concurrent regenerate was detected and the stored copy corrected.
     pub drift_repaired: bool,
+    /// Whether the stored copy was read back and found equal to Graph's key; `None` when
+    /// nothing is stored. `Some(false)`: the key was regenerated and stored, but the check
+    /// after it could not be completed, so the answer still carries the new key.
+    pub verified: Option<bool>,
+}
+
+/// The result of [`KeyService::settle`].
+#[derive(Debug)]
+pub struct Settled {
+    /// Graph's key, as read last.
+    pub key: AccessKey,
+    pub graph_request_id: Option<String>,
+    /// The AWSCURRENT version, as read last (the repair's version when one was written).
+    pub current_version: Option<String>,
+    /// A repair was written: AWSCURRENT did not hold Graph's key.
+    pub repaired: bool,
+    /// AWSCURRENT held Graph's key at the last look. False only when other writers kept
+    /// changing one or the other through every repair.
+    pub settled: bool,
+    /// When the AWSCURRENT document read last was written (its `updatedAt`), for the key's age.
+    pub stored_at: Option<time::OffsetDateTime>,
 }
 
 /// The key operations, over the two ports.
@@ -176,7 +199,11 @@ impl<K: KeySource, S: SecretStore> KeyService<K, S> {
     }
 
     /// Regenerates at Graph and, when a key secret is configured, stores the new key as
-    /// AWSCURRENT under `token`, then verifies the stored copy against Graph.
+    /// AWSCURRENT under `token`, then settles the stored copy against Graph.
+    ///
+    /// Once Graph has regenerated, the old key is dead and the caller needs the new one: a
+    /// failure of the check after the store is logged and reported as `verified: Some(false)`,
+    /// never as an error that would invite a second regenerate.
     pub async fn regenerate(
         &self,
         trigger: Trigger,
@@ -190,6 +217,7 @@ impl<K: KeySource, S: SecretStore> KeyService<K, S> {
                 stored: None,
                 graph_request_id: answer.graph_request_id,
                 drift_repaired: false,
+                verified: None,
             });
         };
         let stored = self
@@ -207,61 +235,86 @@ impl<K: KeySource, S: SecretStore> KeyService<K, S> {
                 source,
                 graph_request_id: answer.graph_request_id.clone(),
             })?;
-        let verified = self.verify_stored(secret_id, stored, deadline).await?;
-        Ok(Regeneration {
-            key: verified.key,
-            stored: Some(verified.stored),
-            graph_request_id: answer.graph_request_id,
-            drift_repaired: verified.drift_repaired,
-        })
+        match self.settle(secret_id, deadline).await {
+            Ok(settled) => Ok(Regeneration {
+                key: settled.key,
+                stored: Some(match settled.current_version {
+                    Some(version_id) if settled.repaired => StoredVersion {
+                        secret_id: stored.secret_id,
+                        version_id,
+                    },
+                    _ => stored,
+                }),
+                graph_request_id: answer.graph_request_id,
+                drift_repaired: settled.repaired,
+                verified: Some(settled.settled),
+            }),
+            Err(error) => {
+                tracing::warn!(
+                    secret_id,
+                    error = %error,
+                    "the key was regenerated and stored, but the check against Graph failed; answering with the new key, unverified"
+                );
+                Ok(Regeneration {
+                    key: answer.key,
+                    stored: Some(stored),
+                    graph_request_id: answer.graph_request_id,
+                    drift_repaired: false,
+                    verified: Some(false),
+                })
+            }
+        }
     }
 
-    /// Checks that AWSCURRENT holds Graph's current key; if a concurrent regenerate won, stores
-    /// the winner's key (under a fresh token), logs the drift and checks again, since that write
-    /// can itself race another writer.
-    pub async fn verify_stored(
-        &self,
-        secret_id: &str,
-        mut stored: StoredVersion,
-        deadline: Deadline,
-    ) -> Result<Verified, KeyError> {
-        let mut drift_repaired = false;
+    /// Makes AWSCURRENT hold the key Graph accepts: reads both and, while they differ, stores
+    /// Graph's key (under a fresh token, as a drift repair) and looks again, since that write can
+    /// itself race another writer. AWSCURRENT is read first and Graph last: an outside
+    /// regenerate is the one writer nothing coordinates with, so it is looked at as late as
+    /// possible. A failed read is an error: nothing is ever called settled unseen.
+    pub async fn settle(&self, secret_id: &str, deadline: Deadline) -> Result<Settled, KeyError> {
+        let mut repaired = false;
         let mut repairs = 0;
         loop {
+            let current = self.stored_current_document(secret_id, deadline).await?;
             let graph = self.source.current_key(deadline).await?;
-            let current = self.stored_current_key(secret_id, deadline).await?;
-            let settled = current.as_ref().is_some_and(|(key, _)| key.same_as(&graph.key));
+            let settled = current.as_ref().is_some_and(|(key, _, _)| key.same_as(&graph.key));
             if settled || repairs == MAX_DRIFT_REPAIRS {
                 if !settled {
                     tracing::warn!(
                         secret_id,
-                        "still drifting after {repairs} repairs; the next rotation repairs it"
+                        "still drifting after {repairs} repairs: another writer keeps changing the key"
                     );
                 }
-                return Ok(Verified {
+                let (current_version, stored_at) = match current {
+                    Some((_, version_id, stored_at)) => (Some(version_id), stored_at),
+                    None => (None, None),
+                };
+                return Ok(Settled {
                     key: graph.key,
-                    stored,
-                    drift_repaired,
+                    graph_request_id: graph.graph_request_id,
+                    current_version,
+                    repaired,
+                    settled,
+                    stored_at,
                 });
             }
             tracing::warn!(
                 secret_id,
                 graph_request_id = graph.graph_request_id.as_deref().unwrap_or(""),
-                "drift: the stored key is not the key Graph accepts (a concurrent regenerate?); storing Graph's key"
+                "drift: the stored key is not the key Graph accepts (a regenerate elsewhere?); storing Graph's key"
             );
             let token = uuid::Uuid::new_v4().to_string();
-            stored = self
-                .store_key(
-                    secret_id,
-                    &graph.key,
-                    Trigger::DriftRepair,
-                    &token,
-                    NewVersionStage::Current,
-                    deadline,
-                )
-                .await
-                .map_err(KeyError::store(secret_id, "written"))?;
-            drift_repaired = true;
+            self.store_key(
+                secret_id,
+                &graph.key,
+                Trigger::DriftRepair,
+                &token,
+                NewVersionStage::Current,
+                deadline,
+            )
+            .await
+            .map_err(KeyError::store(secret_id, "written"))?;
+            repaired = true;
             repairs += 1;
         }
     }
@@ -292,12 +345,24 @@ impl<K: KeySource, S: SecretStore> KeyService<K, S> {
         secret_id: &str,
         deadline: Deadline,
     ) -> Result<Option<(AccessKey, String)>, KeyError> {
+        Ok(self
+            .stored_current_document(secret_id, deadline)
+            .await?
+            .map(|(key, version_id, _)| (key, version_id)))
+    }
+
+    /// As [`stored_current_key`](Self::stored_current_key), with the document's `updatedAt`.
+    async fn stored_current_document(
+        &self,
+        secret_id: &str,
+        deadline: Deadline,
+    ) -> Result<Option<(AccessKey, String, Option<time::OffsetDateTime>)>, KeyError> {
         match self.store.get(secret_id, VersionSelector::Current, deadline).await {
             Ok(value) => Ok(value
                 .text
                 .as_ref()
-                .and_then(parse_stored_key)
-                .map(|key| (key, value.version_id))),
+                .and_then(parse_stored_document)
+                .map(|(key, updated_at)| (key, value.version_id, updated_at))),
             Err(StoreError::NotFound) => Ok(None),
             Err(error) => Err(KeyError::store(secret_id, "read")(error)),
         }
@@ -322,18 +387,18 @@ impl<K: KeySource, S: SecretStore> KeyService<K, S> {
     }
 }
 
-/// The result of [`KeyService::verify_stored`].
-#[derive(Debug)]
-pub struct Verified {
-    pub key: AccessKey,
-    pub stored: StoredVersion,
-    pub drift_repaired: bool,
+pub(crate) fn parse_stored_key(text: &SecretString) -> Option<AccessKey> {
+    parse_stored_document(text).map(|(key, _)| key)
 }
 
-pub(crate) fn parse_stored_key(text: &SecretString) -> Option<AccessKey> {
+/// The key and, when the document has a readable one, its `updatedAt`.
+fn parse_stored_document(text: &SecretString) -> Option<(AccessKey, Option<time::OffsetDateTime>)> {
     let field: StoredKeyField = serde_json::from_str(text.expose_secret()).ok()?;
     let key = AccessKey::new(field.sensor_deployment_access_key);
-    (!key.is_empty()).then_some(key)
+    let updated_at = field
+        .updated_at
+        .and_then(|at| time::OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339).ok());
+    (!key.is_empty()).then_some((key, updated_at))
 }
 
 fn now_rfc3339() -> String {
@@ -348,6 +413,8 @@ pub(crate) mod fake {
     use std::sync::Mutex;
 
     use super::*;
+    use crate::gate::Gates;
+    use crate::graph::{Unavailable, Upstream, UpstreamIds};
 
     #[derive(Default)]
     pub struct FakeGraph {
@@ -356,6 +423,13 @@ pub(crate) mod fake {
         pub gets: Mutex<usize>,
         /// Run after each regenerate: simulates a concurrent regenerate elsewhere.
         pub then_someone_else_regenerates: Mutex<Option<String>>,
+        /// The next this many reads fail as an unreachable Graph would.
+        pub failing_reads: Mutex<usize>,
+        /// The next this many regenerates have an unclear outcome and did not land: the
+        /// session's read afterwards answers the old key.
+        pub unclear_regenerates: Mutex<usize>,
+        /// Each read passes `graph.read` and each regenerate `graph.regenerate` first.
+        pub gates: Gates,
     }
 
     impl FakeGraph {
@@ -363,6 +437,15 @@ pub(crate) mod fake {
             let fake = FakeGraph::default();
             *fake.key.lock().unwrap() = key.to_owned();
             fake
+        }
+
+        /// A regenerate by someone else (the portal, another tool): Graph's key changes.
+        pub fn regenerate_elsewhere(&self, key: &str) {
+            *self.key.lock().unwrap() = key.to_owned();
+        }
+
+        pub fn current(&self) -> String {
+            self.key.lock().unwrap().clone()
         }
 
         fn answer(&self) -> KeyAnswer {
@@ -375,15 +458,37 @@ pub(crate) mod fake {
 
     impl KeySource for FakeGraph {
         async fn current_key(&self, _: Deadline) -> Result<KeyAnswer, GraphError> {
+            self.gates.pass("graph.read").await;
             *self.gets.lock().unwrap() += 1;
+            {
+                let mut failing = self.failing_reads.lock().unwrap();
+                if *failing > 0 {
+                    *failing -= 1;
+                    return Err(GraphError::Unavailable {
+                        upstream: Upstream::Graph,
+                        cause: Unavailable::Status(503),
+                        ids: UpstreamIds::default(),
+                    });
+                }
+            }
             Ok(self.answer())
         }
 
         async fn regenerate_key(&self, _: Deadline) -> Result<KeyAnswer, GraphError> {
-            let mut posts = self.posts.lock().unwrap();
-            *posts += 1;
-            *self.key.lock().unwrap() = format!("key-{}", *posts);
-            let answer = self.answer();
+            self.gates.pass("graph.regenerate").await;
+            {
+                let mut unclear = self.unclear_regenerates.lock().unwrap();
+                if *unclear > 0 {
+                    *unclear -= 1;
+                    return Ok(self.answer());
+                }
+            }
+            let answer = {
+                let mut posts = self.posts.lock().unwrap();
+                *posts += 1;
+                *self.key.lock().unwrap() = format!("key-{}", *posts);
+                self.answer()
+            };
             if let Some(other) = self.then_someone_else_regenerates.lock().unwrap().take() {
                 *self.key.lock().unwrap() = other;
             }
@@ -481,6 +586,34 @@ mod tests {
         );
         assert!(error.to_string().contains("not lost"));
         assert!(!error.to_string().contains("key-1"));
+    }
+
+    #[tokio::test]
+    async fn a_regenerate_whose_check_against_graph_fails_answers_with_the_new_key_unverified() {
+        let store = InMemorySecretStore::default();
+        store.set_text("key", r#"{"sensorDeploymentAccessKey":"key-0"}"#);
+        let graph = FakeGraph::with_key("key-0");
+        *graph.failing_reads.lock().unwrap() = 1;
+        let keys = service(graph, &store, Some("key"));
+
+        let done = keys.regenerate(Trigger::Api, "token-1", soon()).await.unwrap();
+
+        assert_eq!(done.key.expose().expose_secret(), "key-1");
+        assert_eq!(done.verified, Some(false));
+        assert_eq!(done.stored.unwrap().version_id, "token-1");
+        assert_eq!(stored_key(&store), "key-1");
+        assert_eq!(*keys.source().posts.lock().unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_regenerate_whose_check_passes_says_it_is_verified() {
+        let store = InMemorySecretStore::default();
+        store.set_text("key", r#"{"sensorDeploymentAccessKey":"key-0"}"#);
+        let keys = service(FakeGraph::with_key("key-0"), &store, Some("key"));
+
+        let done = keys.regenerate(Trigger::Api, "token-1", soon()).await.unwrap();
+
+        assert_eq!(done.verified, Some(true));
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub mod config;
 pub mod credentials;
 pub mod deadline;
 pub mod federation;
+#[cfg(test)]
+pub(crate) mod gate;
 pub mod graph;
 pub mod handler;
 pub mod keys;

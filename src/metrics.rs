@@ -1,15 +1,60 @@
 //! CloudWatch Embedded Metric Format: metrics written as structured log lines, which CloudWatch
 //! turns into metrics without an API call (and so without latency or IAM permissions).
 //!
-//! Namespace `MdiSensorKey`: `KeyReads`, `Regenerations`, `Rotations` and `SensorQueries` by
-//! `Outcome`, `GraphLatency` (milliseconds), `GraphThrottles` by `Upstream`, and `ColdStarts`.
+//! The namespace is `POWERTOOLS_METRICS_NAMESPACE` (default `MdiSensorKey`) and every metric carries
+//! a `service` dimension from `POWERTOOLS_SERVICE_NAME` (the names Powertools for AWS Lambda reads;
+//! the template sets the stack name), so two stacks in one account never share a metric or fire
+//! each other's alarms. Metrics: `KeyReads`, `Regenerations`, `Rotations` and `SensorQueries` by
+//! `Outcome`, `GraphLatency` (milliseconds), `GraphThrottles` by `Upstream`, `ColdStarts`,
+//! `KeyAgeDays` and `CertificateDaysToExpiry`.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-pub const NAMESPACE: &str = "MdiSensorKey";
+pub const DEFAULT_NAMESPACE: &str = "MdiSensorKey";
+pub const DEFAULT_SERVICE: &str = "mdi-sensor-key";
+/// The dimension every metric carries, as Powertools names it.
+pub const SERVICE_DIMENSION: &str = "service";
+
+/// Where metrics go and which deployment they belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub namespace: String,
+    pub service: String,
+}
+
+impl Settings {
+    /// From `POWERTOOLS_METRICS_NAMESPACE` and `POWERTOOLS_SERVICE_NAME`; a value CloudWatch would
+    /// refuse (a namespace that is empty, too long, of other characters or under `AWS/`) falls back
+    /// to the default rather than losing every metric.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Settings {
+        let namespace = lookup("POWERTOOLS_METRICS_NAMESPACE")
+            .map(|value| value.trim().to_owned())
+            .filter(|namespace| {
+                (1..=255).contains(&namespace.len())
+                    && !namespace.starts_with("AWS/")
+                    && namespace
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || " .-_/#:".contains(c))
+            })
+            .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
+        let service = lookup("POWERTOOLS_SERVICE_NAME")
+            .map(|value| value.trim().to_owned())
+            .filter(|service| (1..=1024).contains(&service.len()) && !service.chars().any(char::is_control))
+            .unwrap_or_else(|| DEFAULT_SERVICE.to_owned());
+        Settings { namespace, service }
+    }
+}
+
+static SETTINGS: OnceLock<Settings> = OnceLock::new();
+
+/// The settings, read from the environment once.
+pub fn settings() -> &'static Settings {
+    SETTINGS.get_or_init(|| Settings::from_lookup(|name| std::env::var(name).ok()))
+}
 
 static COLD: AtomicBool = AtomicBool::new(true);
 static ENABLED: AtomicBool = AtomicBool::new(true);
@@ -23,6 +68,8 @@ pub fn disable() {
 pub enum Unit {
     Count,
     Milliseconds,
+    /// A plain number (days, for the ages).
+    None,
 }
 
 impl Unit {
@@ -30,25 +77,38 @@ impl Unit {
         match self {
             Unit::Count => "Count",
             Unit::Milliseconds => "Milliseconds",
+            Unit::None => "None",
         }
     }
 }
 
-/// One EMF document: a metric with its value and at most one dimension.
-pub fn document(metric: &str, unit: Unit, value: f64, dimension: Option<(&str, &str)>, at: SystemTime) -> Value {
+/// One EMF document: a metric with its value, the `service` dimension and at most one other.
+pub fn document(
+    settings: &Settings,
+    metric: &str,
+    unit: Unit,
+    value: f64,
+    dimension: Option<(&str, &str)>,
+    at: SystemTime,
+) -> Value {
     let timestamp = at.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_millis() as u64;
-    // One dimension set, possibly empty: `[[]]` publishes the metric without dimensions.
-    let dimensions: Vec<Vec<&str>> = vec![dimension.iter().map(|(name, _)| *name).collect()];
+    // One dimension set: the service, then the metric's own dimension if it has one.
+    let dimensions: Vec<Vec<&str>> = vec![
+        std::iter::once(SERVICE_DIMENSION)
+            .chain(dimension.iter().map(|(name, _)| *name))
+            .collect(),
+    ];
     let mut document = json!({
         "_aws": {
             "Timestamp": timestamp,
             "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
+                "Namespace": settings.namespace,
                 "Dimensions": dimensions,
                 "Metrics": [{ "Name": metric, "Unit": unit.name() }],
             }],
         },
         metric: value,
+        SERVICE_DIMENSION: settings.service,
     });
     if let Some((name, value)) = dimension {
         document[name] = Value::from(value);
@@ -60,7 +120,7 @@ fn emit(metric: &str, unit: Unit, value: f64, dimension: Option<(&str, &str)>) {
     if !ENABLED.load(Ordering::Relaxed) {
         return;
     }
-    let line = document(metric, unit, value, dimension, SystemTime::now()).to_string();
+    let line = document(settings(), metric, unit, value, dimension, SystemTime::now()).to_string();
     // println! writes the line under stdout's lock, so lines from concurrent tasks never interleave.
     println!("{line}");
 }
@@ -97,27 +157,84 @@ pub fn throttled(upstream: &str) {
     emit("GraphThrottles", Unit::Count, 1.0, Some(("Upstream", upstream)));
 }
 
+/// Days since the key AWSCURRENT holds was stored (its document's `updatedAt`).
+pub fn key_age(age: Duration) {
+    emit("KeyAgeDays", Unit::None, days(age), None);
+}
+
+/// Days until the credential certificate's `notAfter` (negative once it has expired).
+pub fn certificate_days_to_expiry(days: f64) {
+    emit("CertificateDaysToExpiry", Unit::None, days, None);
+}
+
+fn days(duration: Duration) -> f64 {
+    duration.as_secs_f64() / 86_400.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_document_declares_its_metric_and_dimension_as_emf_requires() {
-        let at = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
-        let document = document("Rotations", Unit::Count, 1.0, Some(("Outcome", "rotated")), at);
-        assert_eq!(document["_aws"]["Timestamp"], 1_700_000_000_123u64);
-        let directive = &document["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(directive["Namespace"], "MdiSensorKey");
-        assert_eq!(directive["Dimensions"], json!([["Outcome"]]));
-        assert_eq!(directive["Metrics"], json!([{ "Name": "Rotations", "Unit": "Count" }]));
-        assert_eq!(document["Rotations"], 1.0);
-        assert_eq!(document["Outcome"], "rotated");
+    fn stack(name: &str) -> Settings {
+        Settings {
+            namespace: DEFAULT_NAMESPACE.to_owned(),
+            service: name.to_owned(),
+        }
     }
 
     #[test]
-    fn a_document_without_a_dimension_has_one_empty_dimension_set() {
-        let document = document("GraphLatency", Unit::Milliseconds, 12.5, None, SystemTime::now());
-        assert_eq!(document["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([[]]));
+    fn a_document_declares_its_metric_the_service_and_its_dimension_as_emf_requires() {
+        let at = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        let document = document(
+            &stack("prod-keys"),
+            "Rotations",
+            Unit::Count,
+            1.0,
+            Some(("Outcome", "rotated")),
+            at,
+        );
+        assert_eq!(document["_aws"]["Timestamp"], 1_700_000_000_123u64);
+        let directive = &document["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "MdiSensorKey");
+        assert_eq!(directive["Dimensions"], json!([["service", "Outcome"]]));
+        assert_eq!(directive["Metrics"], json!([{ "Name": "Rotations", "Unit": "Count" }]));
+        assert_eq!(document["Rotations"], 1.0);
+        assert_eq!(document["Outcome"], "rotated");
+        assert_eq!(document["service"], "prod-keys");
+    }
+
+    #[test]
+    fn a_document_without_its_own_dimension_still_names_the_service() {
+        let document = document(
+            &stack("prod-keys"),
+            "GraphLatency",
+            Unit::Milliseconds,
+            12.5,
+            None,
+            SystemTime::now(),
+        );
+        assert_eq!(
+            document["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["service"]])
+        );
         assert_eq!(document["GraphLatency"], 12.5);
+    }
+
+    #[test]
+    fn the_namespace_and_service_come_from_the_powertools_variables_or_default() {
+        let settings = Settings::from_lookup(|name| match name {
+            "POWERTOOLS_METRICS_NAMESPACE" => Some("Security/Keys".into()),
+            "POWERTOOLS_SERVICE_NAME" => Some("mdi-prod".into()),
+            _ => None,
+        });
+        assert_eq!(settings.namespace, "Security/Keys");
+        assert_eq!(settings.service, "mdi-prod");
+        assert_eq!(Settings::from_lookup(|_| None), stack(DEFAULT_SERVICE));
+        let refused = Settings::from_lookup(|name| match name {
+            "POWERTOOLS_METRICS_NAMESPACE" => Some("AWS/Lambda".into()),
+            "POWERTOOLS_SERVICE_NAME" => Some("  ".into()),
+            _ => None,
+        });
+        assert_eq!(refused, stack(DEFAULT_SERVICE), "CloudWatch refuses AWS/ namespaces");
     }
 }

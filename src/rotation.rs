@@ -1,23 +1,29 @@
-//! Rotation that never loses a key: scheduled rotations (EventBridge rule or Scheduler) and the
-//! four steps of Secrets Manager's native rotation.
+//! Rotation that never leaves a dead key: scheduled rotations (EventBridge rule or Scheduler)
+//! and the four steps of Secrets Manager's native rotation.
 //!
+//! The invariant (docs/rotation.md): every rotation invocation that succeeds returns with
+//! AWSCURRENT holding the key Graph accepts at its last look. Every path ends in
+//! [`KeyService::settle`], which reads AWSCURRENT and then Graph and repairs a difference; when
+//! either cannot be read the invocation fails and is retried, never answers on an unverified copy.
 //! Every write carries the occurrence's idempotency token, so a redelivered event finds its
-//! version and stops; and Graph's current key is compared with the stored one before any
-//! regenerate, so a retry after "regenerated, then the store failed" stores instead of rotating
-//! twice.
+//! version; and Graph's current key is compared with the stored one before any regenerate, so a
+//! retry after "regenerated, then the store failed" stores instead of rotating twice.
 
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
 use crate::deadline::Deadline;
-use crate::keys::{KeyError, KeyService, KeySource, Trigger};
-use crate::secrets::{AWSCURRENT, AWSPENDING, NewVersionStage, SecretStore};
+use crate::keys::{AccessKey, KeyError, KeyService, KeySource, Settled, Trigger};
+use crate::secrets::{AWSCURRENT, AWSPENDING, NewVersionStage, SecretDescription, SecretStore, StoreError};
 
 /// A rotation to perform, already parsed from whatever event asked for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotationRequest {
     /// A scheduled rotation; `token` is the occurrence's idempotency key.
     Scheduled { trigger: Trigger, token: String },
+    /// A scheduled check (daily): AWSCURRENT is settled against Graph, nothing is regenerated.
+    /// Repairs a regenerate made elsewhere within a day and reports the key's age.
+    Check { trigger: Trigger, token: String },
     /// One step of Secrets Manager's native rotation.
     Native {
         step: Step,
@@ -41,9 +47,13 @@ pub enum Step {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
+    /// Graph's key was regenerated and the new key is AWSCURRENT.
     Rotated,
+    /// Nothing was regenerated: AWSCURRENT did not hold Graph's key and now does.
+    Repaired,
+    /// The occurrence (or step) was handled before, and AWSCURRENT holds Graph's key.
     AlreadyDone,
-    /// testSecret: the pending key is the one Graph accepts.
+    /// testSecret or a check: AWSCURRENT holds the key Graph accepts.
     Verified,
     /// setSecret: Graph generates keys itself, so there is nothing to set.
     NothingToDo,
@@ -53,6 +63,7 @@ impl Outcome {
     pub fn name(self) -> &'static str {
         match self {
             Outcome::Rotated => "rotated",
+            Outcome::Repaired => "repaired",
             Outcome::AlreadyDone => "already-done",
             Outcome::Verified => "verified",
             Outcome::NothingToDo => "nothing-to-do",
@@ -70,9 +81,13 @@ pub struct RotationSummary {
     pub trigger: Trigger,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<Step>,
-    /// Whether Graph was asked for a new key (false when the stored copy was only brought up to date).
+    /// Whether this invocation changed Graph's key (false when the stored copy was only brought
+    /// up to date, or when the key read after an unclear regenerate is the old one).
     pub regenerated: bool,
     pub drift_repaired: bool,
+    /// When the key AWSCURRENT holds was stored, for the key-age metric (not part of the reply).
+    #[serde(skip)]
+    pub key_stored_at: Option<time::OffsetDateTime>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,12 +105,13 @@ pub enum RotationError {
     #[error("version {token} of the key secret {secret_id} has no value to test (createSecret has not completed)")]
     NothingToTest { secret_id: String, token: String },
     #[error(
-        "testSecret failed: the AWSPENDING key of {secret_id} is no longer the key Graph accepts (a concurrent regenerate?); not promoting it"
+        "AWSCURRENT of {secret_id} still differs from the key Graph accepts after repeated repairs (another writer keeps regenerating); failing so the invocation is retried"
     )]
-    PendingKeyRejected {
-        secret_id: String,
-        graph_request_id: Option<String>,
-    },
+    Unsettled { secret_id: String },
+    #[error(
+        "the regenerate's outcome was unclear and Graph still holds the old key, so nothing was rotated; failing so the occurrence is retried"
+    )]
+    KeyUnchanged { graph_request_id: Option<String> },
     #[error(transparent)]
     Key(#[from] KeyError),
 }
@@ -104,7 +120,7 @@ impl RotationError {
     /// Graph's request id, where Graph answered, for the Lambda error.
     pub fn graph_request_id(&self) -> Option<&str> {
         match self {
-            RotationError::PendingKeyRejected { graph_request_id, .. } => graph_request_id.as_deref(),
+            RotationError::KeyUnchanged { graph_request_id } => graph_request_id.as_deref(),
             RotationError::Key(KeyError::Graph(error)) => error.ids().and_then(|ids| ids.request_id.as_deref()),
             RotationError::Key(KeyError::NotStored { graph_request_id, .. }) => graph_request_id.as_deref(),
             _ => None,
@@ -127,12 +143,15 @@ impl Rotator {
     ) -> Result<RotationSummary, RotationError> {
         let secret_id = keys.key_secret_id().ok_or(RotationError::NoKeySecret)?;
         let idempotency_key = match &request {
-            RotationRequest::Scheduled { token, .. } | RotationRequest::Native { token, .. } => token.clone(),
+            RotationRequest::Scheduled { token, .. }
+            | RotationRequest::Check { token, .. }
+            | RotationRequest::Native { token, .. } => token.clone(),
         };
         let summary = match request {
             RotationRequest::Scheduled { trigger, token } => {
                 scheduled(keys, secret_id, trigger, &token, deadline).await?
             }
+            RotationRequest::Check { trigger, .. } => check(keys, secret_id, trigger, deadline).await?,
             RotationRequest::Native {
                 step,
                 secret_id: received,
@@ -188,14 +207,54 @@ async fn describe<K: KeySource, S: SecretStore>(
     keys: &KeyService<K, S>,
     secret_id: &str,
     deadline: Deadline,
-) -> Result<crate::secrets::SecretDescription, RotationError> {
-    keys.store().describe(secret_id, deadline).await.map_err(|source| {
-        RotationError::Key(KeyError::Store {
-            secret_id: secret_id.to_owned(),
-            action: "described",
-            source,
-        })
+) -> Result<SecretDescription, RotationError> {
+    keys.store()
+        .describe(secret_id, deadline)
+        .await
+        .map_err(|source| store_error(secret_id, "described", source))
+}
+
+fn store_error(secret_id: &str, action: &'static str, source: StoreError) -> RotationError {
+    RotationError::Key(KeyError::Store {
+        secret_id: secret_id.to_owned(),
+        action,
+        source,
     })
+}
+
+/// [`KeyService::settle`], held to the invariant: an invocation that cannot make AWSCURRENT
+/// equal Graph's key fails.
+async fn settle<K: KeySource, S: SecretStore>(
+    keys: &KeyService<K, S>,
+    secret_id: &str,
+    deadline: Deadline,
+) -> Result<Settled, RotationError> {
+    let settled = keys.settle(secret_id, deadline).await?;
+    if !settled.settled {
+        return Err(RotationError::Unsettled {
+            secret_id: secret_id.to_owned(),
+        });
+    }
+    Ok(settled)
+}
+
+/// Writes `key` under the occurrence's `token`. A conflict means another delivery of the same
+/// occurrence wrote the token first (each document carries its own `updatedAt`, so two deliveries
+/// never write identical ones). That is not a failure: the settle that follows every write makes
+/// AWSCURRENT hold Graph's key, whichever delivery won.
+async fn write_once<K: KeySource, S: SecretStore>(
+    keys: &KeyService<K, S>,
+    secret_id: &str,
+    key: &AccessKey,
+    trigger: Trigger,
+    token: &str,
+    stage: NewVersionStage,
+    deadline: Deadline,
+) -> Result<(), StoreError> {
+    match keys.store_key(secret_id, key, trigger, token, stage, deadline).await {
+        Ok(_) | Err(StoreError::TokenConflict) => Ok(()),
+        Err(error) => Err(error),
+    }
 }
 
 async fn scheduled<K: KeySource, S: SecretStore>(
@@ -205,50 +264,137 @@ async fn scheduled<K: KeySource, S: SecretStore>(
     token: &str,
     deadline: Deadline,
 ) -> Result<RotationSummary, RotationError> {
-    let description = describe(keys, secret_id, deadline).await?;
-    let summary = |outcome, version_id: Option<String>, regenerated, drift_repaired| RotationSummary {
+    let arn = describe(keys, secret_id, deadline).await?.arn;
+    let summary = |outcome, settled: &Settled, regenerated| RotationSummary {
         outcome,
-        secret_id: description.arn.clone(),
-        version_id,
+        secret_id: arn.clone(),
+        version_id: match (settled.repaired, &settled.current_version) {
+            (true, Some(repair)) => Some(repair.clone()),
+            _ => Some(token.to_owned()),
+        },
         trigger,
         step: None,
         regenerated,
-        drift_repaired,
+        drift_repaired: settled.repaired,
+        key_stored_at: settled.stored_at,
     };
-    if description.versions.contains_key(token) {
-        return Ok(summary(Outcome::AlreadyDone, Some(token.to_owned()), false, false));
+    // DescribeSecret lists only labelled versions; two rotations later the occurrence's version
+    // has none, so the check asks for the version itself.
+    let handled = keys
+        .store()
+        .version_exists(secret_id, token, deadline)
+        .await
+        .map_err(|source| store_error(secret_id, "read", source))?;
+    if handled {
+        // A redelivery: answered only after Graph's key and AWSCURRENT are compared, since an
+        // outside regenerate may have happened since the first delivery.
+        let settled = settle(keys, secret_id, deadline).await?;
+        let outcome = if settled.repaired {
+            Outcome::Repaired
+        } else {
+            Outcome::AlreadyDone
+        };
+        return Ok(summary(outcome, &settled, false));
     }
-    let graph = keys.read(deadline).await?;
     let stored = keys.stored_current_key(secret_id, deadline).await?;
+    let graph = keys.read(deadline).await?;
     if !stored.as_ref().is_some_and(|(key, _)| key.same_as(&graph.key)) {
         // The stored copy is stale: Graph's key is already fresh, so store it, not a new one.
         tracing::warn!(
             secret_id,
             "the stored key differs from Graph's; storing Graph's key instead of regenerating"
         );
-        let version = keys
-            .store_key(
-                secret_id,
-                &graph.key,
-                trigger,
-                token,
-                NewVersionStage::Current,
-                deadline,
-            )
-            .await
-            .map_err(|source| KeyError::Store {
-                secret_id: secret_id.to_owned(),
-                action: "written",
-                source,
-            })?;
-        let verified = keys.verify_stored(secret_id, version, deadline).await?;
-        return Ok(summary(Outcome::Rotated, Some(verified.stored.version_id), false, true));
+        write_once(
+            keys,
+            secret_id,
+            &graph.key,
+            trigger,
+            token,
+            NewVersionStage::Current,
+            deadline,
+        )
+        .await
+        .map_err(|source| store_error(secret_id, "written", source))?;
+        let mut settled = settle(keys, secret_id, deadline).await?;
+        settled.repaired = true;
+        return Ok(summary(Outcome::Repaired, &settled, false));
     }
-    let regeneration = keys.regenerate(trigger, token, deadline).await?;
-    let version_id = regeneration.stored.map(|stored| stored.version_id);
-    Ok(summary(Outcome::Rotated, version_id, true, regeneration.drift_repaired))
+    let fresh = keys.source().regenerate_key(deadline).await.map_err(KeyError::from)?;
+    if fresh.key.same_as(&graph.key) {
+        return Err(RotationError::KeyUnchanged {
+            graph_request_id: fresh.graph_request_id,
+        });
+    }
+    write_once(
+        keys,
+        secret_id,
+        &fresh.key,
+        trigger,
+        token,
+        NewVersionStage::Current,
+        deadline,
+    )
+    .await
+    .map_err(|source| KeyError::NotStored {
+        secret_id: secret_id.to_owned(),
+        source,
+        graph_request_id: fresh.graph_request_id.clone(),
+    })?;
+    let settled = settle(keys, secret_id, deadline).await?;
+    Ok(summary(Outcome::Rotated, &settled, true))
 }
 
+/// A scheduled check: settles AWSCURRENT against Graph (a repair if a regenerate elsewhere left it
+/// behind), regenerates nothing, and takes AWSPENDING off any version that is not AWSCURRENT's.
+/// A finished native rotation leaves AWSPENDING on its version beside AWSCURRENT; a regenerate
+/// through the HTTP route or a repair then moves AWSCURRENT away, and Secrets Manager would refuse
+/// every later `RotateSecret` while AWSPENDING stays behind.
+async fn check<K: KeySource, S: SecretStore>(
+    keys: &KeyService<K, S>,
+    secret_id: &str,
+    trigger: Trigger,
+    deadline: Deadline,
+) -> Result<RotationSummary, RotationError> {
+    let arn = describe(keys, secret_id, deadline).await?.arn;
+    let settled = settle(keys, secret_id, deadline).await?;
+    let description = describe(keys, secret_id, deadline).await?;
+    let strays = description
+        .versions
+        .iter()
+        .filter(|(_, stages)| stages.iter().any(|s| s == AWSPENDING) && !stages.iter().any(|s| s == AWSCURRENT))
+        .map(|(version_id, _)| version_id);
+    for version_id in strays {
+        tracing::warn!(
+            secret_id,
+            version_id,
+            "AWSPENDING left on a version that is not AWSCURRENT; removing it so rotation can start"
+        );
+        keys.store()
+            .remove_pending(secret_id, version_id, deadline)
+            .await
+            .map_err(|source| store_error(secret_id, "relabelled", source))?;
+    }
+    Ok(RotationSummary {
+        outcome: if settled.repaired {
+            Outcome::Repaired
+        } else {
+            Outcome::Verified
+        },
+        secret_id: arn,
+        version_id: settled.current_version.clone(),
+        trigger,
+        step: None,
+        regenerated: false,
+        drift_repaired: settled.repaired,
+        key_stored_at: settled.stored_at,
+    })
+}
+
+/// Native rotation. Graph holds one key: from the regenerate on, only the new key works, so
+/// createSecret promotes the new version at once (ending, as the RotateSecret reference allows,
+/// with AWSPENDING and AWSCURRENT on the same version) rather than leaving AWSCURRENT dead until
+/// finishSecret. The later steps find the token AWSCURRENT and, like every redelivery, settle it
+/// against Graph; a pending key Graph no longer accepts is never promoted.
 async fn native<K: KeySource, S: SecretStore>(
     keys: &KeyService<K, S>,
     secret_id: &str,
@@ -256,14 +402,15 @@ async fn native<K: KeySource, S: SecretStore>(
     token: &str,
     deadline: Deadline,
 ) -> Result<RotationSummary, RotationError> {
-    let summary = |outcome, regenerated| RotationSummary {
+    let summary = |outcome, regenerated, drift_repaired, settled: &Settled| RotationSummary {
         outcome,
         secret_id: secret_id.to_owned(),
         version_id: Some(token.to_owned()),
         trigger: Trigger::SecretsManagerRotation,
         step: Some(step),
         regenerated,
-        drift_repaired: false,
+        drift_repaired,
+        key_stored_at: settled.stored_at,
     };
     // The guards of AWS's rotation function template.
     let description = describe(keys, secret_id, deadline).await?;
@@ -271,13 +418,39 @@ async fn native<K: KeySource, S: SecretStore>(
         return Err(RotationError::RotationNotEnabled(secret_id.to_owned()));
     }
     if !description.versions.contains_key(token) {
-        return Err(RotationError::UnknownToken {
-            secret_id: secret_id.to_owned(),
-            token: token.to_owned(),
-        });
+        // Listed or not: a token whose dead pending key an earlier step put aside still exists,
+        // without labels, and DescribeSecret leaves such versions out.
+        let exists = keys
+            .store()
+            .version_exists(secret_id, token, deadline)
+            .await
+            .map_err(|source| store_error(secret_id, "read", source))?;
+        if !exists {
+            return Err(RotationError::UnknownToken {
+                secret_id: secret_id.to_owned(),
+                token: token.to_owned(),
+            });
+        }
+        let settled = settle(keys, secret_id, deadline).await?;
+        let outcome = if settled.repaired {
+            Outcome::Repaired
+        } else {
+            Outcome::AlreadyDone
+        };
+        return Ok(summary(outcome, false, settled.repaired, &settled));
     }
     if description.has_stage(token, AWSCURRENT) {
-        return Ok(summary(Outcome::AlreadyDone, false));
+        let settled = settle(keys, secret_id, deadline).await?;
+        if settled.repaired {
+            clear_stale_pending(keys, secret_id, token, deadline).await?;
+        }
+        let outcome = match (settled.repaired, step) {
+            (true, _) => Outcome::Repaired,
+            (false, Step::Set) => Outcome::NothingToDo,
+            (false, Step::Test) => Outcome::Verified,
+            (false, _) => Outcome::AlreadyDone,
+        };
+        return Ok(summary(outcome, false, settled.repaired, &settled));
     }
     if !description.has_stage(token, AWSPENDING) {
         return Err(RotationError::NotPending {
@@ -285,71 +458,500 @@ async fn native<K: KeySource, S: SecretStore>(
             token: token.to_owned(),
         });
     }
-    match step {
-        Step::Create => {
-            if keys.stored_pending_key(secret_id, token, deadline).await?.is_some() {
-                return Ok(summary(Outcome::AlreadyDone, false));
-            }
-            // As for scheduled rotations: a key Graph already replaced is stored, not replaced again.
-            let graph = keys.read(deadline).await?;
-            let stored = keys.stored_current_key(secret_id, deadline).await?;
-            let (key, regenerated) = if stored.as_ref().is_some_and(|(key, _)| key.same_as(&graph.key)) {
-                (
-                    keys.source()
-                        .regenerate_key(deadline)
-                        .await
-                        .map_err(KeyError::from)?
-                        .key,
-                    true,
-                )
-            } else {
-                (graph.key, false)
-            };
-            keys.store_key(
-                secret_id,
-                &key,
-                Trigger::SecretsManagerRotation,
-                token,
-                NewVersionStage::Pending,
-                deadline,
-            )
-            .await
-            .map_err(|source| KeyError::NotStored {
-                secret_id: secret_id.to_owned(),
-                source,
-                graph_request_id: None,
-            })?;
-            Ok(summary(Outcome::Rotated, regenerated))
-        }
-        Step::Set => Ok(summary(Outcome::NothingToDo, false)),
-        Step::Test => {
-            let pending = keys
-                .stored_pending_key(secret_id, token, deadline)
-                .await?
-                .ok_or_else(|| RotationError::NothingToTest {
-                    secret_id: secret_id.to_owned(),
-                    token: token.to_owned(),
-                })?;
-            let graph = keys.read(deadline).await?;
-            if !pending.same_as(&graph.key) {
-                return Err(RotationError::PendingKeyRejected {
-                    secret_id: secret_id.to_owned(),
-                    graph_request_id: graph.graph_request_id,
+    let mut regenerated = false;
+    if step == Step::Create && keys.stored_pending_key(secret_id, token, deadline).await?.is_none() {
+        // As for scheduled rotations: a key Graph already replaced is stored, not replaced again.
+        let stored = keys.stored_current_key(secret_id, deadline).await?;
+        let graph = keys.read(deadline).await?;
+        let key = if stored.as_ref().is_some_and(|(key, _)| key.same_as(&graph.key)) {
+            let fresh = keys.source().regenerate_key(deadline).await.map_err(KeyError::from)?;
+            if fresh.key.same_as(&graph.key) {
+                return Err(RotationError::KeyUnchanged {
+                    graph_request_id: fresh.graph_request_id,
                 });
             }
-            Ok(summary(Outcome::Verified, false))
+            regenerated = true;
+            fresh.key
+        } else {
+            graph.key
+        };
+        write_once(
+            keys,
+            secret_id,
+            &key,
+            Trigger::SecretsManagerRotation,
+            token,
+            NewVersionStage::Pending,
+            deadline,
+        )
+        .await
+        .map_err(|source| KeyError::NotStored {
+            secret_id: secret_id.to_owned(),
+            source,
+            graph_request_id: None,
+        })?;
+    }
+    let (outcome, drift_repaired, settled) = promote_if_live(keys, secret_id, token, deadline).await?;
+    Ok(summary(outcome, regenerated, drift_repaired, &settled))
+}
+
+/// Ends a rotation whose token is AWSPENDING with a value: promotes it if Graph accepts its key;
+/// otherwise (a regenerate elsewhere since it was made) takes AWSPENDING off it, so Secrets
+/// Manager's next rotation can start, and stores Graph's key as AWSCURRENT instead. Promoting a
+/// key Graph no longer accepts would hand every reader a dead key; failing instead would leave it
+/// AWSCURRENT's neighbour for every retry, which can never pass.
+async fn promote_if_live<K: KeySource, S: SecretStore>(
+    keys: &KeyService<K, S>,
+    secret_id: &str,
+    token: &str,
+    deadline: Deadline,
+) -> Result<(Outcome, bool, Settled), RotationError> {
+    let pending = keys
+        .stored_pending_key(secret_id, token, deadline)
+        .await?
+        .ok_or_else(|| RotationError::NothingToTest {
+            secret_id: secret_id.to_owned(),
+            token: token.to_owned(),
+        })?;
+    let graph = keys.read(deadline).await?;
+    if !pending.same_as(&graph.key) {
+        tracing::warn!(
+            secret_id,
+            graph_request_id = graph.graph_request_id.as_deref().unwrap_or(""),
+            "the AWSPENDING key is no longer the key Graph accepts (a regenerate elsewhere?); not promoting it, storing Graph's key instead"
+        );
+        keys.store()
+            .remove_pending(secret_id, token, deadline)
+            .await
+            .map_err(|source| store_error(secret_id, "relabelled", source))?;
+        let settled = settle(keys, secret_id, deadline).await?;
+        return Ok((Outcome::Repaired, true, settled));
+    }
+    let current = describe(keys, secret_id, deadline).await?;
+    keys.store()
+        .promote(secret_id, token, current.version_with_stage(AWSCURRENT), deadline)
+        .await
+        .map_err(|source| store_error(secret_id, "promoted", source))?;
+    let settled = settle(keys, secret_id, deadline).await?;
+    if settled.repaired {
+        clear_stale_pending(keys, secret_id, token, deadline).await?;
+    }
+    Ok((Outcome::Rotated, settled.repaired, settled))
+}
+
+/// After a repair moved AWSCURRENT off the token, AWSPENDING must not stay behind on it.
+async fn clear_stale_pending<K: KeySource, S: SecretStore>(
+    keys: &KeyService<K, S>,
+    secret_id: &str,
+    token: &str,
+    deadline: Deadline,
+) -> Result<(), RotationError> {
+    let description = describe(keys, secret_id, deadline).await?;
+    if description.has_stage(token, AWSPENDING) && !description.has_stage(token, AWSCURRENT) {
+        keys.store()
+            .remove_pending(secret_id, token, deadline)
+            .await
+            .map_err(|source| store_error(secret_id, "relabelled", source))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each window of the invariant, interleaved deterministically: the fakes hold a call at a
+    //! gate while the test acts as the other writer.
+    use std::time::Duration;
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+    use crate::keys::fake::FakeGraph;
+    use crate::keys::parse_stored_key;
+    use crate::secrets::memory::GatedStore;
+
+    const SECRET: &str = "key";
+    const TOKEN: &str = "11111111-2222-4333-8444-555555555555";
+
+    fn soon() -> Deadline {
+        Deadline::after(Duration::from_secs(5))
+    }
+
+    fn world() -> KeyService<FakeGraph, GatedStore> {
+        let store = GatedStore::default();
+        store.store.set_text(SECRET, r#"{"sensorDeploymentAccessKey":"key-0"}"#);
+        KeyService::new(FakeGraph::with_key("key-0"), store, Some(SECRET.to_owned()))
+    }
+
+    fn scheduled(token: &str) -> RotationRequest {
+        RotationRequest::Scheduled {
+            trigger: Trigger::Schedule,
+            token: token.to_owned(),
         }
-        Step::Finish => {
-            let current = description.version_with_stage(AWSCURRENT);
+    }
+
+    fn native(step: Step) -> RotationRequest {
+        RotationRequest::Native {
+            step,
+            secret_id: SECRET.to_owned(),
+            token: TOKEN.to_owned(),
+        }
+    }
+
+    fn stored(keys: &KeyService<FakeGraph, GatedStore>) -> String {
+        let text = keys.store().store.current_text(SECRET).expect("a current version");
+        parse_stored_key(&secrecy::SecretString::from(text))
+            .expect("a key document")
+            .expose()
+            .expose_secret()
+            .to_owned()
+    }
+
+    /// The invariant, checked after every successful invocation.
+    fn assert_current_is_graphs(keys: &KeyService<FakeGraph, GatedStore>) {
+        assert_eq!(stored(keys), keys.source().current(), "AWSCURRENT holds Graph's key");
+    }
+
+    /// The end state the RotateSecret reference requires: AWSPENDING on no version, or on
+    /// AWSCURRENT's.
+    fn assert_no_stray_pending(keys: &KeyService<FakeGraph, GatedStore>) {
+        let store = &keys.store().store;
+        if let Some(pending) = store.version_with(SECRET, AWSPENDING) {
+            assert_eq!(Some(pending), store.version_with(SECRET, AWSCURRENT));
+        }
+    }
+
+    async fn posts(keys: &KeyService<FakeGraph, GatedStore>) -> usize {
+        *keys.source().posts.lock().unwrap()
+    }
+
+    // ---- scheduled ----
+
+    #[tokio::test]
+    async fn a_redelivery_after_a_regenerate_elsewhere_stores_graphs_key_instead_of_answering_already_done() {
+        let keys = world();
+        let rotator = Rotator::default();
+        rotator.run(&keys, scheduled(TOKEN), soon()).await.unwrap();
+        keys.source().regenerate_elsewhere("outside");
+
+        let again = rotator.run(&keys, scheduled(TOKEN), soon()).await.unwrap();
+
+        assert_eq!(again.outcome, Outcome::Repaired);
+        assert!(again.drift_repaired);
+        assert!(!again.regenerated);
+        assert_eq!(posts(&keys).await, 1);
+        assert_current_is_graphs(&keys);
+    }
+
+    #[tokio::test]
+    async fn a_redelivery_that_finds_graph_unreadable_fails_rather_than_answer_already_done() {
+        let keys = world();
+        let rotator = Rotator::default();
+        rotator.run(&keys, scheduled(TOKEN), soon()).await.unwrap();
+        *keys.source().failing_reads.lock().unwrap() = 1;
+
+        let error = rotator.run(&keys, scheduled(TOKEN), soon()).await.unwrap_err();
+
+        assert!(matches!(error, RotationError::Key(KeyError::Graph(_))), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_redelivery_is_recognised_after_its_version_lost_every_label() {
+        let keys = world();
+        let rotator = Rotator::default();
+        let later = [
+            "22222222-2222-4333-8444-555555555555",
+            "33333333-2222-4333-8444-555555555555",
+        ];
+        rotator.run(&keys, scheduled(TOKEN), soon()).await.unwrap();
+        for token in later {
+            rotator.run(&keys, scheduled(token), soon()).await.unwrap();
+        }
+        let described = keys.store().describe(SECRET, soon()).await.unwrap();
+        assert!(
+            !described.versions.contains_key(TOKEN),
+            "DescribeSecret no longer lists it"
+        );
+
+        let again = rotator.run(&keys, scheduled(TOKEN), soon()).await.unwrap();
+
+        assert_eq!(again.outcome, Outcome::AlreadyDone);
+        assert_eq!(posts(&keys).await, 3, "no second regenerate for one occurrence");
+        assert_current_is_graphs(&keys);
+    }
+
+    #[tokio::test]
+    async fn two_concurrent_deliveries_of_one_occurrence_both_succeed_and_leave_graphs_key_current() {
+        let keys = world();
+        let (first, second) = (Rotator::default(), Rotator::default());
+        // The first delivery is held just before it asks Graph for a new key; the second runs
+        // from start to end meanwhile and writes the occurrence's version first.
+        let mut gate = keys.source().gates.arm("graph.regenerate", 1);
+
+        let (held, meanwhile) = tokio::join!(first.run(&keys, scheduled(TOKEN), soon()), async {
+            gate.arrived().await;
+            let done = second.run(&keys, scheduled(TOKEN), soon()).await;
+            gate.open();
+            done
+        });
+
+        let (held, meanwhile) = (held.unwrap(), meanwhile.unwrap());
+        assert_eq!(meanwhile.outcome, Outcome::Rotated);
+        assert_eq!(held.outcome, Outcome::Rotated);
+        assert!(held.drift_repaired, "its own key replaced the other delivery's");
+        assert_current_is_graphs(&keys);
+        let again = first.run(&keys, scheduled(TOKEN), soon()).await.unwrap();
+        assert_eq!(again.outcome, Outcome::AlreadyDone);
+    }
+
+    #[tokio::test]
+    async fn a_regenerate_elsewhere_just_before_the_last_check_is_repaired_before_success() {
+        let keys = world();
+        // Reads of Graph: the comparison before the regenerate, then the settle's.
+        let mut gate = keys.source().gates.arm("graph.read", 2);
+        let rotator = Rotator::default();
+
+        let (summary, ()) = tokio::join!(rotator.run(&keys, scheduled(TOKEN), soon()), async {
+            gate.arrived().await;
+            keys.source().regenerate_elsewhere("outside");
+            gate.open();
+        });
+
+        let summary = summary.unwrap();
+        assert_eq!(summary.outcome, Outcome::Rotated);
+        assert!(summary.drift_repaired);
+        assert_eq!(stored(&keys), "outside");
+        assert_current_is_graphs(&keys);
+    }
+
+    #[tokio::test]
+    async fn a_run_that_only_stored_graphs_newer_key_reports_repaired_not_rotated() {
+        let keys = world();
+        keys.source().regenerate_elsewhere("outside");
+
+        let summary = Rotator::default().run(&keys, scheduled(TOKEN), soon()).await.unwrap();
+
+        assert_eq!(summary.outcome, Outcome::Repaired);
+        assert!(!summary.regenerated);
+        assert_eq!(posts(&keys).await, 0);
+        assert_current_is_graphs(&keys);
+    }
+
+    #[tokio::test]
+    async fn an_unclear_regenerate_that_left_graphs_key_unchanged_fails_and_the_retry_rotates() {
+        let keys = world();
+        let rotator = Rotator::default();
+        *keys.source().unclear_regenerates.lock().unwrap() = 1;
+
+        let error = rotator.run(&keys, scheduled(TOKEN), soon()).await.unwrap_err();
+        let retry = rotator.run(&keys, scheduled(TOKEN), soon()).await.unwrap();
+
+        assert!(matches!(error, RotationError::KeyUnchanged { .. }), "{error:?}");
+        assert_eq!((retry.outcome, retry.regenerated), (Outcome::Rotated, true));
+        assert_current_is_graphs(&keys);
+    }
+
+    #[tokio::test]
+    async fn a_daily_check_repairs_a_regenerate_elsewhere_and_regenerates_nothing() {
+        let keys = world();
+        let rotator = Rotator::default();
+        rotator.run(&keys, scheduled(TOKEN), soon()).await.unwrap();
+        let check = |token: &str| RotationRequest::Check {
+            trigger: Trigger::Scheduler,
+            token: token.to_owned(),
+        };
+
+        let quiet = rotator.run(&keys, check("check-1"), soon()).await.unwrap();
+        keys.source().regenerate_elsewhere("outside");
+        let after = rotator.run(&keys, check("check-2"), soon()).await.unwrap();
+
+        assert_eq!(quiet.outcome, Outcome::Verified);
+        assert!(quiet.key_stored_at.is_some(), "the key's age is known from updatedAt");
+        assert_eq!((after.outcome, after.regenerated), (Outcome::Repaired, false));
+        assert_eq!(posts(&keys).await, 1);
+        assert_current_is_graphs(&keys);
+    }
+
+    #[tokio::test]
+    async fn the_daily_check_takes_off_the_awspending_a_regenerate_left_behind_a_native_rotation() {
+        let keys = world();
+        start_native(&keys);
+        let rotator = Rotator::default();
+        for step in [Step::Create, Step::Set, Step::Test, Step::Finish] {
+            rotator.run(&keys, native(step), soon()).await.unwrap();
+        }
+        keys.regenerate(Trigger::Api, "22222222-2222-4333-8444-555555555555", soon())
+            .await
+            .unwrap();
+        let stray = keys.store().store.labels(SECRET, TOKEN).unwrap();
+        assert!(stray.iter().any(|s| s == AWSPENDING) && !stray.iter().any(|s| s == AWSCURRENT));
+
+        let check = RotationRequest::Check {
+            trigger: Trigger::Scheduler,
+            token: "check".into(),
+        };
+        rotator.run(&keys, check, soon()).await.unwrap();
+
+        assert_no_stray_pending(&keys);
+        assert_current_is_graphs(&keys);
+    }
+
+    // ---- native ----
+
+    fn start_native(keys: &KeyService<FakeGraph, GatedStore>) {
+        keys.store().store.start_rotation(SECRET, TOKEN);
+    }
+
+    #[tokio::test]
+    async fn create_secret_promotes_at_once_so_awscurrent_is_never_dead_between_steps() {
+        let keys = world();
+        start_native(&keys);
+
+        let create = Rotator::default()
+            .run(&keys, native(Step::Create), soon())
+            .await
+            .unwrap();
+
+        assert_eq!((create.outcome, create.regenerated), (Outcome::Rotated, true));
+        assert_current_is_graphs(&keys);
+        let mut labels = keys.store().store.labels(SECRET, TOKEN).unwrap();
+        labels.sort();
+        assert_eq!(labels, [AWSCURRENT, AWSPENDING]);
+    }
+
+    #[tokio::test]
+    async fn the_four_steps_each_end_with_graphs_key_current() {
+        let keys = world();
+        start_native(&keys);
+        let rotator = Rotator::default();
+        let mut outcomes = Vec::new();
+
+        for step in [Step::Create, Step::Set, Step::Test, Step::Finish] {
+            outcomes.push(rotator.run(&keys, native(step), soon()).await.unwrap().outcome);
+            assert_current_is_graphs(&keys);
+            assert_no_stray_pending(&keys);
+        }
+
+        assert_eq!(
+            outcomes,
+            [
+                Outcome::Rotated,
+                Outcome::NothingToDo,
+                Outcome::Verified,
+                Outcome::AlreadyDone
+            ]
+        );
+        assert_eq!(posts(&keys).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_regenerate_elsewhere_between_test_secret_and_finish_secret_is_stored_not_left_dead() {
+        let keys = world();
+        start_native(&keys);
+        let rotator = Rotator::default();
+        for step in [Step::Create, Step::Set, Step::Test] {
+            rotator.run(&keys, native(step), soon()).await.unwrap();
+        }
+        keys.source().regenerate_elsewhere("outside");
+
+        let finish = rotator.run(&keys, native(Step::Finish), soon()).await.unwrap();
+
+        assert_eq!(finish.outcome, Outcome::Repaired);
+        assert_eq!(stored(&keys), "outside");
+        assert_current_is_graphs(&keys);
+        assert_no_stray_pending(&keys);
+    }
+
+    #[tokio::test]
+    async fn a_pending_key_graph_no_longer_accepts_is_never_promoted() {
+        let keys = world();
+        start_native(&keys);
+        // createSecret reads Graph twice: to compare, then to check the pending key before
+        // promoting it. An outside regenerate lands in between.
+        let mut gate = keys.source().gates.arm("graph.read", 2);
+        let rotator = Rotator::default();
+
+        let (create, ()) = tokio::join!(rotator.run(&keys, native(Step::Create), soon()), async {
+            gate.arrived().await;
+            keys.source().regenerate_elsewhere("outside");
+            gate.open();
+        });
+
+        assert_eq!(create.unwrap().outcome, Outcome::Repaired);
+        assert_eq!(stored(&keys), "outside");
+        assert_eq!(
+            keys.store().store.labels(SECRET, TOKEN),
+            Some(vec![]),
+            "AWSPENDING taken off"
+        );
+        for step in [Step::Set, Step::Test, Step::Finish] {
+            let later = rotator.run(&keys, native(step), soon()).await.unwrap();
+            assert_eq!(later.outcome, Outcome::AlreadyDone, "{step:?}");
+            assert_current_is_graphs(&keys);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pending_version_left_unpromoted_is_promoted_by_finish_secret_only_if_graph_accepts_it() {
+        for (elsewhere, expected) in [(false, Outcome::Rotated), (true, Outcome::Repaired)] {
+            let keys = world();
+            start_native(&keys);
+            // A pending key as an older version of this function left it: written, not promoted.
             keys.store()
-                .promote(secret_id, token, current, deadline)
+                .store
+                .put(
+                    SECRET,
+                    &secrecy::SecretString::from(r#"{"sensorDeploymentAccessKey":"key-0"}"#),
+                    TOKEN,
+                    NewVersionStage::Pending,
+                    soon(),
+                )
                 .await
-                .map_err(|source| KeyError::Store {
-                    secret_id: secret_id.to_owned(),
-                    action: "promoted",
-                    source,
-                })?;
-            Ok(summary(Outcome::Rotated, false))
+                .unwrap();
+            if elsewhere {
+                keys.source().regenerate_elsewhere("outside");
+            }
+
+            let finish = Rotator::default()
+                .run(&keys, native(Step::Finish), soon())
+                .await
+                .unwrap();
+
+            assert_eq!(finish.outcome, expected);
+            assert_current_is_graphs(&keys);
+            assert_no_stray_pending(&keys);
         }
+    }
+
+    #[tokio::test]
+    async fn a_step_that_cannot_read_graph_fails() {
+        let keys = world();
+        start_native(&keys);
+        let rotator = Rotator::default();
+        rotator.run(&keys, native(Step::Create), soon()).await.unwrap();
+        *keys.source().failing_reads.lock().unwrap() = 1;
+
+        let error = rotator.run(&keys, native(Step::Finish), soon()).await.unwrap_err();
+
+        assert!(matches!(error, RotationError::Key(KeyError::Graph(_))), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn two_concurrent_create_secrets_end_with_graphs_key_current_and_no_stray_pending() {
+        let keys = world();
+        start_native(&keys);
+        let (first, second) = (Rotator::default(), Rotator::default());
+        let mut gate = keys.source().gates.arm("graph.regenerate", 1);
+
+        let (held, meanwhile) = tokio::join!(first.run(&keys, native(Step::Create), soon()), async {
+            gate.arrived().await;
+            let done = second.run(&keys, native(Step::Create), soon()).await;
+            gate.open();
+            done
+        });
+
+        assert_eq!(meanwhile.unwrap().outcome, Outcome::Rotated);
+        assert_eq!(held.unwrap().outcome, Outcome::Repaired);
+        assert_current_is_graphs(&keys);
+        assert_no_stray_pending(&keys);
     }
 }

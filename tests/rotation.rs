@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use aws_sdk_secretsmanager::types::RotationRulesType;
 use common::*;
 use graph_sim::{Endpoint, Fault};
@@ -14,6 +16,56 @@ fn scheduler_event(time: &str) -> String {
     format!(
         r#"{{"action":"rotate","scheduleArn":"arn:aws:scheduler:us-east-1:123456789012:schedule/default/rotation","scheduledTime":"{time}"}}"#
     )
+}
+
+/// A regenerate made outside the function (the portal, another tool), through the simulator's
+/// control route as another process would.
+async fn regenerate_elsewhere(world: &World) -> String {
+    let key = graph_sim::random_key();
+    let response = mdi_sensor_key::secrets::http::reqwest_client()
+        .unwrap()
+        .post(format!("{}/_sim/key", world.sim.base_url()))
+        .json(&serde_json::json!({ "key": key }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    remember_secret(&key);
+    key
+}
+
+/// Every Graph read fails past the retry budget, once.
+fn graph_unreadable(world: &World) {
+    for _ in 0..=world.retry.max_retries {
+        world.sim.inject(Endpoint::GetKey, Fault::Status(500));
+    }
+}
+
+async fn wait_for_calls(world: &World, endpoint: Endpoint, calls: usize) {
+    for _ in 0..500 {
+        if world.sim.calls(endpoint) >= calls {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("{endpoint:?} was not called {calls} times");
+}
+
+/// The end state the RotateSecret reference requires: AWSPENDING on no version, or on the one
+/// AWSCURRENT is on.
+async fn assert_no_stray_pending(world: &World) {
+    let described = world
+        .moto
+        .describe_secret()
+        .secret_id(&world.key_secret)
+        .send()
+        .await
+        .unwrap();
+    for stages in described.version_ids_to_stages().unwrap().values() {
+        if stages.iter().any(|s| s == "AWSPENDING") {
+            assert!(stages.iter().any(|s| s == "AWSCURRENT"), "{stages:?}");
+        }
+    }
 }
 
 #[tokio::test]
@@ -63,6 +115,140 @@ async fn the_same_event_delivered_twice_creates_one_version_and_one_key() {
 }
 
 #[tokio::test]
+async fn a_redelivery_after_a_regenerate_elsewhere_stores_graphs_key_instead_of_answering_already_done() {
+    let world = world(Setup::default()).await;
+    let event = scheduler_event("2026-12-01T00:00:00Z");
+    invoke_event(&world.app, &event).await.unwrap();
+    let outside = regenerate_elsewhere(&world).await;
+
+    let again = invoke_event(&world.app, &event).await.unwrap();
+
+    assert_eq!(again["outcome"], "repaired");
+    assert_eq!(again["driftRepaired"], true);
+    assert_eq!(again["regenerated"], false);
+    assert_eq!(world.sim.keys_generated(), 1);
+    assert_eq!(stored_key(&world.moto, &world.key_secret).await, outside);
+    world.assert_no_leaks();
+}
+
+#[tokio::test]
+async fn a_redelivery_that_cannot_read_graph_fails_rather_than_answer_already_done() {
+    let world = world(Setup::default()).await;
+    let event = scheduler_event("2026-12-01T00:00:00Z");
+    invoke_event(&world.app, &event).await.unwrap();
+    graph_unreadable(&world);
+
+    let error = invoke_event(&world.app, &event).await.unwrap_err();
+
+    assert!(matches!(error, EventError::Rotation(_)), "{error}");
+    assert_eq!(world.sim.keys_generated(), 1);
+}
+
+#[tokio::test]
+async fn describe_secret_leaves_out_unlabelled_versions_and_a_redelivery_still_finds_its_own() {
+    let world = world(Setup::default()).await;
+    let occurrences = ["2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z", "2027-02-01T00:00:00Z"];
+    for time in occurrences {
+        invoke_event(&world.app, &scheduler_event(time)).await.unwrap();
+    }
+    // The first version and the first occurrence's have lost every label: DescribeSecret lists
+    // AWSCURRENT's and AWSPREVIOUS's only, as Secrets Manager does.
+    assert_eq!(version_count(&world.moto, &world.key_secret).await, 2);
+
+    let again = invoke_event(&world.app, &scheduler_event(occurrences[0]))
+        .await
+        .unwrap();
+
+    assert_eq!(again["outcome"], "already-done");
+    assert_eq!(world.sim.keys_generated(), 3, "no second regenerate for one occurrence");
+}
+
+#[tokio::test]
+async fn two_concurrent_deliveries_of_one_occurrence_both_succeed_with_graphs_key_current() {
+    let world = world(Setup::default()).await;
+    let second = world.another_instance();
+    let event = scheduler_event("2026-12-01T00:00:00Z");
+    // The first delivery's regenerate is slow; the second delivery runs start to end meanwhile
+    // and writes the occurrence's version first.
+    world
+        .sim
+        .inject(Endpoint::RegenerateKey, Fault::Delay(Duration::from_millis(1500)));
+
+    let (held, meanwhile) = tokio::join!(invoke_event(&world.app, &event), async {
+        wait_for_calls(&world, Endpoint::RegenerateKey, 1).await;
+        invoke_event(&second, &event).await
+    });
+
+    assert_eq!(meanwhile.unwrap()["outcome"], "rotated");
+    let held = held.unwrap();
+    assert_eq!(held["outcome"], "rotated");
+    assert_eq!(held["driftRepaired"], true);
+    assert_eq!(
+        stored_key(&world.moto, &world.key_secret).await,
+        world.sim.current_key()
+    );
+    let again = invoke_event(&world.app, &event).await.unwrap();
+    assert_eq!(again["outcome"], "already-done");
+}
+
+#[tokio::test]
+async fn an_unclear_regenerate_that_did_not_land_fails_and_the_retry_rotates() {
+    let world = world(Setup::default()).await;
+    let event = scheduler_event("2026-12-01T00:00:00Z");
+    let old_key = world.sim.current_key();
+    world.sim.inject(Endpoint::RegenerateKey, Fault::Status(504));
+
+    let error = invoke_event(&world.app, &event).await.unwrap_err();
+    let retry = invoke_event(&world.app, &event).await.unwrap();
+
+    assert!(error.to_string().contains("nothing was rotated"), "{error}");
+    assert_eq!(retry["outcome"], "rotated");
+    assert_eq!(retry["regenerated"], true);
+    assert_ne!(world.sim.current_key(), old_key);
+    assert_eq!(
+        stored_key(&world.moto, &world.key_secret).await,
+        world.sim.current_key()
+    );
+}
+
+#[tokio::test]
+async fn a_regenerate_whose_check_cannot_read_graph_answers_200_with_the_new_key_unverified() {
+    let world = world(Setup::default()).await;
+    let old_key = world.sim.current_key();
+    graph_unreadable(&world);
+
+    let reply = call(&world.app, event("regenerate.json")).await;
+
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["verified"], false);
+    assert_eq!(reply.key(), world.sim.current_key());
+    assert_ne!(reply.key(), old_key);
+    assert_eq!(world.sim.keys_generated(), 1);
+    assert_eq!(
+        stored_key(&world.moto, &world.key_secret).await,
+        world.sim.current_key()
+    );
+}
+
+#[tokio::test]
+async fn the_daily_check_stores_a_key_regenerated_elsewhere_within_a_day() {
+    let world = world(Setup::default()).await;
+    let check = r#"{"action":"check","scheduleArn":"arn:aws:scheduler:us-east-1:123456789012:schedule/keys/check","scheduledTime":"2026-12-02T00:00:00Z"}"#;
+    let quiet = invoke_event(&world.app, check).await.unwrap();
+    let outside = regenerate_elsewhere(&world).await;
+
+    let after = invoke_event(&world.app, check).await.unwrap();
+
+    assert_eq!(quiet["outcome"], "verified");
+    assert_eq!(after["outcome"], "repaired");
+    assert_eq!(after["regenerated"], false);
+    assert_eq!(world.sim.keys_generated(), 0);
+    assert_eq!(stored_key(&world.moto, &world.key_secret).await, outside);
+    let again = invoke_event(&world.app, check).await.unwrap();
+    assert_eq!(again["outcome"], "verified");
+}
+
+#[tokio::test]
 async fn each_scheduler_occurrence_rotates_once() {
     let world = world(Setup::default()).await;
 
@@ -90,7 +276,10 @@ async fn a_retry_after_a_failed_store_stores_graphs_key_instead_of_rotating_agai
 
     let summary = invoke_event(&world.app, &events_json("schedule.json")).await.unwrap();
 
-    assert_eq!(summary["outcome"], "rotated");
+    assert_eq!(
+        summary["outcome"], "repaired",
+        "nothing was rotated: the copy was repaired"
+    );
     assert_eq!(summary["regenerated"], false);
     assert_eq!(world.sim.keys_generated(), 0, "no second regenerate");
     assert_eq!(stored_key(&world.moto, &world.key_secret).await, fresh);
@@ -130,9 +319,15 @@ async fn concurrent_rotations_and_an_api_regenerate_converge_on_graphs_key() {
         call(&fourth, event("regenerate.json")),
     );
 
-    for outcome in [a, b, c] {
-        assert_eq!(outcome.unwrap()["outcome"], "rotated");
-    }
+    // One that finds Graph's key already fresher than the stored copy (another has regenerated
+    // and not yet stored) stores it and says so: `repaired`.
+    let outcomes: Vec<_> = [a, b, c].into_iter().map(|o| o.unwrap()["outcome"].clone()).collect();
+    assert!(
+        outcomes.iter().all(|o| o == "rotated" || o == "repaired"),
+        "{outcomes:?}"
+    );
+    // (All three may be `repaired`: when the API's regenerate lands first, Graph's key is already
+    // fresher than the copy each of them finds.)
     assert_eq!(d.status, 200);
     assert_eq!(
         stored_key(&world.moto, &world.key_secret).await,
@@ -222,6 +417,11 @@ async fn native_rotation_runs_its_four_steps_and_promotes_graphs_new_key() {
     let create = invoke_event(&world.app, &step("createSecret", &arn, &token))
         .await
         .unwrap();
+    assert_eq!(
+        stored_key(&world.moto, &world.key_secret).await,
+        world.sim.current_key(),
+        "createSecret promotes at once: AWSCURRENT is never a dead key between steps"
+    );
     let set = invoke_event(&world.app, &step("setSecret", &arn, &token))
         .await
         .unwrap();
@@ -238,7 +438,7 @@ async fn native_rotation_runs_its_four_steps_and_promotes_graphs_new_key() {
     );
     assert_eq!(set["outcome"], "nothing-to-do");
     assert_eq!(test["outcome"], "verified");
-    assert_eq!(finish["outcome"], "rotated");
+    assert_eq!(finish["outcome"], "already-done");
     let (current_version, _) = at_stage(&world.moto, &world.key_secret, "AWSCURRENT").await;
     assert_eq!(current_version, token);
     assert_eq!(
@@ -253,6 +453,39 @@ async fn native_rotation_runs_its_four_steps_and_promotes_graphs_new_key() {
         .unwrap();
     assert_eq!(again["outcome"], "already-done");
     world.assert_no_leaks();
+}
+
+#[tokio::test]
+async fn the_daily_check_takes_off_the_awspending_a_regenerate_left_behind_a_native_rotation() {
+    let world = world(Setup::default()).await;
+    let token = start_native_rotation(&world).await;
+    let arn = world.key_secret_arn.clone();
+    for name in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
+        invoke_event(&world.app, &step(name, &arn, &token)).await.unwrap();
+    }
+    assert_eq!(call(&world.app, event("regenerate.json")).await.status, 200);
+    let described = world
+        .moto
+        .describe_secret()
+        .secret_id(&world.key_secret)
+        .send()
+        .await
+        .unwrap();
+    let stages = &described.version_ids_to_stages().unwrap()[&token];
+    assert!(
+        stages.iter().any(|s| s == "AWSPENDING") && !stages.iter().any(|s| s == "AWSCURRENT"),
+        "the regenerate left AWSPENDING behind: {stages:?}"
+    );
+    let check = r#"{"action":"check","scheduleArn":"arn:aws:scheduler:us-east-1:123456789012:schedule/keys/check","scheduledTime":"2026-12-03T00:00:00Z"}"#;
+
+    let checked = invoke_event(&world.app, check).await.unwrap();
+
+    assert_eq!(checked["outcome"], "verified");
+    assert_no_stray_pending(&world).await;
+    assert_eq!(
+        stored_key(&world.moto, &world.key_secret).await,
+        world.sim.current_key()
+    );
 }
 
 #[tokio::test]
@@ -273,22 +506,95 @@ async fn a_repeated_create_secret_regenerates_only_once() {
 }
 
 #[tokio::test]
-async fn test_secret_refuses_a_pending_key_that_graph_no_longer_accepts() {
+async fn a_regenerate_elsewhere_between_test_secret_and_finish_secret_is_stored_by_finish_secret() {
+    let world = world(Setup::default()).await;
+    let token = start_native_rotation(&world).await;
+    let arn = world.key_secret_arn.clone();
+    for name in ["createSecret", "setSecret", "testSecret"] {
+        invoke_event(&world.app, &step(name, &arn, &token)).await.unwrap();
+    }
+    let outside = regenerate_elsewhere(&world).await;
+
+    let finish = invoke_event(&world.app, &step("finishSecret", &arn, &token))
+        .await
+        .unwrap();
+
+    assert_eq!(finish["outcome"], "repaired");
+    assert_eq!(stored_key(&world.moto, &world.key_secret).await, outside);
+    assert_no_stray_pending(&world).await;
+}
+
+#[tokio::test]
+async fn finish_secret_never_promotes_a_pending_key_graph_no_longer_accepts() {
+    let world = world(Setup::default()).await;
+    let token = start_native_rotation(&world).await;
+    let arn = world.key_secret_arn.clone();
+    // A pending key as an older version of this function left it: written, never promoted.
+    let dead = world.sim.current_key();
+    world
+        .moto
+        .put_secret_value()
+        .secret_id(&world.key_secret)
+        .client_request_token(&token)
+        .secret_string(format!(r#"{{"sensorDeploymentAccessKey":"{dead}"}}"#))
+        .version_stages("AWSPENDING")
+        .send()
+        .await
+        .unwrap();
+    let outside = regenerate_elsewhere(&world).await;
+
+    let finish = invoke_event(&world.app, &step("finishSecret", &arn, &token))
+        .await
+        .unwrap();
+
+    assert_eq!(finish["outcome"], "repaired");
+    assert_eq!(stored_key(&world.moto, &world.key_secret).await, outside);
+    let (current_version, _) = at_stage(&world.moto, &world.key_secret, "AWSCURRENT").await;
+    assert_ne!(current_version, token, "the dead pending key was not promoted");
+    assert_no_stray_pending(&world).await;
+}
+
+#[tokio::test]
+async fn a_rotation_step_that_cannot_read_graph_fails_and_promotes_nothing() {
     let world = world(Setup::default()).await;
     let token = start_native_rotation(&world).await;
     let arn = world.key_secret_arn.clone();
     invoke_event(&world.app, &step("createSecret", &arn, &token))
         .await
         .unwrap();
-    world.sim.set_key(&graph_sim::random_key());
+    graph_unreadable(&world);
 
-    let error = invoke_event(&world.app, &step("testSecret", &arn, &token))
+    let error = invoke_event(&world.app, &step("finishSecret", &arn, &token))
         .await
         .unwrap_err();
 
-    assert!(error.to_string().contains("not promoting"), "{error}");
-    let (current_version, _) = at_stage(&world.moto, &world.key_secret, "AWSCURRENT").await;
-    assert_ne!(current_version, token, "nothing was promoted");
+    assert!(matches!(error, EventError::Rotation(_)), "{error}");
+}
+
+#[tokio::test]
+async fn two_concurrent_create_secrets_end_with_graphs_key_current_and_no_stray_pending() {
+    let world = world(Setup::default()).await;
+    let token = start_native_rotation(&world).await;
+    let arn = world.key_secret_arn.clone();
+    let second = world.another_instance();
+    world
+        .sim
+        .inject(Endpoint::RegenerateKey, Fault::Delay(Duration::from_millis(1500)));
+    let event = step("createSecret", &arn, &token);
+
+    let (held, meanwhile) = tokio::join!(invoke_event(&world.app, &event), async {
+        wait_for_calls(&world, Endpoint::RegenerateKey, 1).await;
+        invoke_event(&second, &event).await
+    });
+
+    assert_eq!(meanwhile.unwrap()["outcome"], "rotated");
+    assert_eq!(held.unwrap()["outcome"], "repaired");
+    assert_eq!(world.sim.keys_generated(), 2);
+    assert_eq!(
+        stored_key(&world.moto, &world.key_secret).await,
+        world.sim.current_key()
+    );
+    assert_no_stray_pending(&world).await;
 }
 
 #[tokio::test]

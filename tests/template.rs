@@ -990,13 +990,49 @@ fn the_function_logs_json_to_a_log_group_the_stack_keeps_for_a_set_time() {
     );
 }
 
+/// The schedule whose input has this `action`.
+fn schedule_with_action<'a>(template: &'a Value, action: &str) -> (&'a str, &'a Value) {
+    let found: Vec<_> = resources_of_type(template, "AWS::Scheduler::Schedule")
+        .into_iter()
+        .filter(|(_, schedule)| {
+            properties(schedule)["Target"]["Input"]
+                .as_str()
+                .and_then(|input| serde_json::from_str::<serde_json::Value>(input).ok())
+                .is_some_and(|input| input["action"] == action)
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "one schedule sends action {action}");
+    found[0]
+}
+
+#[test]
+fn the_daily_check_runs_whatever_the_rotation_mode_through_the_same_role_and_queue() {
+    let template = template();
+    let (rotate_id, rotate) = schedule_with_action(&template, "rotate");
+    let (check_id, check) = schedule_with_action(&template, "check");
+    assert!(
+        check.get("Condition").is_none(),
+        "{check_id} runs in every RotationMode"
+    );
+    assert_eq!(properties(check)["ScheduleExpression"].as_str(), Some("rate(1 day)"));
+    for field in ["RoleArn", "Arn"] {
+        assert_eq!(
+            get_att(&properties(check)["Target"][field]),
+            get_att(&properties(rotate)["Target"][field]),
+            "{check_id} and {rotate_id}: {field}"
+        );
+    }
+    assert_eq!(
+        get_att(&properties(check)["Target"]["DeadLetterConfig"]["Arn"]),
+        get_att(&properties(rotate)["Target"]["DeadLetterConfig"]["Arn"])
+    );
+}
+
 #[test]
 fn the_scheduled_rotation_sends_the_rotate_input_with_retries_and_a_dead_letter_queue() {
     let template = template();
     let (function_id, function) = the_function(&template);
-    let schedules = resources_of_type(&template, "AWS::Scheduler::Schedule");
-    assert_eq!(schedules.len(), 1);
-    let (id, schedule) = schedules[0];
+    let (id, schedule) = schedule_with_action(&template, "rotate");
     assert_eq!(schedule["Condition"].as_str(), Some("HasRotationSchedule"), "{id}");
     let target = &properties(schedule)["Target"];
     assert_eq!(
@@ -1027,6 +1063,211 @@ fn the_scheduled_rotation_sends_the_rotate_input_with_retries_and_a_dead_letter_
     let on_failure = &properties(function)["EventInvokeConfig"]["DestinationConfig"]["OnFailure"];
     assert_eq!(on_failure["Type"].as_str(), Some("SQS"));
     assert!(queue_is_created_here(&on_failure["Destination"]));
+}
+
+/// The `RotationMode` value a condition stands for: `!Equals [!Ref RotationMode, <value>]`.
+fn rotation_mode_of(template: &Value, condition: &str) -> Option<String> {
+    let definition = template.get("Conditions")?.get(condition)?;
+    let (name, args) = intrinsic(definition)?;
+    let pair = args.as_sequence().filter(|_| name == "Equals")?;
+    let (parameter, value) = match (ref_target(&pair[0]), ref_target(&pair[1])) {
+        (Some(parameter), None) => (parameter, &pair[1]),
+        (None, Some(parameter)) => (parameter, &pair[0]),
+        _ => return None,
+    };
+    (parameter == "RotationMode").then(|| value.as_str().map(str::to_owned))?
+}
+
+#[test]
+fn scheduled_and_native_rotation_are_one_choice_so_both_never_run_at_once() {
+    let template = template();
+    let mode = &parameters(&template).expect("Parameters")["RotationMode"];
+    let allowed: Vec<_> = mode["AllowedValues"]
+        .as_sequence()
+        .expect("RotationMode has AllowedValues")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(allowed, ["scheduler", "native", "none"]);
+    assert_eq!(mode["Default"].as_str(), Some("scheduler"));
+    assert!(
+        parameters(&template).unwrap().get("EnableNativeRotation").is_none(),
+        "no second switch that could turn both on"
+    );
+    assert_eq!(
+        rotation_mode_of(&template, "HasRotationSchedule").as_deref(),
+        Some("scheduler")
+    );
+    assert_eq!(
+        rotation_mode_of(&template, "NativeRotationEnabled").as_deref(),
+        Some("native")
+    );
+    let (_, rotate) = schedule_with_action(&template, "rotate");
+    assert_eq!(rotate["Condition"].as_str(), Some("HasRotationSchedule"));
+    let native = resources_of_type(&template, "AWS::SecretsManager::RotationSchedule");
+    assert_eq!(native.len(), 1);
+    assert_eq!(native[0].1["Condition"].as_str(), Some("NativeRotationEnabled"));
+    for (id, permission) in resources_of_type(&template, "AWS::Lambda::Permission") {
+        if properties(permission)["Principal"].as_str() == Some("secretsmanager.amazonaws.com") {
+            assert_eq!(permission["Condition"].as_str(), Some("NativeRotationEnabled"), "{id}");
+        }
+    }
+}
+
+/// The statements of a managed policy's document.
+fn managed_policy_statements<'a>(template: &'a Value, id: &str) -> Vec<&'a Value> {
+    let (_, policy) = resources_of_type(template, "AWS::IAM::ManagedPolicy")
+        .into_iter()
+        .find(|(found, _)| *found == id)
+        .unwrap_or_else(|| panic!("{id} is a managed policy of the template"));
+    items(&properties(policy)["PolicyDocument"]["Statement"])
+}
+
+fn actions(statement: &Value) -> Vec<String> {
+    items(&statement["Action"])
+        .into_iter()
+        .filter_map(Value::as_str)
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+#[test]
+fn the_caller_policies_grant_invoke_function_only_through_the_url_and_are_outputs() {
+    let template = template();
+    let (function_id, _) = the_function(&template);
+    let function_arn = Some((function_id.to_owned(), "Arn".to_owned()));
+    for (id, output) in [
+        ("KeyReaderPolicy", "KeyReaderPolicyArn"),
+        ("KeyRotatorPolicy", "KeyRotatorPolicyArn"),
+    ] {
+        let statements = managed_policy_statements(&template, id);
+        let invoke: Vec<_> = statements
+            .iter()
+            .filter(|statement| actions(statement).iter().any(|a| a == "lambda:invokefunction"))
+            .collect();
+        assert_eq!(invoke.len(), 1, "{id}");
+        assert_eq!(get_att(&invoke[0]["Resource"]), function_arn, "{id}");
+        assert_eq!(
+            invoke[0]["Condition"]["Bool"]["lambda:InvokedViaFunctionUrl"].as_str(),
+            Some("true"),
+            "{id}: lambda:InvokeFunction without the URL condition lets a holder forge any caller"
+        );
+        let url: Vec<_> = statements
+            .iter()
+            .filter(|statement| actions(statement) == ["lambda:invokefunctionurl"])
+            .collect();
+        assert_eq!(url.len(), 1, "{id}");
+        assert_eq!(get_att(&url[0]["Resource"]), function_arn, "{id}");
+        assert_eq!(
+            url[0]["Condition"]["StringEquals"]["lambda:FunctionUrlAuthType"].as_str(),
+            Some("AWS_IAM"),
+            "{id}"
+        );
+        for statement in &statements {
+            let lambda = actions(statement).iter().any(|a| a.starts_with("lambda:"));
+            assert!(
+                !lambda
+                    || actions(statement)
+                        .iter()
+                        .all(|a| a == "lambda:invokefunction" || a == "lambda:invokefunctionurl"),
+                "{id}: no other Lambda action"
+            );
+        }
+        let outputs = template.get("Outputs").expect("Outputs");
+        assert_eq!(ref_target(&outputs[output]["Value"]), Some(id), "{output}");
+    }
+}
+
+#[test]
+fn the_scheduler_role_trusts_only_its_own_schedule_group_in_this_account() {
+    let template = template();
+    let (_, role) = resources(&template)
+        .into_iter()
+        .find(|(id, _)| *id == "RotationScheduleRole")
+        .expect("the scheduler role");
+    let trust = items(&properties(role)["AssumeRolePolicyDocument"]["Statement"]);
+    assert_eq!(trust.len(), 1);
+    let condition = &trust[0]["Condition"]["StringEquals"];
+    assert_eq!(ref_target(&condition["aws:SourceAccount"]), Some("AWS::AccountId"));
+    let (group, attribute) = get_att(&condition["aws:SourceArn"]).expect("aws:SourceArn names a resource");
+    assert_eq!(attribute, "Arn");
+    let groups = resources_of_type(&template, "AWS::Scheduler::ScheduleGroup");
+    assert_eq!(groups.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [group.as_str()]);
+    let schedules = resources_of_type(&template, "AWS::Scheduler::Schedule");
+    assert_eq!(
+        schedules.len(),
+        2,
+        "the group holds this stack's rotate and check schedules alone"
+    );
+    for (id, schedule) in schedules {
+        assert_eq!(
+            ref_target(&properties(schedule)["GroupName"]),
+            Some(group.as_str()),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn the_key_secret_refuses_reads_by_all_but_the_function_role_and_named_readers() {
+    let template = template();
+    let policies = resources_of_type(&template, "AWS::SecretsManager::ResourcePolicy");
+    assert_eq!(policies.len(), 1);
+    let policy = properties(policies[0].1);
+    assert_eq!(ref_target(&policy["SecretId"]), Some("KeySecret"));
+    assert_eq!(policy["BlockPublicPolicy"].as_bool(), Some(true));
+    let statements = items(&policy["ResourcePolicy"]["Statement"]);
+    let deny = statements
+        .iter()
+        .find(|statement| statement["Effect"].as_str() == Some("Deny"))
+        .expect("a Deny statement");
+    assert_eq!(actions(deny), ["secretsmanager:getsecretvalue"]);
+    assert_eq!(deny["Principal"].as_str(), Some("*"));
+    let allowed = &deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"];
+    let text = format!("{allowed:?}");
+    assert!(text.contains("FunctionRole"), "the function's role is exempt: {text}");
+    assert!(text.contains("KeySecretReaders"), "and the parameter's list: {text}");
+    assert!(
+        statements
+            .iter()
+            .all(|statement| statement["Effect"].as_str() == Some("Deny")),
+        "the secret's own policy grants nothing"
+    );
+}
+
+#[test]
+fn every_alarm_on_the_functions_metrics_filters_on_this_stacks_service() {
+    let template = template();
+    let (_, function) = the_function(&template);
+    let variables = &properties(function)["Environment"]["Variables"];
+    let namespace = variables["POWERTOOLS_METRICS_NAMESPACE"]
+        .as_str()
+        .expect("a fixed namespace");
+    assert_eq!(
+        ref_target(&variables["POWERTOOLS_SERVICE_NAME"]),
+        Some("AWS::StackName")
+    );
+    let mut metrics = Vec::new();
+    for (id, alarm) in resources_of_type(&template, "AWS::CloudWatch::Alarm") {
+        let p = properties(alarm);
+        if p["Namespace"].as_str() != Some(namespace) {
+            // AWS/Lambda and AWS/SQS alarms name this stack's function or queue instead.
+            assert!(p["Namespace"].as_str().is_some_and(|ns| ns.starts_with("AWS/")), "{id}");
+            continue;
+        }
+        let service = items(&p["Dimensions"])
+            .into_iter()
+            .find(|dimension| dimension["Name"].as_str() == Some("service"))
+            .unwrap_or_else(|| panic!("{id} does not filter on service"));
+        assert_eq!(ref_target(&service["Value"]), Some("AWS::StackName"), "{id}");
+        metrics.push(p["MetricName"].as_str().unwrap_or("").to_owned());
+    }
+    metrics.sort();
+    assert_eq!(
+        metrics,
+        ["CertificateDaysToExpiry", "KeyAgeDays", "KeyReads", "Rotations"],
+        "key reads failing, key age, certificate expiry and rotation failures are watched"
+    );
 }
 
 #[test]

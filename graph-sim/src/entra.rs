@@ -153,7 +153,10 @@ fn success_body(token: &str, lifetime: u64, with_expiry: bool) -> String {
 
 pub(crate) async fn answer(shared: &Shared, req: &Incoming, tenant: &str, fault: Option<Fault>) -> Response {
     let ctx = Ctx::new(req);
-    let lifetime = shared.fixed.token_lifetime_secs;
+    let lifetime = match &fault {
+        Some(Fault::ExpiresIn(seconds)) => *seconds,
+        _ => shared.fixed.token_lifetime_secs,
+    };
     match &fault {
         Some(Fault::TooManyRequests { retry_after }) => return ctx.throttled(*retry_after),
         Some(Fault::Status(code)) => return ctx.status(*code, &shared.fixed.client_id),

@@ -110,6 +110,20 @@ pub enum Fault {
     ProcessThenDrop,
     /// Token: a successful answer without `expires_in`.
     WithoutExpiresIn,
+    /// Token: a successful answer whose `expires_in` is this many seconds, however absurd. RFC
+    /// 6749 section 5.1 defines it only as "the lifetime in seconds of the access token"; no
+    /// upper bound is promised, so a client must clamp it.
+    ExpiresIn(u64),
+    /// Any endpoint: this redirect status (307 or 308) with `Location: location` and nothing else,
+    /// as a misconfigured proxy or a hostile upstream might answer. Neither Entra's token endpoint
+    /// nor Graph's documented endpoints answer with redirects, and a client that follows a 307 or
+    /// 308 must send the same method and body again (RFC 9110 sections 15.4.8 and 15.4.9): the
+    /// client secret or assertion, or the bearer token, would go wherever `location` names.
+    Redirect { status: u16, location: String },
+    /// Any endpoint: a 200 whose JSON body is `bytes` long (padding inside a JSON object), an
+    /// answer no client should read whole. `chunked` sends it without `Content-Length`, so only
+    /// counting while reading can stop it.
+    OversizedBody { bytes: usize, chunked: bool },
 }
 
 /// Which of the response shapes seen for `deploymentAccessKeyType` the key
@@ -167,6 +181,18 @@ mod wire {
         },
         ProcessThenDrop,
         WithoutExpiresIn,
+        ExpiresIn {
+            seconds: u64,
+        },
+        Redirect {
+            status: u16,
+            location: String,
+        },
+        OversizedBody {
+            bytes: usize,
+            #[serde(default)]
+            chunked: bool,
+        },
     }
 
     /// A number of seconds, or an HTTP date string.
@@ -208,6 +234,9 @@ mod wire {
                 FaultWire::ProcessThenStatus { status } => Fault::ProcessThenStatus(status),
                 FaultWire::ProcessThenDrop => Fault::ProcessThenDrop,
                 FaultWire::WithoutExpiresIn => Fault::WithoutExpiresIn,
+                FaultWire::ExpiresIn { seconds } => Fault::ExpiresIn(seconds),
+                FaultWire::Redirect { status, location } => Fault::Redirect { status, location },
+                FaultWire::OversizedBody { bytes, chunked } => Fault::OversizedBody { bytes, chunked },
             })
         }
     }
@@ -235,6 +264,9 @@ mod wire {
                 Fault::ProcessThenStatus(status) => FaultWire::ProcessThenStatus { status },
                 Fault::ProcessThenDrop => FaultWire::ProcessThenDrop,
                 Fault::WithoutExpiresIn => FaultWire::WithoutExpiresIn,
+                Fault::ExpiresIn(seconds) => FaultWire::ExpiresIn { seconds },
+                Fault::Redirect { status, location } => FaultWire::Redirect { status, location },
+                Fault::OversizedBody { bytes, chunked } => FaultWire::OversizedBody { bytes, chunked },
             }
         }
     }

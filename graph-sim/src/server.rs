@@ -15,12 +15,12 @@ use std::task::{Context, Poll};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_TYPE, DATE, HeaderMap, HeaderValue};
+use axum::http::header::{CONTENT_TYPE, DATE, HeaderMap, HeaderValue, LOCATION};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 
-use crate::fault::Endpoint;
+use crate::fault::{Endpoint, Fault};
 use crate::state::{RecordedRequest, Shared};
 use crate::sts::IssuerDocument;
 use crate::{clock, control, discovery, entra, graph, sensors, sts};
@@ -168,6 +168,12 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    // Answered the same way by every endpoint, before any service looks at the request.
+    match fault {
+        Some(Fault::Redirect { status: code, location }) => return redirect(code, &location),
+        Some(Fault::OversizedBody { bytes, chunked }) => return oversized(bytes, chunked),
+        _ => {}
+    }
     let incoming = Incoming {
         method: parts.method,
         headers: parts.headers,
@@ -182,6 +188,69 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
         Route::Issuer { account, document } => sts::issuer(&shared, &incoming, &account, document, fault).await,
         Route::Sensors(target) => sensors::answer(&shared, &incoming, &target, fault).await,
         Route::Graph(target) => graph::answer(&shared, &incoming, &target, fault).await,
+    }
+}
+
+/// A redirect and nothing else: no body, no service headers.
+fn redirect(code: u16, location: &str) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status(code);
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    response
+}
+
+const OVERSIZED_OPEN: &str = "{\"padding\":\"";
+const OVERSIZED_CLOSE: &str = "\"}";
+
+/// A 200 JSON object `bytes` long (at least its braces and the padding member's name).
+fn oversized(bytes: usize, chunked: bool) -> Response {
+    let padding = bytes.saturating_sub(OVERSIZED_OPEN.len() + OVERSIZED_CLOSE.len());
+    if !chunked {
+        let body = format!("{OVERSIZED_OPEN}{}{OVERSIZED_CLOSE}", "x".repeat(padding));
+        return raw(StatusCode::OK, "application/json", body);
+    }
+    raw(
+        StatusCode::OK,
+        "application/json",
+        Body::new(PaddedBody {
+            open: true,
+            padding,
+            close: true,
+        }),
+    )
+}
+
+/// [`oversized`]'s chunked body: the opening, the padding 64 KiB at a time, the closing. Its size
+/// is not known up front, so hyper sends it chunked, without `Content-Length`.
+struct PaddedBody {
+    open: bool,
+    padding: usize,
+    close: bool,
+}
+
+impl http_body::Body for PaddedBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        const CHUNK: usize = 64 * 1024;
+        let data = if std::mem::take(&mut self.open) {
+            Bytes::from_static(OVERSIZED_OPEN.as_bytes())
+        } else if self.padding > 0 {
+            let size = CHUNK.min(self.padding);
+            self.padding -= size;
+            Bytes::from(vec![b'x'; size])
+        } else if std::mem::take(&mut self.close) {
+            Bytes::from_static(OVERSIZED_CLOSE.as_bytes())
+        } else {
+            return Poll::Ready(None);
+        };
+        Poll::Ready(Some(Ok(http_body::Frame::data(data))))
     }
 }
 

@@ -376,3 +376,82 @@ async fn queued_faults_take_precedence_over_the_fault_rate() {
     assert_eq!(get_key(&sim, &token).await.status(), 500);
     assert_eq!(get_key(&sim, &token).await.status(), 503);
 }
+
+#[tokio::test]
+async fn expires_in_issues_a_working_token_with_that_lifetime_however_absurd() {
+    let sim = start().await;
+    sim.inject(Endpoint::Token, Fault::ExpiresIn(u64::MAX));
+    let body: Value = post_token(&sim, &good_form()).await.json().await.unwrap();
+    assert_eq!(body["expires_in"].as_u64(), Some(u64::MAX));
+    let token = body["access_token"].as_str().unwrap();
+    assert_eq!(get_key(&sim, token).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_redirect_answers_only_its_status_and_location_and_does_no_work() {
+    let sim = start().await;
+    let token = token(&sim).await;
+    let before = sim.current_key();
+    for status in [307, 308] {
+        sim.inject(
+            Endpoint::RegenerateKey,
+            Fault::Redirect {
+                status,
+                location: "http://127.0.0.1:9/elsewhere".into(),
+            },
+        );
+        // The test client follows no redirects, so the answer is the redirect itself.
+        let response = regenerate(&sim, &token).await;
+        assert_eq!(response.status().as_u16(), status);
+        assert_eq!(response.headers()["location"], "http://127.0.0.1:9/elsewhere");
+        assert!(response.bytes().await.unwrap().is_empty());
+    }
+    assert_eq!(sim.current_key(), before);
+    assert_eq!(sim.keys_generated(), 0);
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_a_200_of_exactly_that_many_bytes_with_or_without_content_length() {
+    let sim = start().await;
+    let token = token(&sim).await;
+    for chunked in [false, true] {
+        sim.inject(
+            Endpoint::GetKey,
+            Fault::OversizedBody {
+                bytes: 300_000,
+                chunked,
+            },
+        );
+        let response = get_key(&sim, &token).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers().contains_key("content-length"), !chunked);
+        let body = response.bytes().await.unwrap();
+        assert_eq!(body.len(), 300_000);
+        let json: Value = serde_json::from_slice(&body).unwrap();
+        assert!(json["padding"].as_str().unwrap().len() > 299_000);
+    }
+}
+
+#[test]
+fn the_new_faults_travel_as_json() {
+    for (fault, json) in [
+        (Fault::ExpiresIn(5), r#"{"type":"expiresIn","seconds":5}"#),
+        (
+            Fault::Redirect {
+                status: 308,
+                location: "http://x/".into(),
+            },
+            r#"{"type":"redirect","status":308,"location":"http://x/"}"#,
+        ),
+        (
+            Fault::OversizedBody {
+                bytes: 10,
+                chunked: true,
+            },
+            r#"{"type":"oversizedBody","bytes":10,"chunked":true}"#,
+        ),
+    ] {
+        assert_eq!(serde_json::to_string(&fault).unwrap(), json);
+        assert_eq!(serde_json::from_str::<Fault>(json).unwrap(), fault);
+    }
+}

@@ -286,6 +286,9 @@ async fn execute(
             if done.drift_repaired {
                 tracing::warn!("a concurrent regenerate won; its key is the one stored and printed");
             }
+            if done.verified == Some(false) {
+                tracing::warn!("the key was regenerated and stored, but not verified against Graph afterwards");
+            }
             let report = regenerated(done.key.expose().expose_secret(), done.stored.as_ref());
             Ok((report, done.graph_request_id))
         }

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use super::cloud;
 use super::entra::{self, AccessToken};
 use super::retry::{NoAnswer, Replay, RetryPolicy, retry_after};
+use super::untrusted::{self, Cap, vetted_code, vetted_id};
 use super::{Forbidden, GET_KEY, GraphError, REGENERATE_KEY, Unavailable, Upstream, UpstreamIds};
 use crate::cloud::{CloudEndpoints, GraphEndpoints, TenantCloud};
 use crate::credentials::GraphCredentials;
@@ -46,6 +47,7 @@ impl GraphClient {
             .user_agent(USER_AGENT)
             .connect_timeout(Duration::from_secs(3))
             .pool_idle_timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
             .https_only(false)
             .tls_backend_preconfigured(crate::tls::client_config())
             .build()?;
@@ -133,16 +135,17 @@ impl GraphClient {
     }
 
     /// A read at `url`, which must lie under `at`'s Graph base; `operation` names it in the logs
-    /// (a page URL's query is not worth logging).
+    /// (a page URL's query is not worth logging). Its body is read up to `cap`.
     pub(super) async fn get_at(
         &self,
         at: &CloudEndpoints,
         url: &str,
         operation: &str,
         token: &AccessToken,
+        cap: Cap,
         deadline: Deadline,
     ) -> Result<GraphAnswer, GraphError> {
-        self.call_url(at, Method::GET, url, operation, token, Replay::Safe, deadline)
+        self.call_url(at, Method::GET, url, operation, token, Replay::Safe, cap, deadline)
             .await
     }
 
@@ -156,7 +159,8 @@ impl GraphClient {
         deadline: Deadline,
     ) -> Result<GraphAnswer, GraphError> {
         let url = format!("{}/{}", at.graph_base, path);
-        self.call_url(at, method, &url, path, token, replay, deadline).await
+        self.call_url(at, method, &url, path, token, replay, untrusted::SMALL, deadline)
+            .await
     }
 
     #[expect(
@@ -171,6 +175,7 @@ impl GraphClient {
         path: &str,
         token: &AccessToken,
         replay: Replay,
+        cap: Cap,
         deadline: Deadline,
     ) -> Result<GraphAnswer, GraphError> {
         // The token may only go to the cloud's Graph root (or the configured GRAPH_ENDPOINT). The
@@ -217,7 +222,7 @@ impl GraphClient {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        ids.request_id = header("request-id");
+        ids.request_id = vetted_id(header("request-id"));
         let date = header("date");
         let retry_after = retry_after(response.headers(), SystemTime::now());
         tracing::info!(
@@ -230,20 +235,21 @@ impl GraphClient {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "Graph call answered"
         );
-        let body = match response.bytes().await {
+        if let Some(refused) = untrusted::refuse_redirect(status, Upstream::Graph, ids.clone()) {
+            return Err(refused);
+        }
+        // An error body only feeds the code and the 403 triage: the small cap does for it.
+        let cap = if status == StatusCode::OK {
+            cap
+        } else {
+            untrusted::SMALL
+        };
+        let body = match untrusted::read_capped(response, cap).await {
             Ok(body) => body,
-            Err(_) => {
-                return Err(GraphError::Timeout {
-                    upstream: Upstream::Graph,
-                    ids,
-                });
-            }
+            Err(error) => return Err(untrusted::body_error(error, cap, Upstream::Graph, ids)),
         };
         if status == StatusCode::OK {
-            return Ok(GraphAnswer {
-                body: body.to_vec(),
-                ids,
-            });
+            return Ok(GraphAnswer { body, ids });
         }
         Err(graph_failure(at, status, &body, retry_after, ids))
     }
@@ -314,20 +320,6 @@ struct GraphErrorDetail {
     code: String,
     #[serde(default)]
     message: String,
-}
-
-/// Graph's error code, only when it looks like one: codes are echoed to callers, messages never.
-fn vetted_code(code: &str) -> String {
-    let plausible = !code.is_empty()
-        && code.len() <= 64
-        && code
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if plausible {
-        code.to_owned()
-    } else {
-        "unknown".to_owned()
-    }
 }
 
 fn graph_failure(
@@ -509,7 +501,9 @@ mod tests {
             format!("http://user@{}/beta/security/identities/sensors", ours.addr()),
             format!("http://{other_host}:{other_port}/beta/x"),
         ] {
-            let outcome = client.get_at(&at, &url, "sensors", &token, deadline).await;
+            let outcome = client
+                .get_at(&at, &url, "sensors", &token, untrusted::SENSOR_PAGE, deadline)
+                .await;
             assert!(
                 matches!(outcome, Err(GraphError::OutsideGraphRoot { .. })),
                 "{url}: {:?}",
@@ -522,7 +516,9 @@ mod tests {
             ..at.clone()
         };
         let url = format!("{}/beta/security/identities/sensors", elsewhere.graph_url());
-        let outcome = client.get_at(&forged, &url, "sensors", &token, deadline).await;
+        let outcome = client
+            .get_at(&forged, &url, "sensors", &token, untrusted::SENSOR_PAGE, deadline)
+            .await;
         assert!(
             matches!(outcome, Err(GraphError::OutsideGraphRoot { .. })),
             "{:?}",
@@ -532,7 +528,9 @@ mod tests {
         assert!(ours.requests().is_empty(), "nor ours, on another path or spelling");
 
         let inside = format!("{}/beta/security/identities/sensors", ours.graph_url());
-        let outcome = client.get_at(&at, &inside, "sensors", &token, deadline).await;
+        let outcome = client
+            .get_at(&at, &inside, "sensors", &token, untrusted::SENSOR_PAGE, deadline)
+            .await;
         assert!(
             matches!(outcome, Err(GraphError::Unauthorized { .. })),
             "{:?}",

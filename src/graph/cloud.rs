@@ -53,20 +53,25 @@ pub(super) async fn discover(
         .await
         .map_err(|failure| entra::no_answer(failure, UpstreamIds::default()))?;
     let status = response.status().as_u16();
-    let request_id = response
-        .headers()
-        .get("x-ms-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let request_id = super::untrusted::vetted_id(
+        response
+            .headers()
+            .get("x-ms-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    );
     let retry_after = super::retry::retry_after(response.headers(), SystemTime::now());
     let ids = UpstreamIds {
         request_id: request_id.clone(),
         ..Default::default()
     };
-    let body = response.bytes().await.map_err(|_| GraphError::Timeout {
-        upstream: Upstream::Entra,
-        ids: ids.clone(),
-    })?;
+    if let Some(refused) = super::untrusted::refuse_redirect(response.status(), Upstream::Entra, ids.clone()) {
+        return Err(refused);
+    }
+    let cap = super::untrusted::SMALL;
+    let body = super::untrusted::read_capped(response, cap)
+        .await
+        .map_err(|error| super::untrusted::body_error(error, cap, Upstream::Entra, ids.clone()))?;
     tracing::info!(
         upstream = "entra",
         operation = "openid-configuration",

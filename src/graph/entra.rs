@@ -11,6 +11,7 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use super::retry::{NoAnswer, Replay, RetryPolicy, Unsent};
+use super::untrusted::{self, clamp_lifetime, vetted_code, vetted_id};
 use super::{EntraRefusal, FederationRefusal, GraphError, RefusedAssertion, Unavailable, Upstream, UpstreamIds};
 use crate::certificate::{ASSERTION_TYPE, CertificateError, ClientCertificate};
 use crate::credentials::{ClientCredential, GraphCredentials};
@@ -29,6 +30,7 @@ const LIFETIME_WHEN_UNSTATED: Duration = Duration::from_secs(600);
 
 impl AccessToken {
     pub fn new(value: SecretString, lifetime: Duration) -> Self {
+        let lifetime = lifetime.min(untrusted::MAX_TOKEN_LIFETIME);
         AccessToken {
             value,
             expires_at: Instant::now() + lifetime,
@@ -158,21 +160,25 @@ pub(crate) async fn request_token(
             Unsent::NotBuilt(error) => GraphError::ClientAssertion(error),
         })?;
     let status = response.status().as_u16();
-    let header_request_id = response
-        .headers()
-        .get("x-ms-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let header_request_id = vetted_id(
+        response
+            .headers()
+            .get("x-ms-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    );
     let retry_after = super::retry::retry_after(response.headers(), std::time::SystemTime::now());
     let ids = UpstreamIds {
         request_id: header_request_id,
         client_request_id: Some(client_request_id),
         ..Default::default()
     };
-    let body = response.bytes().await.map_err(|_| GraphError::Timeout {
-        upstream: Upstream::Entra,
-        ids: ids.clone(),
-    })?;
+    if let Some(refused) = untrusted::refuse_redirect(response.status(), Upstream::Entra, ids.clone()) {
+        return Err(refused);
+    }
+    let body = untrusted::read_capped(response, untrusted::SMALL)
+        .await
+        .map_err(|error| untrusted::body_error(error, untrusted::SMALL, Upstream::Entra, ids.clone()))?;
     tracing::info!(
         upstream = "entra",
         status,
@@ -202,10 +208,11 @@ pub(crate) async fn request_token(
             reason: "token response has no access_token",
             ids,
         })?;
+    // Clamped: an absurd `expires_in` (2^64-1) must neither overflow nor keep a token for ever.
     let lifetime = match parsed.expires_in {
-        Some(serde_json::Value::Number(n)) => n.as_u64().map(Duration::from_secs),
+        Some(serde_json::Value::Number(n)) => n.as_u64().map(clamp_lifetime),
         // Entra has historically sent this as a string.
-        Some(serde_json::Value::String(s)) => s.parse().ok().map(Duration::from_secs),
+        Some(serde_json::Value::String(s)) => s.parse().ok().map(clamp_lifetime),
         _ => None,
     };
     Ok(AccessToken::new(value, lifetime.unwrap_or(LIFETIME_WHEN_UNSTATED)))
@@ -243,11 +250,15 @@ const ASSERTION_CODES: [u32; 5] = [700024, 700023, 700021, 50027, 50013];
 
 /// Entra's non-200 answer (token or discovery endpoint) as an error.
 pub(crate) fn refusal(status: u16, body: &[u8], retry_after: Option<Duration>, sent: UpstreamIds) -> GraphError {
-    let error: EntraErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    let mut error: EntraErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    // Vetted as Graph's are: the code and ids reach callers and logs, the description never.
+    if !error.error.is_empty() {
+        error.error = vetted_code(&error.error);
+    }
     let ids = UpstreamIds {
-        request_id: sent.request_id.or(error.trace_id),
+        request_id: sent.request_id.or(vetted_id(error.trace_id)),
         client_request_id: sent.client_request_id,
-        correlation_id: error.correlation_id,
+        correlation_id: vetted_id(error.correlation_id),
     };
     let aadsts = error.error_codes.first().copied();
     let entra = |refusal| GraphError::Entra {
@@ -368,6 +379,28 @@ mod tests {
             refusal(400, b"<html>", None, UpstreamIds::default()),
             GraphError::Rejected { .. }
         ));
+    }
+
+    #[test]
+    fn entras_error_code_and_ids_are_vetted_as_graphs_are() {
+        let body = r#"{"error":"<b>client secret is hunter2</b>","error_codes":[7000215],
+            "trace_id":"not an id: hunter2","correlation_id":"7f3a9c1e-0000-4000-8000-000000000000"}"#;
+        let GraphError::Entra { code, ids, .. } = refusal(401, body.as_bytes(), None, UpstreamIds::default()) else {
+            panic!("an Entra refusal");
+        };
+        assert_eq!(code, "unknown");
+        assert_eq!(ids.request_id, None);
+        assert_eq!(
+            ids.correlation_id.as_deref(),
+            Some("7f3a9c1e-0000-4000-8000-000000000000")
+        );
+    }
+
+    #[test]
+    fn a_token_with_an_absurd_lifetime_neither_panics_nor_lives_past_a_day() {
+        let token = AccessToken::new(SecretString::from("t"), Duration::from_secs(u64::MAX));
+        assert!(token.expires_within(untrusted::MAX_TOKEN_LIFETIME));
+        assert!(!token.expires_within(Duration::from_secs(3600)));
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod entra;
 mod retry;
 mod sensors;
 mod session;
+mod untrusted;
 
 pub use client::GraphClient;
 pub use entra::AccessToken;

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::client::GraphAnswer;
 use super::session::GraphSession;
+use super::untrusted;
 use super::{GET_PACKAGE, GraphError, LIST_SENSORS, Upstream, UpstreamIds};
 use crate::credentials::CredentialsProvider;
 use crate::deadline::Deadline;
@@ -26,7 +27,9 @@ impl<S, C: CredentialsProvider> SensorSource for GraphSession<S, C> {
         let answer = self
             .authorized(GET_PACKAGE, deadline, move |client, ready| async move {
                 let url = format!("{}/{PACKAGE}", ready.at.graph_base);
-                client.get_at(&ready.at, &url, PACKAGE, &ready.token, deadline).await
+                client
+                    .get_at(&ready.at, &url, PACKAGE, &ready.token, untrusted::SMALL, deadline)
+                    .await
             })
             .await?;
         match extract_package(&answer.body) {
@@ -43,13 +46,27 @@ impl<S, C: CredentialsProvider> SensorSource for GraphSession<S, C> {
         let base = base.as_str();
         let mut url = format!("{base}/{SENSORS}");
         let mut collected = SensorsAnswer::default();
+        let mut total_bytes = 0;
         for page in 0..MAX_PAGES {
             let current = url.as_str();
             let answer: GraphAnswer = self
                 .authorized(LIST_SENSORS, deadline, move |client, ready| async move {
-                    client.get_at(&ready.at, current, SENSORS, &ready.token, deadline).await
+                    client
+                        .get_at(
+                            &ready.at,
+                            current,
+                            SENSORS,
+                            &ready.token,
+                            untrusted::SENSOR_PAGE,
+                            deadline,
+                        )
+                        .await
                 })
                 .await?;
+            total_bytes += answer.body.len();
+            if total_bytes > untrusted::SENSOR_LIST.bytes {
+                return Err(bad_response(untrusted::SENSOR_LIST.reason, answer.ids));
+            }
             let parsed = match parse_page(&answer.body) {
                 Ok(parsed) => parsed,
                 Err(reason) => return Err(bad_response(reason, answer.ids)),

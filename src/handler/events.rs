@@ -53,6 +53,10 @@ pub(super) async fn handle<K: KeySource, S: SecretStore>(
     let request = parse(body)?;
     let outcome = app.rotator.run(&app.keys, request, deadline).await;
     metrics::rotation(outcome.as_ref().map_or("failed", |summary| summary.outcome.name()));
+    if let Some(stored_at) = outcome.as_ref().ok().and_then(|summary| summary.key_stored_at) {
+        let age = time::OffsetDateTime::now_utc() - stored_at;
+        metrics::key_age(age.try_into().unwrap_or_default());
+    }
     outcome.map_err(|error| {
         let graph_request_id = error.graph_request_id().unwrap_or_default();
         tracing::error!(error = %error, graph_request_id, "rotation failed");
@@ -75,6 +79,7 @@ pub(crate) fn parse(body: &Body) -> Result<RotationRequest, EventError> {
     }
     if event.get("action").is_some() && event.contains_key("scheduleArn")
         || event.get("action") == Some(&Value::from("rotate"))
+        || event.get("action") == Some(&Value::from("check"))
     {
         return scheduler(&event);
     }
@@ -138,10 +143,11 @@ fn native(event: &Map<String, Value>) -> Result<RotationRequest, EventError> {
 
 fn scheduler(event: &Map<String, Value>) -> Result<RotationRequest, EventError> {
     const KIND: &str = "Scheduler";
-    if text_field(event, "action", KIND)? != "rotate" {
+    let action = text_field(event, "action", KIND)?;
+    if action != "rotate" && action != "check" {
         return Err(EventError::Invalid {
             kind: KIND,
-            problem: "action must be \"rotate\"".into(),
+            problem: "action must be \"rotate\" or \"check\"".into(),
         });
     }
     let schedule_arn = text_field(event, "scheduleArn", KIND)?;
@@ -151,9 +157,16 @@ fn scheduler(event: &Map<String, Value>) -> Result<RotationRequest, EventError> 
         &SCHEDULER_NAMESPACE,
         format!("{schedule_arn}|{scheduled_time}").as_bytes(),
     );
-    Ok(RotationRequest::Scheduled {
-        trigger: Trigger::Scheduler,
-        token: token.to_string(),
+    let token = token.to_string();
+    Ok(match action {
+        "check" => RotationRequest::Check {
+            trigger: Trigger::Scheduler,
+            token,
+        },
+        _ => RotationRequest::Scheduled {
+            trigger: Trigger::Scheduler,
+            token,
+        },
     })
 }
 
@@ -218,6 +231,14 @@ mod tests {
         let next = one.replace("2026-11-01", "2026-12-01");
         assert_eq!(parse_text(one).unwrap(), parse_text(one).unwrap());
         assert_ne!(parse_text(one).unwrap(), parse_text(&next).unwrap());
+    }
+
+    #[test]
+    fn a_check_input_is_a_check_and_another_action_is_refused() {
+        let check = r#"{"action":"check","scheduleArn":"arn:aws:scheduler:us-east-1:1:schedule/g/c","scheduledTime":"2026-11-01T00:00:00Z"}"#;
+        assert!(matches!(parse_text(check).unwrap(), RotationRequest::Check { .. }));
+        let other = check.replace("\"check\"", "\"delete\"");
+        assert!(matches!(parse_text(&other), Err(EventError::Invalid { .. })));
     }
 
     #[test]

@@ -73,21 +73,74 @@ pub async fn handle<K: KeySource + SensorSource, S: SecretStore>(
             Ok(json_response(StatusCode::OK, "application/json", summary))
         }
         Some(context) => {
-            let caller = caller_arn(context).map(str::to_owned);
-            Ok(http(app, &request, caller.as_deref(), &request_id, deadline).await)
+            let caller = Caller::from_context(context);
+            Ok(http(app, &request, &caller, &request_id, deadline).await)
         }
     }
 }
 
-/// The IAM principal that signed the request, from the request context only: headers are the
-/// caller's to forge, the request context is set by AWS.
-fn caller_arn(context: &RequestContext) -> Option<&str> {
-    let arn = match context {
-        RequestContext::ApiGatewayV2(context) => context.authorizer.as_ref()?.iam.as_ref()?.user_arn.as_deref(),
-        RequestContext::ApiGatewayV1(context) => context.identity.user_arn.as_deref(),
-        _ => None,
-    };
-    arn.filter(|arn| arn.starts_with("arn:"))
+/// Who signed the request, from the request context only: headers are the caller's to forge, the
+/// request context is set by AWS. Beside the ARN, the audit line records the access key id, the
+/// source IP and the user agent, so a line can be matched with CloudTrail's record of the same
+/// call (and a direct invoke with a made-up context told from a real URL request).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Caller {
+    arn: Option<String>,
+    access_key_id: Option<String>,
+    source_ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+/// A user agent is the caller's own text: kept short in the audit line.
+const MAX_USER_AGENT_CHARS: usize = 200;
+
+impl Caller {
+    fn from_context(context: &RequestContext) -> Caller {
+        let (arn, access_key_id, source_ip, user_agent) = match context {
+            RequestContext::ApiGatewayV2(context) => {
+                let iam = context
+                    .authorizer
+                    .as_ref()
+                    .and_then(|authorizer| authorizer.iam.as_ref());
+                (
+                    iam.and_then(|iam| iam.user_arn.clone()),
+                    iam.and_then(|iam| iam.access_key.clone()),
+                    context.http.source_ip.clone(),
+                    context.http.user_agent.clone(),
+                )
+            }
+            RequestContext::ApiGatewayV1(context) => (
+                context.identity.user_arn.clone(),
+                context.identity.access_key.clone(),
+                context.identity.source_ip.clone(),
+                context.identity.user_agent.clone(),
+            ),
+            _ => (None, None, None, None),
+        };
+        Caller {
+            arn: arn.filter(|arn| arn.starts_with("arn:")),
+            access_key_id: access_key_id
+                .filter(|id| (16..=128).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric())),
+            source_ip: source_ip.filter(|ip| ip.parse::<std::net::IpAddr>().is_ok()),
+            user_agent: user_agent.map(|agent| agent.chars().take(MAX_USER_AGENT_CHARS).collect()),
+        }
+    }
+
+    fn arn(&self) -> &str {
+        self.arn.as_deref().unwrap_or("")
+    }
+
+    fn access_key_id(&self) -> &str {
+        self.access_key_id.as_deref().unwrap_or("")
+    }
+
+    fn source_ip(&self) -> &str {
+        self.source_ip.as_deref().unwrap_or("")
+    }
+
+    fn user_agent(&self) -> &str {
+        self.user_agent.as_deref().unwrap_or("")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,19 +277,21 @@ fn check_empty_body(body: &Body) -> Result<(), RequestError> {
 async fn http<K: KeySource + SensorSource, S: SecretStore>(
     app: &App<K, S>,
     request: &Request,
-    caller: Option<&str>,
+    caller: &Caller,
     request_id: &str,
     deadline: Deadline,
 ) -> Response<Body> {
-    let caller_for_log = caller.unwrap_or("");
-    let call = match admit(app, request, caller) {
+    let call = match admit(app, request, caller.arn.as_deref()) {
         Ok(call) => call,
         Err(refusal) => {
             let problem = Problem::from(&refusal).with_request_id(request_id);
             tracing::info!(
                 target: "audit",
                 request_id,
-                caller = caller_for_log,
+                caller = caller.arn(),
+                access_key_id = caller.access_key_id(),
+                source_ip = caller.source_ip(),
+                user_agent = caller.user_agent(),
                 path = request.raw_http_path(),
                 outcome = "refused",
                 status = problem.status,
@@ -252,7 +307,10 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
             tracing::info!(
                 target: "audit",
                 request_id,
-                caller = caller_for_log,
+                caller = caller.arn(),
+                access_key_id = caller.access_key_id(),
+                source_ip = caller.source_ip(),
+                user_agent = caller.user_agent(),
                 operation = route.name(),
                 outcome = "ok",
                 graph_request_id = graph_request_id.as_deref().unwrap_or(""),
@@ -263,7 +321,7 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
         Err(error) => {
             count(route, "failed");
             let problem = Problem::from(&error).with_request_id(request_id);
-            log_failure(request_id, caller_for_log, route.name(), &error, &problem);
+            log_failure(request_id, caller, route.name(), &error, &problem);
             problem_response(&problem)
         }
     }
@@ -308,9 +366,12 @@ async fn perform<K: KeySource + SensorSource, S: SecretStore>(
                     "a concurrent regenerate won; answering with Graph's current key"
                 );
             }
+            // `verified: false`: regenerated and stored, but the check against Graph failed. The
+            // key is still the new one; an error here would only invite a second regenerate.
             let body = json!({
                 "sensorDeploymentAccessKey": done.key.expose().expose_secret(),
                 "stored": done.stored,
+                "verified": done.verified,
             });
             Ok((body, done.graph_request_id))
         }
@@ -351,11 +412,14 @@ fn count(route: Route, outcome: &str) {
     }
 }
 
-fn log_failure(request_id: &str, caller: &str, operation: &str, error: &Failed, problem: &Problem) {
+fn log_failure(request_id: &str, caller: &Caller, operation: &str, error: &Failed, problem: &Problem) {
     tracing::warn!(
         target: "audit",
         request_id,
-        caller,
+        caller = caller.arn(),
+        access_key_id = caller.access_key_id(),
+        source_ip = caller.source_ip(),
+        user_agent = caller.user_agent(),
         operation,
         outcome = "failed",
         status = problem.status,
@@ -453,6 +517,26 @@ mod tests {
             Route::ListSensors.operation(),
             Operation::ReadKey,
             "KEY_READERS guards it"
+        );
+    }
+
+    #[test]
+    fn the_caller_is_read_from_the_request_context_with_its_key_id_address_and_agent() {
+        let mut event: lambda_http::request::LambdaRequest =
+            serde_json::from_str(include_str!("../../events/get-key.json")).unwrap();
+        make_convertible(&mut event);
+        let request: Request = event.into();
+
+        let caller = Caller::from_context(request.request_context_ref().unwrap());
+
+        assert_eq!(
+            caller,
+            Caller {
+                arn: Some("arn:aws:sts::123456789012:assumed-role/sensor-installer/i-0123456789abcdef0".into()),
+                access_key_id: Some("ASIAEXAMPLEEXAMPLE00".into()),
+                source_ip: Some("10.0.0.10".into()),
+                user_agent: Some("sensor-installer/1.0".into()),
+            }
         );
     }
 

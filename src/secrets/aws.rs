@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
-use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_secretsmanager::config::{AppName, BehaviorVersion, Credentials, Region};
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -25,6 +25,22 @@ pub enum LambdaEnvError {
     Missing(&'static str),
     #[error("the HTTP client could not be built: {0}")]
     HttpClient(reqwest::Error),
+    #[error("environment variable {0} must be true or false")]
+    NotABoolean(&'static str),
+}
+
+/// The name the SDK puts in its user agent (`app/mdi-sensor-key`), so CloudTrail shows which tool
+/// called Secrets Manager.
+pub const APP_NAME: &str = "mdi-sensor-key";
+
+/// An SDK switch such as `AWS_USE_FIPS_ENDPOINT`: `true` or `false` (any case), absent is false,
+/// as the AWS SDKs read them.
+fn sdk_switch(lookup: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, LambdaEnvError> {
+    match lookup(name).map(|value| value.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(LambdaEnvError::NotABoolean(name)),
+    }
 }
 
 /// Secrets Manager through the AWS SDK. Cheap to clone: the SDK client is shared.
@@ -41,7 +57,9 @@ impl AwsSecretStore {
     /// The client Lambda needs, from the variables Lambda sets (`AWS_REGION`, the role's
     /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and the SDK's endpoint
     /// override, over [`ReqwestHttpClient`]. Built without aws-config's provider chain: on Lambda
-    /// the environment is the chain, and skipping it saves init time and binary size.
+    /// the environment is the chain, and skipping it saves init time and binary size. The SDK's
+    /// own switches are honoured as aws-config would: `AWS_USE_FIPS_ENDPOINT` and
+    /// `AWS_USE_DUALSTACK_ENDPOINT` (GovCloud users need FIPS endpoints).
     pub fn from_lambda_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, LambdaEnvError> {
         let get = |name: &'static str| lookup(name).filter(|value| !value.is_empty());
         let required = |name: &'static str| get(name).ok_or(LambdaEnvError::Missing(name));
@@ -58,8 +76,13 @@ impl AwsSecretStore {
             .operation_attempt_timeout(Duration::from_secs(3))
             .operation_timeout(Duration::from_secs(8))
             .build();
+        let use_fips = sdk_switch(&lookup, "AWS_USE_FIPS_ENDPOINT")?;
+        let use_dual_stack = sdk_switch(&lookup, "AWS_USE_DUALSTACK_ENDPOINT")?;
         let mut sdk = aws_sdk_secretsmanager::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .app_name(AppName::new(APP_NAME).expect("a valid app name"))
+            .use_fips(use_fips)
+            .use_dual_stack(use_dual_stack)
             .region(Region::new(required("AWS_REGION")?))
             .credentials_provider(credentials)
             .http_client(ReqwestHttpClient::new(http))
@@ -176,6 +199,32 @@ impl SecretStore for AwsSecretStore {
             .set_remove_from_version_id(from_version.map(str::to_owned));
         bounded(deadline, request.send()).await.map(|_| ())
     }
+
+    async fn version_exists(&self, secret_id: &str, version_id: &str, deadline: Deadline) -> Result<bool, StoreError> {
+        // The DescribeSecret reference (VersionIdsToStages): versions without labels are left
+        // out, and "to check if a secret version exists, call GetSecretValue". The value read
+        // is dropped at once.
+        let request = self
+            .client
+            .get_secret_value()
+            .secret_id(secret_id)
+            .version_id(version_id);
+        match bounded(deadline, request.send()).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::NotFound) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn remove_pending(&self, secret_id: &str, version_id: &str, deadline: Deadline) -> Result<(), StoreError> {
+        let request = self
+            .client
+            .update_secret_version_stage()
+            .secret_id(secret_id)
+            .version_stage(AWSPENDING)
+            .remove_from_version_id(version_id);
+        bounded(deadline, request.send()).await.map(|_| ())
+    }
 }
 
 #[cfg(test)]
@@ -197,6 +246,42 @@ mod tests {
             ("AWS_REGION", "us-east-1"),
             ("AWS_ACCESS_KEY_ID", "a"),
             ("AWS_SECRET_ACCESS_KEY", "b"),
+        ]);
+        assert!(AwsSecretStore::from_lambda_env(env).is_ok());
+    }
+
+    #[test]
+    fn the_sdk_names_the_tool_in_its_user_agent() {
+        let env = lookup(&[
+            ("AWS_REGION", "us-gov-west-1"),
+            ("AWS_ACCESS_KEY_ID", "a"),
+            ("AWS_SECRET_ACCESS_KEY", "b"),
+        ]);
+        let store = AwsSecretStore::from_lambda_env(env).unwrap();
+        assert_eq!(
+            store.client.config().app_name().map(|name| name.as_ref()),
+            Some(APP_NAME)
+        );
+    }
+
+    #[test]
+    fn the_fips_and_dual_stack_switches_are_read_as_the_sdks_read_them() {
+        let switch =
+            |value: Option<&'static str>| sdk_switch(&move |_: &str| value.map(str::to_owned), "AWS_USE_FIPS_ENDPOINT");
+        assert!(switch(Some("true")).unwrap());
+        assert!(switch(Some("TRUE")).unwrap());
+        assert!(!switch(Some("false")).unwrap());
+        assert!(!switch(None).unwrap());
+        assert!(matches!(
+            switch(Some("yes")),
+            Err(LambdaEnvError::NotABoolean("AWS_USE_FIPS_ENDPOINT"))
+        ));
+        let env = lookup(&[
+            ("AWS_REGION", "us-gov-west-1"),
+            ("AWS_ACCESS_KEY_ID", "a"),
+            ("AWS_SECRET_ACCESS_KEY", "b"),
+            ("AWS_USE_FIPS_ENDPOINT", "true"),
+            ("AWS_USE_DUALSTACK_ENDPOINT", "true"),
         ]);
         assert!(AwsSecretStore::from_lambda_env(env).is_ok());
     }

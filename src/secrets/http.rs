@@ -14,6 +14,9 @@ pub fn reqwest_client() -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(2))
         .pool_idle_timeout(std::time::Duration::from_secs(60))
+        // Never followed: Secrets Manager does not redirect, and a follower would resend a signed
+        // request, secret values included, wherever `Location` names.
+        .redirect(reqwest::redirect::Policy::none())
         .tls_backend_preconfigured(crate::tls::client_config())
         .build()
 }

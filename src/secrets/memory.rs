@@ -63,6 +63,39 @@ impl InMemorySecretStore {
         });
     }
 
+    /// What Secrets Manager does before it invokes createSecret: enables rotation and creates
+    /// the token's version, labelled AWSPENDING, without a value.
+    pub fn start_rotation(&self, secret_id: &str, token: &str) {
+        self.with(|inner| {
+            let secret = inner.secrets.entry(secret_id.to_owned()).or_default();
+            secret.rotation_enabled = true;
+            for (_, stages) in secret.versions.values_mut() {
+                stages.retain(|s| s != AWSPENDING);
+            }
+            secret
+                .versions
+                .insert(token.to_owned(), (None, vec![AWSPENDING.to_owned()]));
+        });
+    }
+
+    /// The labels of version `version_id`, whether or not `describe` would list it.
+    pub fn labels(&self, secret_id: &str, version_id: &str) -> Option<Vec<String>> {
+        self.with(|inner| Some(inner.secrets.get(secret_id)?.versions.get(version_id)?.1.clone()))
+    }
+
+    /// The id of the version labelled `stage`.
+    pub fn version_with(&self, secret_id: &str, stage: &str) -> Option<String> {
+        self.with(|inner| {
+            inner
+                .secrets
+                .get(secret_id)?
+                .versions
+                .iter()
+                .find(|(_, (_, stages))| stages.iter().any(|s| s == stage))
+                .map(|(id, _)| id.clone())
+        })
+    }
+
     /// The next calls fail with these errors, in order.
     pub fn fail_next(&self, errors: impl IntoIterator<Item = StoreError>) {
         self.with(|inner| inner.failures.extend(errors));
@@ -183,9 +216,12 @@ impl SecretStore for InMemorySecretStore {
             Ok(SecretDescription {
                 arn: secret_id.to_owned(),
                 rotation_enabled: secret.rotation_enabled,
+                // As the DescribeSecret API reference says of VersionIdsToStages: only versions
+                // that have staging labels attached are listed; the others are deprecated.
                 versions: secret
                     .versions
                     .iter()
+                    .filter(|(_, (_, stages))| !stages.is_empty())
                     .map(|(id, (_, stages))| (id.clone(), stages.clone()))
                     .collect(),
             })
@@ -196,9 +232,156 @@ impl SecretStore for InMemorySecretStore {
         self.take_failure()?;
         self.with(|inner| {
             let secret = inner.secrets.get_mut(secret_id).ok_or(StoreError::NotFound)?;
-            let (text, _) = secret.versions.remove(to_version).ok_or(StoreError::NotFound)?;
-            put_version(secret, to_version, text.as_deref(), AWSCURRENT);
+            if !secret.versions.contains_key(to_version) {
+                return Err(StoreError::NotFound);
+            }
+            // UpdateSecretVersionStage adds the label to the version's others and moves
+            // AWSPREVIOUS to the version AWSCURRENT leaves.
+            if secret.versions[to_version].1.iter().any(|s| s == AWSCURRENT) {
+                return Ok(());
+            }
+            for (_, stages) in secret.versions.values_mut() {
+                stages.retain(|s| s != AWSPREVIOUS);
+                if let Some(label) = stages.iter_mut().find(|s| *s == AWSCURRENT) {
+                    *label = AWSPREVIOUS.to_owned();
+                }
+            }
+            if let Some((_, stages)) = secret.versions.get_mut(to_version) {
+                stages.retain(|s| s != AWSPREVIOUS);
+                stages.push(AWSCURRENT.to_owned());
+            }
             Ok(())
         })
+    }
+
+    async fn version_exists(&self, secret_id: &str, version_id: &str, _: Deadline) -> Result<bool, StoreError> {
+        self.take_failure()?;
+        self.with(|inner| {
+            let secret = inner.secrets.get(secret_id).ok_or(StoreError::NotFound)?;
+            // GetSecretValue by VersionId finds only versions that hold a value.
+            Ok(secret.versions.get(version_id).is_some_and(|(text, _)| text.is_some()))
+        })
+    }
+
+    async fn remove_pending(&self, secret_id: &str, version_id: &str, _: Deadline) -> Result<(), StoreError> {
+        self.take_failure()?;
+        self.with(|inner| {
+            let secret = inner.secrets.get_mut(secret_id).ok_or(StoreError::NotFound)?;
+            let (_, stages) = secret.versions.get_mut(version_id).ok_or(StoreError::NotFound)?;
+            if !stages.iter().any(|s| s == AWSPENDING) {
+                return Err(StoreError::Refused {
+                    code: "InvalidParameterException".into(),
+                    message: format!("Version stage AWSPENDING not found in version {version_id}"),
+                });
+            }
+            stages.retain(|s| s != AWSPENDING);
+            Ok(())
+        })
+    }
+}
+
+/// The in-memory store behind [`Gates`](crate::gate::Gates): each call passes a gate named
+/// `store.<call>` first, so a test can hold it and act as another writer meanwhile.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub struct GatedStore {
+    pub store: InMemorySecretStore,
+    pub gates: crate::gate::Gates,
+}
+
+#[cfg(test)]
+impl SecretStore for GatedStore {
+    async fn get(
+        &self,
+        secret_id: &str,
+        selector: VersionSelector<'_>,
+        deadline: Deadline,
+    ) -> Result<SecretValue, StoreError> {
+        self.gates.pass("store.get").await;
+        self.store.get(secret_id, selector, deadline).await
+    }
+
+    async fn put(
+        &self,
+        secret_id: &str,
+        text: &SecretString,
+        token: &str,
+        stage: NewVersionStage,
+        deadline: Deadline,
+    ) -> Result<StoredVersion, StoreError> {
+        self.gates.pass("store.put").await;
+        self.store.put(secret_id, text, token, stage, deadline).await
+    }
+
+    async fn describe(&self, secret_id: &str, deadline: Deadline) -> Result<SecretDescription, StoreError> {
+        self.gates.pass("store.describe").await;
+        self.store.describe(secret_id, deadline).await
+    }
+
+    async fn promote(
+        &self,
+        secret_id: &str,
+        to_version: &str,
+        from_version: Option<&str>,
+        deadline: Deadline,
+    ) -> Result<(), StoreError> {
+        self.gates.pass("store.promote").await;
+        self.store.promote(secret_id, to_version, from_version, deadline).await
+    }
+
+    async fn version_exists(&self, secret_id: &str, version_id: &str, deadline: Deadline) -> Result<bool, StoreError> {
+        self.gates.pass("store.version_exists").await;
+        self.store.version_exists(secret_id, version_id, deadline).await
+    }
+
+    async fn remove_pending(&self, secret_id: &str, version_id: &str, deadline: Deadline) -> Result<(), StoreError> {
+        self.gates.pass("store.remove_pending").await;
+        self.store.remove_pending(secret_id, version_id, deadline).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn describe_leaves_out_versions_that_lost_every_label_as_secrets_manager_does() {
+        let store = InMemorySecretStore::default();
+        let soon = Deadline::after(Duration::from_secs(5));
+        store.set_text("s", "one");
+        let first = store.version_with("s", AWSCURRENT).unwrap();
+        store.set_text("s", "two");
+        store.set_text("s", "three");
+
+        let described = store.describe("s", soon).await.unwrap();
+
+        assert_eq!(store.labels("s", &first), Some(vec![]));
+        assert!(!described.versions.contains_key(&first));
+        assert_eq!(described.versions.len(), 2);
+        assert!(
+            store.version_exists("s", &first, soon).await.unwrap(),
+            "GetSecretValue still finds it"
+        );
+    }
+
+    #[tokio::test]
+    async fn promote_keeps_the_versions_other_labels() {
+        let store = InMemorySecretStore::default();
+        let soon = Deadline::after(Duration::from_secs(5));
+        store.set_text("s", "old");
+        store.start_rotation("s", "t");
+        store
+            .put("s", &SecretString::from("new"), "t", NewVersionStage::Pending, soon)
+            .await
+            .unwrap();
+
+        store.promote("s", "t", None, soon).await.unwrap();
+
+        let mut labels = store.labels("s", "t").unwrap();
+        labels.sort();
+        assert_eq!(labels, vec![AWSCURRENT.to_owned(), AWSPENDING.to_owned()]);
+        assert_eq!(store.current_text("s").as_deref(), Some("new"));
     }
 }

@@ -140,12 +140,32 @@ pub trait SecretStore: Send + Sync {
         deadline: Deadline,
     ) -> impl Future<Output = Result<SecretDescription, StoreError>> + Send;
 
-    /// Moves AWSCURRENT to `to_version` (AWSPREVIOUS follows to the old current version).
+    /// Moves AWSCURRENT to `to_version` (AWSPREVIOUS follows to the old current version); the
+    /// version keeps its other labels.
     fn promote(
         &self,
         secret_id: &str,
         to_version: &str,
         from_version: Option<&str>,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Whether version `version_id` was written, whether or not it still carries a label.
+    /// `DescribeSecret` lists only labelled versions, so an idempotency check that must still
+    /// find an occurrence's version after two later rotations asks this instead.
+    fn version_exists(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Takes AWSPENDING off `version_id`: a rotation must not end with AWSPENDING on a version
+    /// other than AWSCURRENT's, or Secrets Manager refuses the next `RotateSecret`.
+    fn remove_pending(
+        &self,
+        secret_id: &str,
+        version_id: &str,
         deadline: Deadline,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
@@ -187,5 +207,23 @@ impl<T: SecretStore> SecretStore for std::sync::Arc<T> {
         deadline: Deadline,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).promote(secret_id, to_version, from_version, deadline)
+    }
+
+    fn version_exists(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).version_exists(secret_id, version_id, deadline)
+    }
+
+    fn remove_pending(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).remove_pending(secret_id, version_id, deadline)
     }
 }

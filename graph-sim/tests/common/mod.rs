@@ -18,8 +18,12 @@ pub async fn start_with(config: SimConfig) -> SimHandle {
     Sim::start(config).await.expect("simulator starts")
 }
 
+/// A client that follows no redirects, so a test sees exactly what the simulator answered.
 pub fn client() -> Client {
-    Client::new()
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client builds")
 }
 
 /// The form a correctly configured client sends.
