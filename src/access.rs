@@ -69,18 +69,19 @@ fn assumed_role_prefix(arn: &str) -> Option<String> {
     Some(format!("arn:{partition}:sts::{account}:assumed-role/{name}/"))
 }
 
-/// The operations callers can ask for, each guarded by one list.
+/// What an operation needs of its caller: to be on one of the two lists. Every read, of the key
+/// or of the sensors, is for readers; a regenerate is for rotators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
+pub enum Permission {
     ReadKey,
     RegenerateKey,
 }
 
-impl Operation {
+impl Permission {
     pub fn name(self) -> &'static str {
         match self {
-            Operation::ReadKey => "read-key",
-            Operation::RegenerateKey => "regenerate-key",
+            Permission::ReadKey => "read-key",
+            Permission::RegenerateKey => "regenerate-key",
         }
     }
 }
@@ -93,10 +94,10 @@ pub struct AccessPolicy {
 }
 
 impl AccessPolicy {
-    pub fn allows(&self, caller: &str, operation: Operation) -> bool {
-        match operation {
-            Operation::ReadKey => self.readers.admits(caller),
-            Operation::RegenerateKey => self.rotators.admits(caller),
+    pub fn allows(&self, caller: &str, permission: Permission) -> bool {
+        match permission {
+            Permission::ReadKey => self.readers.admits(caller),
+            Permission::RegenerateKey => self.rotators.admits(caller),
         }
     }
 }
@@ -156,9 +157,9 @@ mod tests {
             readers: AllowList::parse(ALICE),
             rotators: AllowList::parse("arn:aws:iam::123456789012:user/bob"),
         };
-        assert!(policy.allows(ALICE, Operation::ReadKey));
-        assert!(!policy.allows(ALICE, Operation::RegenerateKey));
-        assert!(policy.allows("arn:aws:iam::123456789012:user/bob", Operation::RegenerateKey));
-        assert!(!policy.allows("arn:aws:iam::123456789012:user/bob", Operation::ReadKey));
+        assert!(policy.allows(ALICE, Permission::ReadKey));
+        assert!(!policy.allows(ALICE, Permission::RegenerateKey));
+        assert!(policy.allows("arn:aws:iam::123456789012:user/bob", Permission::RegenerateKey));
+        assert!(!policy.allows("arn:aws:iam::123456789012:user/bob", Permission::ReadKey));
     }
 }

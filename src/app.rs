@@ -11,9 +11,11 @@ use crate::keys::{KeyService, KeySource};
 use crate::rotation::Rotator;
 use crate::secrets::SecretStore;
 
-/// Everything an invocation needs.
+/// Everything an invocation needs: Graph (shared by the key service and the sensor reads), the
+/// key service over Graph and the store, the allow-lists and the rotator.
 pub struct App<K, S> {
-    pub keys: KeyService<K, S>,
+    pub graph: Arc<K>,
+    pub keys: KeyService<Arc<K>, S>,
     pub access: AccessPolicy,
     pub rotator: Rotator,
 }
@@ -28,9 +30,12 @@ pub enum AppError {
 }
 
 impl<K: KeySource, S: SecretStore> App<K, S> {
-    pub fn new(keys: KeyService<K, S>, access: AccessPolicy) -> Self {
+    /// `key_secret_id`: where the key service stores the key, if anywhere.
+    pub fn new(graph: K, store: S, key_secret_id: Option<String>, access: AccessPolicy) -> Self {
+        let graph = Arc::new(graph);
         App {
-            keys,
+            keys: KeyService::new(Arc::clone(&graph), store, key_secret_id),
+            graph,
             access,
             rotator: Rotator::default(),
         }
@@ -63,15 +68,15 @@ impl<S: SecretStore + Clone> App<GraphSession<S>, S> {
                 }))
             }
         };
-        let keys = KeyService::new(
-            GraphSession::new(client, credentials),
-            store,
-            config.key_secret_id.clone(),
-        );
         let access = AccessPolicy {
             readers: config.readers.clone(),
             rotators: config.rotators.clone(),
         };
-        Ok(App::new(keys, access))
+        Ok(App::new(
+            GraphSession::new(client, credentials),
+            store,
+            config.key_secret_id.clone(),
+            access,
+        ))
     }
 }

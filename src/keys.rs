@@ -58,6 +58,18 @@ pub trait KeySource: Send + Sync {
     fn regenerate_key(&self, deadline: Deadline) -> impl Future<Output = Result<KeyAnswer, GraphError>> + Send;
 }
 
+/// A shared source is a source: the Lambda's session serves the key service and the sensor
+/// reads at once.
+impl<T: KeySource + ?Sized> KeySource for std::sync::Arc<T> {
+    fn current_key(&self, deadline: Deadline) -> impl Future<Output = Result<KeyAnswer, GraphError>> + Send {
+        (**self).current_key(deadline)
+    }
+
+    fn regenerate_key(&self, deadline: Deadline) -> impl Future<Output = Result<KeyAnswer, GraphError>> + Send {
+        (**self).regenerate_key(deadline)
+    }
+}
+
 /// What started a write to the key secret; recorded in the stored JSON and the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -196,6 +208,12 @@ impl<K: KeySource, S: SecretStore> KeyService<K, S> {
     /// The key, live from Graph.
     pub async fn read(&self, deadline: Deadline) -> Result<KeyAnswer, KeyError> {
         Ok(self.source.current_key(deadline).await?)
+    }
+
+    /// Regenerates at Graph and stores nothing: for a rotation step that stores the new key its
+    /// own way (as AWSPENDING, under the occurrence's token).
+    pub async fn regenerate_at_graph(&self, deadline: Deadline) -> Result<KeyAnswer, KeyError> {
+        Ok(self.source.regenerate_key(deadline).await?)
     }
 
     /// Regenerates at Graph and, when a key secret is configured, stores the new key as

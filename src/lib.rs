@@ -24,6 +24,7 @@ pub mod handler;
 pub mod keys;
 pub mod logging;
 pub mod metrics;
+pub mod operations;
 pub mod problem;
 pub mod rotation;
 pub mod secrets;

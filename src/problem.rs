@@ -18,6 +18,7 @@ use crate::graph::{
     EntraRefusal, FederationRefusal, Forbidden, GraphError, RefusedAssertion, Unavailable, Upstream, UpstreamIds,
 };
 use crate::keys::KeyError;
+use crate::operations::OperationError;
 use crate::secrets::StoreError;
 use crate::sensors::SensorError;
 
@@ -282,6 +283,15 @@ fn store_problem(source: &StoreError, detail: String) -> Problem {
         Problem::new(ProblemType::KeyStoreUnavailable, detail).retry_after(None)
     } else {
         Problem::new(ProblemType::KeyStoreMisconfigured, detail)
+    }
+}
+
+impl From<&OperationError> for Problem {
+    fn from(error: &OperationError) -> Self {
+        match error {
+            OperationError::Key(error) => Problem::from(error),
+            OperationError::Sensor(error) => Problem::from(error),
+        }
     }
 }
 

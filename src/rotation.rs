@@ -319,7 +319,7 @@ async fn scheduled<K: KeySource, S: SecretStore>(
         settled.repaired = true;
         return Ok(summary(Outcome::Repaired, &settled, false));
     }
-    let fresh = keys.source().regenerate_key(deadline).await.map_err(KeyError::from)?;
+    let fresh = keys.regenerate_at_graph(deadline).await?;
     if fresh.key.same_as(&graph.key) {
         return Err(RotationError::KeyUnchanged {
             graph_request_id: fresh.graph_request_id,
@@ -464,7 +464,7 @@ async fn native<K: KeySource, S: SecretStore>(
         let stored = keys.stored_current_key(secret_id, deadline).await?;
         let graph = keys.read(deadline).await?;
         let key = if stored.as_ref().is_some_and(|(key, _)| key.same_as(&graph.key)) {
-            let fresh = keys.source().regenerate_key(deadline).await.map_err(KeyError::from)?;
+            let fresh = keys.regenerate_at_graph(deadline).await?;
             if fresh.key.same_as(&graph.key) {
                 return Err(RotationError::KeyUnchanged {
                     graph_request_id: fresh.graph_request_id,

@@ -79,6 +79,16 @@ pub trait SensorSource: Send + Sync {
     fn sensors(&self, deadline: Deadline) -> impl Future<Output = Result<SensorsAnswer, GraphError>> + Send;
 }
 
+impl<T: SensorSource + ?Sized> SensorSource for std::sync::Arc<T> {
+    fn deployment_package(&self, deadline: Deadline) -> impl Future<Output = Result<PackageAnswer, GraphError>> + Send {
+        (**self).deployment_package(deadline)
+    }
+
+    fn sensors(&self, deadline: Deadline) -> impl Future<Output = Result<SensorsAnswer, GraphError>> + Send {
+        (**self).sensors(deadline)
+    }
+}
+
 /// What an install pipeline needs to know about a sensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -283,11 +293,6 @@ impl HostName {
         Ok(HostName(text.to_owned()))
     }
 
-    /// From a URL path segment, percent-decoded first.
-    pub fn from_path_segment(segment: &str) -> Result<Self, InputError> {
-        HostName::parse(&percent_decode(segment).ok_or(InputError::HostName)?)
-    }
-
     /// `dc1.contoso.com` rather than `DC1`.
     pub fn is_qualified(&self) -> bool {
         self.0.contains('.')
@@ -318,24 +323,6 @@ impl FromStr for HostName {
     fn from_str(text: &str) -> Result<Self, InputError> {
         HostName::parse(text)
     }
-}
-
-/// `%XX` escapes decoded; `None` for a broken escape or bytes that are not UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            decoded.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            decoded.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(decoded).ok()
 }
 
 /// Where the installer reads the key from instead of its command line (`AccessKeyFile`, sensor
@@ -385,25 +372,6 @@ pub struct InstallOptions {
     pub access_key_file: Option<KeyFilePath>,
 }
 
-impl InstallOptions {
-    /// From query parameters (`values` gives every value of a name); names other than
-    /// `delayedUpdate`, `proxyUrl` and `accessKeyFile` are ignored.
-    pub fn from_query<'a>(values: impl Fn(&str) -> Vec<&'a str>) -> Result<Self, InputError> {
-        let delayed_update = match single(&values, "delayedUpdate")? {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(_) => return Err(InputError::DelayedUpdate),
-        };
-        let proxy_url = single(&values, "proxyUrl")?.map(ProxyUrl::parse).transpose()?;
-        let access_key_file = single(&values, "accessKeyFile")?.map(KeyFilePath::parse).transpose()?;
-        Ok(InstallOptions {
-            delayed_update,
-            proxy_url,
-            access_key_file,
-        })
-    }
-}
-
 /// Which sensors to list: the domain must match exactly and the host as [`HostName::matches`]
 /// says, both ignoring ASCII case.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -413,19 +381,6 @@ pub struct SensorFilter {
 }
 
 impl SensorFilter {
-    /// From query parameters; names other than `domainName` and `displayName` (a short or fully
-    /// qualified host name) are ignored.
-    pub fn from_query<'a>(values: impl Fn(&str) -> Vec<&'a str>) -> Result<Self, InputError> {
-        let text = |name: &'static str| match single(&values, name)? {
-            Some("") => Err(InputError::Empty(name)),
-            other => Ok(other),
-        };
-        Ok(SensorFilter {
-            domain_name: text("domainName")?.map(str::to_owned),
-            host: text("displayName")?.map(HostName::parse).transpose()?,
-        })
-    }
-
     pub fn matches(&self, sensor: &Sensor) -> bool {
         let domain_matches = self.domain_name.as_deref().is_none_or(|wanted| {
             sensor
@@ -434,15 +389,6 @@ impl SensorFilter {
                 .is_some_and(|actual| actual.eq_ignore_ascii_case(wanted))
         });
         domain_matches && self.host.as_ref().is_none_or(|host| host.matches(sensor))
-    }
-}
-
-/// The one value of a query parameter: a parameter given twice is ambiguous, so refused.
-fn single<'a>(values: &impl Fn(&str) -> Vec<&'a str>, name: &'static str) -> Result<Option<&'a str>, InputError> {
-    match values(name).as_slice() {
-        [] => Ok(None),
-        [value] => Ok(Some(value)),
-        _ => Err(InputError::Repeated(name)),
     }
 }
 
@@ -662,10 +608,6 @@ mod tests {
             domain_controller_dns_names: vec![format!("{}.{domain}", name.to_ascii_lowercase())],
             ..sensor(name, deployment, "unused", health)
         }
-    }
-
-    fn query<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Vec<&'a str> + 'a {
-        move |name| pairs.iter().filter(|(n, _)| *n == name).map(|(_, v)| *v).collect()
     }
 
     fn key() -> AccessKey {
@@ -1086,69 +1028,20 @@ mod tests {
     }
 
     #[test]
-    fn a_path_segment_is_percent_decoded_before_it_is_validated() {
-        assert_eq!(
-            HostName::from_path_segment("DC1%2Econtoso.com").unwrap().as_str(),
-            "DC1.contoso.com"
-        );
-        for bad in ["dc%2F1", "dc%201", "dc%", "dc%zz", "dc%C3", "%00"] {
-            assert_eq!(HostName::from_path_segment(bad), Err(InputError::HostName), "{bad}");
-        }
-    }
-
-    #[test]
-    fn install_options_come_from_the_query_and_other_parameters_are_ignored() {
-        assert_eq!(
-            InstallOptions::from_query(query(&[])).unwrap(),
-            InstallOptions::default()
-        );
-        let options = InstallOptions::from_query(query(&[
-            ("delayedUpdate", "true"),
-            ("proxyUrl", "http://proxy:8080"),
-            ("utm_source", "whatever\"; rm -rf"),
-        ]))
-        .unwrap();
-        assert!(options.delayed_update);
-        assert_eq!(options.proxy_url.unwrap().as_str(), "http://proxy:8080");
-        assert!(
-            !InstallOptions::from_query(query(&[("delayedUpdate", "false")]))
-                .unwrap()
-                .delayed_update
-        );
-    }
-
-    #[test]
-    fn bad_install_options_are_refused_by_name() {
-        for value in ["TRUE", "1", "yes", ""] {
-            assert_eq!(
-                InstallOptions::from_query(query(&[("delayedUpdate", value)])),
-                Err(InputError::DelayedUpdate),
-                "{value}"
-            );
-        }
-        assert_eq!(
-            InstallOptions::from_query(query(&[("proxyUrl", "http://a b")])),
-            Err(InputError::ProxyUrl)
-        );
-        assert_eq!(
-            InstallOptions::from_query(query(&[("delayedUpdate", "true"), ("delayedUpdate", "false")])),
-            Err(InputError::Repeated("delayedUpdate"))
-        );
-    }
-
-    #[test]
     fn the_filter_matches_exactly_ignoring_case() {
         let dc1 = sensor("DC1", "upToDate", "running", "healthy");
-        let filter = SensorFilter::from_query(query(&[("domainName", "CONTOSO.com"), ("displayName", "dc1")])).unwrap();
+        let filter = SensorFilter {
+            domain_name: Some("CONTOSO.com".into()),
+            host: Some(HostName::parse("dc1").unwrap()),
+        };
         assert!(filter.matches(&dc1));
         assert!(SensorFilter::default().matches(&dc1));
-        let other = SensorFilter::from_query(query(&[("displayName", "DC")])).unwrap();
+        let other = SensorFilter {
+            host: Some(HostName::parse("DC").unwrap()),
+            ..SensorFilter::default()
+        };
         assert!(!other.matches(&dc1), "no prefix matches");
         assert!(!filter.matches(&Sensor::default()));
-        assert_eq!(
-            SensorFilter::from_query(query(&[("domainName", "")])),
-            Err(InputError::Empty("domainName"))
-        );
     }
 
     #[test]
@@ -1229,7 +1122,10 @@ mod tests {
         for name in ["dc", "dc1.contoso.com", "corp", "dc1.corp", "contoso.com", "dc2"] {
             assert!(!HostName::parse(name).unwrap().matches(&dc1), "{name}");
         }
-        let filter = SensorFilter::from_query(query(&[("displayName", "dc1.corp.contoso.com")])).unwrap();
+        let filter = SensorFilter {
+            host: Some(HostName::parse("dc1.corp.contoso.com").unwrap()),
+            ..SensorFilter::default()
+        };
         assert!(filter.matches(&dc1));
     }
 

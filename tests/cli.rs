@@ -594,9 +594,10 @@ async fn regenerate_prints_the_new_key_and_with_store_keeps_the_key_secret_in_st
     assert_eq!(plain.code, 0, "{}", plain.stderr);
     let first = world.sim.current_key();
     assert_ne!(first, old_key);
+    // The same answer as POST /sensor-key/regenerate's (one contract, src/operations.rs).
     assert_eq!(
         plain.json(),
-        serde_json::json!({"sensorDeploymentAccessKey": first, "stored": null})
+        serde_json::json!({"sensorDeploymentAccessKey": first, "stored": null, "verified": null})
     );
     assert_eq!(
         stored_key(&world.moto, &world.key_secret).await,
@@ -613,6 +614,7 @@ async fn regenerate_prints_the_new_key_and_with_store_keeps_the_key_secret_in_st
     let second = world.sim.current_key();
     assert_eq!(stored.json()["sensorDeploymentAccessKey"], second.as_str());
     assert_eq!(stored.json()["stored"]["secretId"], world.key_secret_arn.as_str());
+    assert_eq!(stored.json()["verified"], true, "checked against Graph after the store");
     assert_eq!(stored_key(&world.moto, &world.key_secret).await, second);
     let document = world
         .moto

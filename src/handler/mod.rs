@@ -6,49 +6,25 @@
 //! can never reach the rotation branch.
 
 mod events;
+mod query;
 mod sanitize;
 
 use lambda_http::http::{StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use secrecy::ExposeSecret;
-use serde_json::json;
 
-use crate::access::Operation;
+use crate::access::Permission;
 use crate::app::App;
 use crate::deadline::{DEFAULT_BUDGET, Deadline};
-use crate::keys::{KeyError, KeySource, Trigger};
+use crate::keys::{KeySource, Trigger};
 use crate::metrics;
+use crate::operations::{self, Operation, OperationError, Outcome, Tally};
 use crate::problem::{Problem, RequestError};
 use crate::secrets::SecretStore;
-use crate::sensors::{self, HostName, InstallOptions, SensorError, SensorFilter, SensorSource};
+use crate::sensors::SensorSource;
 
 pub use events::EventError;
 pub use sanitize::make_convertible;
-
-/// Why an admitted operation failed: the key's errors or the sensors'; problem.rs maps each.
-#[derive(Debug, thiserror::Error)]
-enum Failed {
-    #[error(transparent)]
-    Key(#[from] KeyError),
-    #[error(transparent)]
-    Sensor(#[from] SensorError),
-}
-
-impl From<crate::graph::GraphError> for Failed {
-    fn from(error: crate::graph::GraphError) -> Self {
-        Failed::Key(KeyError::Graph(error))
-    }
-}
-
-impl From<&Failed> for Problem {
-    fn from(failed: &Failed) -> Self {
-        match failed {
-            Failed::Key(error) => Problem::from(error),
-            Failed::Sensor(error) => Problem::from(error),
-        }
-    }
-}
 
 /// Larger bodies are refused before anything else is read from them.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -154,46 +130,12 @@ enum Route {
 }
 
 impl Route {
-    /// The allow-list that guards the route: the sensor routes are reads, for `KEY_READERS`.
-    fn operation(self) -> Operation {
+    /// The allow-list that guards the route, known before its input is parsed, so a caller off
+    /// the list learns nothing about its input (a test holds it to the operation's own).
+    fn permission(self) -> Permission {
         match self {
-            Route::RegenerateKey => Operation::RegenerateKey,
-            _ => Operation::ReadKey,
-        }
-    }
-
-    /// The operation's name in the audit log.
-    fn name(self) -> &'static str {
-        match self {
-            Route::ReadKey | Route::RegenerateKey => self.operation().name(),
-            Route::SensorPackage => "read-sensor-package",
-            Route::InstallBundle => "read-install-bundle",
-            Route::ListSensors => "list-sensors",
-            Route::SensorVerdict => "sensor-verdict",
-        }
-    }
-}
-
-/// An admitted request: its route and the input parsed from its path and query.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Call {
-    ReadKey,
-    RegenerateKey,
-    SensorPackage,
-    InstallBundle(InstallOptions),
-    ListSensors(SensorFilter),
-    SensorVerdict(HostName),
-}
-
-impl Call {
-    fn route(&self) -> Route {
-        match self {
-            Call::ReadKey => Route::ReadKey,
-            Call::RegenerateKey => Route::RegenerateKey,
-            Call::SensorPackage => Route::SensorPackage,
-            Call::InstallBundle(_) => Route::InstallBundle,
-            Call::ListSensors(_) => Route::ListSensors,
-            Call::SensorVerdict(_) => Route::SensorVerdict,
+            Route::RegenerateKey => Permission::RegenerateKey,
+            _ => Permission::ReadKey,
         }
     }
 }
@@ -228,19 +170,19 @@ fn verdict_segment(path: &str) -> Option<&str> {
     (!segment.is_empty() && !segment.contains('/')).then_some(segment)
 }
 
-/// The route's input, from the path and the query string; unknown query parameters are ignored.
-fn input(route: Route, request: &Request) -> Result<Call, RequestError> {
+/// The route's operation with its input, from the path and the query string; unknown query parameters are ignored.
+fn operation(route: Route, request: &Request) -> Result<Operation, RequestError> {
     let query = request.query_string_parameters_ref();
     let values = |name: &str| query.and_then(|query| query.all(name)).unwrap_or_default();
     Ok(match route {
-        Route::ReadKey => Call::ReadKey,
-        Route::RegenerateKey => Call::RegenerateKey,
-        Route::SensorPackage => Call::SensorPackage,
-        Route::InstallBundle => Call::InstallBundle(InstallOptions::from_query(values)?),
-        Route::ListSensors => Call::ListSensors(SensorFilter::from_query(values)?),
+        Route::ReadKey => Operation::ReadKey,
+        Route::RegenerateKey => Operation::RegenerateKey { trigger: Trigger::Api },
+        Route::SensorPackage => Operation::ReadSensorPackage,
+        Route::InstallBundle => Operation::ReadInstallBundle(query::install_options(values)?),
+        Route::ListSensors => Operation::ListSensors(query::sensor_filter(values)?),
         Route::SensorVerdict => {
             let segment = verdict_segment(request.raw_http_path()).ok_or(RequestError::NotFound)?;
-            Call::SensorVerdict(HostName::from_path_segment(segment)?)
+            Operation::SensorVerdict(query::host_from_path_segment(segment)?)
         }
     })
 }
@@ -281,8 +223,8 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
     request_id: &str,
     deadline: Deadline,
 ) -> Response<Body> {
-    let call = match admit(app, request, caller.arn.as_deref()) {
-        Ok(call) => call,
+    let operation = match admit(app, request, caller.arn.as_deref()) {
+        Ok(operation) => operation,
         Err(refusal) => {
             let problem = Problem::from(&refusal).with_request_id(request_id);
             tracing::info!(
@@ -300,10 +242,19 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
             return problem_response(&problem);
         }
     };
-    let route = call.route();
-    match perform(app, call, request_id, deadline).await {
-        Ok((body, graph_request_id)) => {
-            count(route, "ok");
+    let name = operation.name();
+    let tally = operation.tally();
+    match operations::run(app.graph.as_ref(), &app.keys, operation, deadline).await {
+        Ok(answer) => {
+            count(tally, "ok");
+            if let Outcome::Regenerated(regenerated) = &answer.outcome
+                && regenerated.concurrent_regenerate_won
+            {
+                tracing::warn!(
+                    request_id,
+                    "a concurrent regenerate won; answering with Graph's current key"
+                );
+            }
             tracing::info!(
                 target: "audit",
                 request_id,
@@ -311,17 +262,17 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
                 access_key_id = caller.access_key_id(),
                 source_ip = caller.source_ip(),
                 user_agent = caller.user_agent(),
-                operation = route.name(),
+                operation = name,
                 outcome = "ok",
-                graph_request_id = graph_request_id.as_deref().unwrap_or(""),
+                graph_request_id = answer.graph_request_id.as_deref().unwrap_or(""),
                 "key operation"
             );
-            json_response(StatusCode::OK, "application/json", body)
+            json_response(StatusCode::OK, "application/json", &answer.outcome)
         }
         Err(error) => {
-            count(route, "failed");
+            count(tally, "failed");
             let problem = Problem::from(&error).with_request_id(request_id);
-            log_failure(request_id, caller, route.name(), &error, &problem);
+            log_failure(request_id, caller, name, &error, &problem);
             problem_response(&problem)
         }
     }
@@ -333,86 +284,26 @@ fn admit<K: KeySource, S: SecretStore>(
     app: &App<K, S>,
     request: &Request,
     caller: Option<&str>,
-) -> Result<Call, RequestError> {
+) -> Result<Operation, RequestError> {
     let route = route(request.raw_http_path(), request.method())?;
     let caller = caller.ok_or(RequestError::Unauthenticated)?;
-    if !app.access.allows(caller, route.operation()) {
-        return Err(RequestError::NotAllowed(route.operation().name()));
+    let permission = route.permission();
+    if !app.access.allows(caller, permission) {
+        return Err(RequestError::NotAllowed(permission.name()));
     }
     check_empty_body(request.body())?;
-    input(route, request)
+    operation(route, request)
 }
 
-/// Runs the operation; the body holds the key, so it is built here and handed straight back.
-async fn perform<K: KeySource + SensorSource, S: SecretStore>(
-    app: &App<K, S>,
-    call: Call,
-    request_id: &str,
-    deadline: Deadline,
-) -> Result<(serde_json::Value, Option<String>), Failed> {
-    let graph = app.keys.source();
-    match call {
-        Call::ReadKey => {
-            let answer = app.keys.read(deadline).await?;
-            let body = json!({ "sensorDeploymentAccessKey": answer.key.expose().expose_secret() });
-            Ok((body, answer.graph_request_id))
-        }
-        Call::RegenerateKey => {
-            let token = uuid::Uuid::new_v4().to_string();
-            let done = app.keys.regenerate(Trigger::Api, &token, deadline).await?;
-            if done.drift_repaired {
-                tracing::warn!(
-                    request_id,
-                    "a concurrent regenerate won; answering with Graph's current key"
-                );
-            }
-            // `verified: false`: regenerated and stored, but the check against Graph failed. The
-            // key is still the new one; an error here would only invite a second regenerate.
-            let body = json!({
-                "sensorDeploymentAccessKey": done.key.expose().expose_secret(),
-                "stored": done.stored,
-                "verified": done.verified,
-            });
-            Ok((body, done.graph_request_id))
-        }
-        Call::SensorPackage => {
-            let answer = graph.deployment_package(deadline).await?;
-            Ok((json!(answer.package), answer.graph_request_id))
-        }
-        Call::InstallBundle(options) => {
-            let bundle = sensors::install_bundle(graph, &options, deadline).await?;
-            let body = json!({
-                "sensorDeploymentAccessKey": bundle.key.expose().expose_secret(),
-                "downloadUrl": bundle.package.download_url,
-                "version": bundle.package.version,
-                "installCommand": bundle.install_command.expose_secret(),
-                "installCommandPowerShell": bundle.install_command_powershell.expose_secret(),
-            });
-            Ok((body, bundle.graph_request_id))
-        }
-        Call::ListSensors(filter) => {
-            let list = sensors::list(graph, &filter, deadline).await?;
-            let graph_request_id = list.graph_request_id.clone();
-            Ok((json!(list), graph_request_id))
-        }
-        Call::SensorVerdict(host) => {
-            let verdict = sensors::verdict(graph, &host, deadline).await?;
-            let graph_request_id = verdict.graph_request_id.clone();
-            Ok((json!(verdict), graph_request_id))
-        }
+fn count(tally: Tally, outcome: &str) {
+    match tally {
+        Tally::KeyRead => metrics::key_read(outcome),
+        Tally::Regeneration => metrics::regeneration(outcome),
+        Tally::SensorQuery => metrics::sensor_query(outcome),
     }
 }
 
-/// The bundle hands out the key, so it counts as a key read; the other sensor routes do not.
-fn count(route: Route, outcome: &str) {
-    match route {
-        Route::ReadKey | Route::InstallBundle => metrics::key_read(outcome),
-        Route::RegenerateKey => metrics::regeneration(outcome),
-        Route::SensorPackage | Route::ListSensors | Route::SensorVerdict => metrics::sensor_query(outcome),
-    }
-}
-
-fn log_failure(request_id: &str, caller: &Caller, operation: &str, error: &Failed, problem: &Problem) {
+fn log_failure(request_id: &str, caller: &Caller, operation: &str, error: &OperationError, problem: &Problem) {
     tracing::warn!(
         target: "audit",
         request_id,
@@ -514,10 +405,29 @@ mod tests {
             );
         }
         assert_eq!(
-            Route::ListSensors.operation(),
-            Operation::ReadKey,
+            Route::ListSensors.permission(),
+            Permission::ReadKey,
             "KEY_READERS guards it"
         );
+    }
+
+    #[test]
+    fn a_routes_permission_is_its_operations_whatever_the_input() {
+        for (name, route) in [
+            ("get-key.json", Route::ReadKey),
+            ("regenerate.json", Route::RegenerateKey),
+            ("get-sensor-package.json", Route::SensorPackage),
+            ("get-install-bundle.json", Route::InstallBundle),
+            ("get-sensors.json", Route::ListSensors),
+            ("get-sensor-verdict.json", Route::SensorVerdict),
+        ] {
+            let text = std::fs::read_to_string(format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+            let mut event: lambda_http::request::LambdaRequest = serde_json::from_str(&text).unwrap();
+            make_convertible(&mut event);
+            let request: Request = event.into();
+            let operation = operation(route, &request).unwrap();
+            assert_eq!(route.permission(), operation.permission(), "{name}");
+        }
     }
 
     #[test]

@@ -21,7 +21,6 @@ pub struct InMemorySecretStore {
 struct Inner {
     secrets: HashMap<String, Secret>,
     reads: HashMap<String, usize>,
-    writes: HashMap<String, usize>,
     failures: Vec<StoreError>,
 }
 
@@ -103,10 +102,6 @@ impl InMemorySecretStore {
 
     pub fn reads(&self, secret_id: &str) -> usize {
         self.with(|inner| inner.reads.get(secret_id).copied().unwrap_or(0))
-    }
-
-    pub fn writes(&self, secret_id: &str) -> usize {
-        self.with(|inner| inner.writes.get(secret_id).copied().unwrap_or(0))
     }
 
     pub fn current_text(&self, secret_id: &str) -> Option<String> {
@@ -192,7 +187,6 @@ impl SecretStore for InMemorySecretStore {
     ) -> Result<StoredVersion, StoreError> {
         self.take_failure()?;
         self.with(|inner| {
-            *inner.writes.entry(secret_id.to_owned()).or_default() += 1;
             let secret = inner.secrets.get_mut(secret_id).ok_or(StoreError::NotFound)?;
             let value = text.expose_secret();
             match secret.versions.get_mut(token) {

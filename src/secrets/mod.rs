@@ -13,7 +13,8 @@ use crate::deadline::Deadline;
 
 mod aws;
 pub mod http;
-pub mod memory;
+#[cfg(test)]
+pub(crate) mod memory;
 
 pub use aws::{AwsSecretStore, LambdaEnvError};
 
@@ -168,6 +169,74 @@ pub trait SecretStore: Send + Sync {
         version_id: &str,
         deadline: Deadline,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A store that may be absent (the CLI when no AWS is configured): each call on `None` is refused.
+/// The key service calls its store only for a key secret, which such a caller never names.
+impl<T: SecretStore> SecretStore for Option<T> {
+    async fn get(
+        &self,
+        secret_id: &str,
+        selector: VersionSelector<'_>,
+        deadline: Deadline,
+    ) -> Result<SecretValue, StoreError> {
+        self.as_ref()
+            .ok_or_else(absent)?
+            .get(secret_id, selector, deadline)
+            .await
+    }
+
+    async fn put(
+        &self,
+        secret_id: &str,
+        text: &SecretString,
+        token: &str,
+        stage: NewVersionStage,
+        deadline: Deadline,
+    ) -> Result<StoredVersion, StoreError> {
+        self.as_ref()
+            .ok_or_else(absent)?
+            .put(secret_id, text, token, stage, deadline)
+            .await
+    }
+
+    async fn describe(&self, secret_id: &str, deadline: Deadline) -> Result<SecretDescription, StoreError> {
+        self.as_ref().ok_or_else(absent)?.describe(secret_id, deadline).await
+    }
+
+    async fn promote(
+        &self,
+        secret_id: &str,
+        to_version: &str,
+        from_version: Option<&str>,
+        deadline: Deadline,
+    ) -> Result<(), StoreError> {
+        self.as_ref()
+            .ok_or_else(absent)?
+            .promote(secret_id, to_version, from_version, deadline)
+            .await
+    }
+
+    async fn version_exists(&self, secret_id: &str, version_id: &str, deadline: Deadline) -> Result<bool, StoreError> {
+        self.as_ref()
+            .ok_or_else(absent)?
+            .version_exists(secret_id, version_id, deadline)
+            .await
+    }
+
+    async fn remove_pending(&self, secret_id: &str, version_id: &str, deadline: Deadline) -> Result<(), StoreError> {
+        self.as_ref()
+            .ok_or_else(absent)?
+            .remove_pending(secret_id, version_id, deadline)
+            .await
+    }
+}
+
+fn absent() -> StoreError {
+    StoreError::Refused {
+        code: "NoStore".into(),
+        message: "no Secrets Manager client is configured".into(),
+    }
 }
 
 impl<T: SecretStore> SecretStore for std::sync::Arc<T> {

@@ -192,7 +192,7 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::*;
-    use crate::cli::args::Cli;
+    use crate::args::Cli;
 
     use mdi_sensor_key::cloud::Cloud;
 
@@ -368,7 +368,7 @@ mod tests {
         assert_eq!(at.authority, "http://127.0.0.1:9");
         assert_eq!(at.scope, "https://dod-graph.microsoft.us/.default");
         let auto = super::Settings::new(
-            &crate::cli::args::Cli::try_parse_from(["mdi-sensor-key", "get"])
+            &crate::args::Cli::try_parse_from(["mdi-sensor-key", "get"])
                 .unwrap()
                 .global,
             |name| AZURE.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned()),

@@ -8,9 +8,9 @@
 
 use mdi_sensor_key::graph::GraphError;
 use mdi_sensor_key::keys::KeyError;
+use mdi_sensor_key::operations::OperationError;
 use mdi_sensor_key::problem::{Problem, ProblemType};
 use mdi_sensor_key::rotation::RotationError;
-use mdi_sensor_key::sensors::SensorError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
@@ -115,8 +115,8 @@ impl From<&KeyError> for Failure {
     }
 }
 
-impl From<&SensorError> for Failure {
-    fn from(error: &SensorError) -> Self {
+impl From<&OperationError> for Failure {
+    fn from(error: &OperationError) -> Self {
         Failure::from_problem(&Problem::from(error))
     }
 }

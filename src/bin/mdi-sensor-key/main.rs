@@ -1,8 +1,12 @@
-//! The operator CLI over the same library as the Lambda: the same Graph session (retries, token
-//! and credentials handling), the same key service and rotator, the same sensor domain.
+//! `mdi-sensor-key`, the operator CLI over the same library as the Lambda: the same operations
+//! ([`mdi_sensor_key::operations`]), Graph session (retries, token and credentials handling), key
+//! service and rotator. A command becomes an operation; its answer becomes the same JSON as the
+//! HTTP route's, or a table. Run `mdi-sensor-key --help`. Built with the `cli` feature, so the
+//! Lambda's `bootstrap` never links clap or aws-config.
 //!
 //! stdout carries only the command's output (the key, for `get`, `regenerate` and `bundle`);
 //! logs and errors go to stderr, and the Lambda's EMF metric lines are switched off.
+#![forbid(unsafe_code)]
 
 mod args;
 mod exit;
@@ -12,6 +16,7 @@ mod settings;
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
@@ -22,12 +27,13 @@ use clap::{CommandFactory, Parser};
 use mdi_sensor_key::credentials::{CredentialsCache, StaticCredentials};
 use mdi_sensor_key::deadline::Deadline;
 use mdi_sensor_key::graph::{GraphClient, GraphSession, RetryPolicy};
-use mdi_sensor_key::keys::{KeyService, KeySource, Trigger};
+use mdi_sensor_key::keys::{KeyService, Trigger};
 use mdi_sensor_key::metrics;
+use mdi_sensor_key::operations::{self, Operation, Outcome};
 use mdi_sensor_key::rotation::{RotationRequest, Rotator};
+use mdi_sensor_key::secrets::AwsSecretStore;
 use mdi_sensor_key::secrets::http::{ReqwestHttpClient, reqwest_client};
-use mdi_sensor_key::secrets::{AwsSecretStore, StoredVersion};
-use mdi_sensor_key::sensors::{self, InstallOptions, SensorFilter, SensorList, SensorSource};
+use mdi_sensor_key::sensors::{InstallOptions, SensorFilter, SensorList};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use tracing_subscriber::EnvFilter;
@@ -39,7 +45,7 @@ use settings::{CliCredentials, CredentialsSource, Settings};
 
 type Session = GraphSession<AwsSecretStore, CliCredentials>;
 
-pub fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Completions { shell } = cli.command {
         // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).
@@ -248,149 +254,115 @@ async fn execute(
     key_secret: Option<String>,
     deadline: Deadline,
 ) -> Result<(Report, Option<String>), Failure> {
-    let keys = |store: Option<AwsSecretStore>, session| match (store, &key_secret) {
-        (Some(store), Some(secret)) => Ok(KeyService::new(session, store, Some(secret.clone()))),
-        _ => Err(Failure::Config("this command needs --key-secret ID".into())),
-    };
-    match command {
-        Command::FederationTrust { .. } => Err(Failure::Other(
-            "internal: federation-trust runs before any Graph session is built".into(),
-        )),
-        Command::Get => {
-            let answer = session
-                .current_key(deadline)
-                .await
-                .map_err(|error| Failure::from(&error))?;
-            let key = answer.key.expose().expose_secret();
-            let report = Report {
-                json: json!({ "sensorDeploymentAccessKey": key }),
-                table: pairs(&[("Sensor deployment access key", key)]),
-            };
-            Ok((report, answer.graph_request_id))
+    let graph = Arc::new(session);
+    let operation = match command {
+        Command::Rotate => return rotate(graph, store, key_secret, deadline).await,
+        Command::FederationTrust { .. } | Command::Completions { .. } => {
+            return Err(Failure::Other(
+                "internal: this command runs before any Graph session is built".into(),
+            ));
         }
-        Command::Regenerate { store: false } => {
-            let answer = session
-                .regenerate_key(deadline)
-                .await
-                .map_err(|error| Failure::from(&error))?;
-            let report = regenerated(answer.key.expose().expose_secret(), None);
-            Ok((report, answer.graph_request_id))
-        }
-        Command::Regenerate { store: true } => {
-            let keys = keys(store, session)?;
-            let token = uuid::Uuid::new_v4().to_string();
-            let done = keys
-                .regenerate(Trigger::Cli, &token, deadline)
-                .await
-                .map_err(|error| Failure::from(&error))?;
-            if done.drift_repaired {
-                tracing::warn!("a concurrent regenerate won; its key is the one stored and printed");
-            }
-            if done.verified == Some(false) {
-                tracing::warn!("the key was regenerated and stored, but not verified against Graph afterwards");
-            }
-            let report = regenerated(done.key.expose().expose_secret(), done.stored.as_ref());
-            Ok((report, done.graph_request_id))
-        }
-        Command::Rotate => {
-            let keys = keys(store, session)?;
-            // A fresh idempotency key: each run of the command is its own occurrence.
-            let request = RotationRequest::Scheduled {
-                trigger: Trigger::Cli,
-                token: uuid::Uuid::new_v4().to_string(),
-            };
-            let summary = Rotator::default()
-                .run(&keys, request, deadline)
-                .await
-                .map_err(|error| Failure::from(&error))?;
-            let yes_no = |flag: bool| if flag { "yes" } else { "no" };
-            let table = pairs(&[
-                ("Outcome", summary.outcome.name()),
-                ("Secret", &summary.secret_id),
-                ("Version", or_dash(summary.version_id.as_deref())),
-                ("Regenerated at Graph", yes_no(summary.regenerated)),
-                ("Drift repaired", yes_no(summary.drift_repaired)),
-            ]);
-            Ok((
-                Report {
-                    json: json!(summary),
-                    table,
-                },
-                None,
-            ))
-        }
-        Command::Package => {
-            let answer = session
-                .deployment_package(deadline)
-                .await
-                .map_err(|error| Failure::from(&error))?;
-            let table = pairs(&[
-                ("Download URL", &answer.package.download_url),
-                ("Version", &answer.package.version),
-            ]);
-            Ok((
-                Report {
-                    json: json!(answer.package),
-                    table,
-                },
-                answer.graph_request_id,
-            ))
-        }
+        Command::Get => Operation::ReadKey,
+        Command::Regenerate { .. } => Operation::RegenerateKey { trigger: Trigger::Cli },
+        Command::Package => Operation::ReadSensorPackage,
         Command::Bundle {
             delayed_update,
             proxy_url,
             access_key_file,
-        } => {
-            let options = InstallOptions {
-                delayed_update,
-                proxy_url,
-                access_key_file,
-            };
-            let bundle = sensors::install_bundle(&session, &options, deadline)
-                .await
-                .map_err(|error| Failure::from(&error))?;
-            let key = bundle.key.expose().expose_secret();
-            let command = bundle.install_command.expose_secret();
-            let powershell = bundle.install_command_powershell.expose_secret();
-            let report = Report {
-                json: json!({
-                    "sensorDeploymentAccessKey": key,
-                    "downloadUrl": bundle.package.download_url,
-                    "version": bundle.package.version,
-                    "installCommand": command,
-                    "installCommandPowerShell": powershell,
-                }),
-                table: pairs(&[
-                    ("Sensor deployment access key", key),
-                    ("Download URL", &bundle.package.download_url),
-                    ("Version", &bundle.package.version),
-                    ("Install command (cmd.exe)", command),
-                    ("Install command (PowerShell)", powershell),
-                ]),
-            };
-            Ok((report, bundle.graph_request_id))
+        } => Operation::ReadInstallBundle(InstallOptions {
+            delayed_update,
+            proxy_url,
+            access_key_file,
+        }),
+        Command::Sensors { domain } => Operation::ListSensors(SensorFilter {
+            domain_name: domain,
+            host: None,
+        }),
+        Command::Verdict { host } => Operation::SensorVerdict(host),
+    };
+    // Only `regenerate --store` writes: check_usage made sure it has a key secret, and the other
+    // commands are given none, whatever SENSOR_KEY_SECRET_ID says.
+    let stores = matches!(operation, Operation::RegenerateKey { .. }) && store.is_some();
+    let keys = KeyService::new(Arc::clone(&graph), store, key_secret.filter(|_| stores));
+    let answer = operations::run(graph.as_ref(), &keys, operation, deadline)
+        .await
+        .map_err(|error| Failure::from(&error))?;
+    if let Outcome::Regenerated(regenerated) = &answer.outcome {
+        if regenerated.concurrent_regenerate_won {
+            tracing::warn!("a concurrent regenerate won; its key is the one stored and printed");
         }
-        Command::Sensors { domain } => {
-            let filter = SensorFilter {
-                domain_name: domain,
-                host: None,
-            };
-            let list = sensors::list(&session, &filter, deadline)
-                .await
-                .map_err(|error| Failure::from(&error))?;
-            let report = Report {
-                json: json!(list),
-                table: sensor_table(&list),
-            };
-            Ok((report, list.graph_request_id))
+        if regenerated.verified == Some(false) {
+            tracing::warn!("the key was regenerated and stored, but not verified against Graph afterwards");
         }
-        Command::Completions { .. } => Err(Failure::Other(
-            "internal: completions are printed before any command runs".into(),
-        )),
-        Command::Verdict { host } => {
-            let verdict = sensors::verdict(&session, &host, deadline)
-                .await
-                .map_err(|error| Failure::from(&error))?;
+    }
+    Ok((report(&answer.outcome), answer.graph_request_id))
+}
+
+/// A rotation as the schedule runs one, with a fresh idempotency key: each run of the command is
+/// its own occurrence.
+async fn rotate(
+    graph: Arc<Session>,
+    store: Option<AwsSecretStore>,
+    key_secret: Option<String>,
+    deadline: Deadline,
+) -> Result<(Report, Option<String>), Failure> {
+    let (Some(store), Some(key_secret)) = (store, key_secret) else {
+        return Err(Failure::Config("this command needs --key-secret ID".into()));
+    };
+    let keys = KeyService::new(graph, store, Some(key_secret));
+    let request = RotationRequest::Scheduled {
+        trigger: Trigger::Cli,
+        token: uuid::Uuid::new_v4().to_string(),
+    };
+    let summary = Rotator::default()
+        .run(&keys, request, deadline)
+        .await
+        .map_err(|error| Failure::from(&error))?;
+    let yes_no = |flag: bool| if flag { "yes" } else { "no" };
+    let table = pairs(&[
+        ("Outcome", summary.outcome.name()),
+        ("Secret", &summary.secret_id),
+        ("Version", or_dash(summary.version_id.as_deref())),
+        ("Regenerated at Graph", yes_no(summary.regenerated)),
+        ("Drift repaired", yes_no(summary.drift_repaired)),
+    ]);
+    Ok((
+        Report {
+            json: json!(summary),
+            table,
+        },
+        None,
+    ))
+}
+
+/// The operation's answer as JSON (the HTTP route's body, byte for byte) and as a table.
+fn report(outcome: &Outcome) -> Report {
+    let json = serde_json::to_value(outcome).unwrap_or_default();
+    let table = match outcome {
+        Outcome::Key(read) => pairs(&[("Sensor deployment access key", read.key.expose().expose_secret())]),
+        Outcome::Regenerated(regenerated) => {
+            let mut rows = vec![("Sensor deployment access key", regenerated.key.expose().expose_secret())];
+            if let Some(stored) = &regenerated.stored {
+                rows.extend([
+                    ("Stored in", stored.secret_id.as_str()),
+                    ("Version", stored.version_id.as_str()),
+                ]);
+            }
+            pairs(&rows)
+        }
+        Outcome::Package(package) => pairs(&[("Download URL", &package.download_url), ("Version", &package.version)]),
+        Outcome::Bundle(bundle) => pairs(&[
+            ("Sensor deployment access key", bundle.key.expose().expose_secret()),
+            ("Download URL", &bundle.download_url),
+            ("Version", &bundle.version),
+            ("Install command (cmd.exe)", bundle.install_command.expose_secret()),
+            (
+                "Install command (PowerShell)",
+                bundle.install_command_powershell.expose_secret(),
+            ),
+        ]),
+        Outcome::Sensors(list) => sensor_table(list),
+        Outcome::Verdict(verdict) => {
             let mut rows = vec![
                 ("Sensor", verdict.display_name.as_str()),
                 ("Verdict", verdict.verdict.name()),
@@ -405,30 +377,10 @@ async fn execute(
                     ("Version", or_dash(sensor.version.as_deref())),
                 ]);
             }
-            let table = pairs(&rows);
-            Ok((
-                Report {
-                    json: json!(verdict),
-                    table,
-                },
-                verdict.graph_request_id,
-            ))
+            pairs(&rows)
         }
-    }
-}
-
-fn regenerated(key: &str, stored: Option<&StoredVersion>) -> Report {
-    let mut rows = vec![("Sensor deployment access key", key)];
-    if let Some(stored) = stored {
-        rows.extend([
-            ("Stored in", stored.secret_id.as_str()),
-            ("Version", stored.version_id.as_str()),
-        ]);
-    }
-    Report {
-        json: json!({ "sensorDeploymentAccessKey": key, "stored": stored }),
-        table: pairs(&rows),
-    }
+    };
+    Report { json, table }
 }
 
 fn sensor_table(list: &SensorList) -> String {
