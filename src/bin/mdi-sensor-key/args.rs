@@ -6,7 +6,7 @@ use clap::builder::NonEmptyStringValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mdi_sensor_key::sensors::{HostName, KeyFilePath, ProxyUrl};
 
-/// Shown under every command's `--help`, and in docs/sensors.md.
+/// Shown under every command's `--help`, and in docs/cli.md.
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
