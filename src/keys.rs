@@ -432,7 +432,7 @@ pub(crate) mod fake {
 
     use super::*;
     use crate::gate::Gates;
-    use crate::graph::{Unavailable, Upstream, UpstreamIds};
+    use crate::upstream::{Unavailable, Upstream, UpstreamIds};
 
     #[derive(Default)]
     pub struct FakeGraph {

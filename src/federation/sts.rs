@@ -8,19 +8,15 @@
 //! (403, the API reference's Errors), `AccessDenied` (the common error for a missing
 //! permission), throttling (retried by the SDK first).
 
-use std::time::Duration;
-
 use aws_sdk_sts::Client;
-use aws_sdk_sts::config::timeout::TimeoutConfig;
-use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sts::config::BehaviorVersion;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::RequestId;
 use secrecy::SecretString;
 
 use super::{DURATION_SECONDS, FederationError, SIGNING_ALGORITHM, TokenFuture, WebIdentitySource, WebIdentityToken};
 use crate::deadline::Deadline;
-use crate::secrets::LambdaEnvError;
-use crate::secrets::http::{ReqwestHttpClient, reqwest_client};
+use crate::secrets::{LambdaEnv, LambdaEnvError};
 
 /// STS through the AWS SDK. Cheap to clone: the SDK client is shared. `Debug` shows nothing of
 /// the client, whose configuration holds the role's credentials.
@@ -40,31 +36,21 @@ impl StsWebIdentity {
         StsWebIdentity { client }
     }
 
-    /// The client Lambda needs, from the variables Lambda sets (as
-    /// [`crate::secrets::AwsSecretStore::from_lambda_env`]) and `AWS_ENDPOINT_URL_STS`.
+    /// The client Lambda needs, from Lambda's environment as Secrets Manager's
+    /// ([`LambdaEnv`]: region, role credentials, FIPS and dual-stack switches, app name) and
+    /// `AWS_ENDPOINT_URL_STS`.
     pub fn from_lambda_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, LambdaEnvError> {
-        let get = |name: &'static str| lookup(name).filter(|value| !value.is_empty());
-        let required = |name: &'static str| get(name).ok_or(LambdaEnvError::Missing(name));
-        let credentials = Credentials::new(
-            required("AWS_ACCESS_KEY_ID")?,
-            required("AWS_SECRET_ACCESS_KEY")?,
-            get("AWS_SESSION_TOKEN"),
-            None,
-            "lambda-environment",
-        );
-        let http = reqwest_client().map_err(LambdaEnvError::HttpClient)?;
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .operation_attempt_timeout(Duration::from_secs(3))
-            .operation_timeout(Duration::from_secs(8))
-            .build();
+        let env = LambdaEnv::from_lookup(lookup)?;
         let mut sdk = aws_sdk_sts::Config::builder()
             .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(required("AWS_REGION")?))
-            .credentials_provider(credentials)
-            .http_client(ReqwestHttpClient::new(http))
-            .timeout_config(timeouts);
-        if let Some(url) = get("AWS_ENDPOINT_URL_STS").or_else(|| get("AWS_ENDPOINT_URL")) {
+            .app_name(env.app_name.clone())
+            .use_fips(env.use_fips)
+            .use_dual_stack(env.use_dual_stack)
+            .region(env.region.clone())
+            .credentials_provider(env.credentials.clone())
+            .http_client(env.http.clone())
+            .timeout_config(env.timeouts.clone());
+        if let Some(url) = env.endpoint("AWS_ENDPOINT_URL_STS") {
             sdk = sdk.endpoint_url(url);
         }
         Ok(StsWebIdentity::new(Client::from_conf(sdk.build())))

@@ -43,24 +43,25 @@ fn sdk_switch(lookup: &impl Fn(&str) -> Option<String>, name: &'static str) -> R
     }
 }
 
-/// Secrets Manager through the AWS SDK. Cheap to clone: the SDK client is shared.
-#[derive(Clone, Debug)]
-pub struct AwsSecretStore {
-    client: Client,
+/// What every AWS SDK client of the function takes from the variables Lambda sets (`AWS_REGION`,
+/// the role's `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and the SDK's own
+/// switches, read as aws-config would (`AWS_USE_FIPS_ENDPOINT`, `AWS_USE_DUALSTACK_ENDPOINT`;
+/// GovCloud users need FIPS endpoints), over [`ReqwestHttpClient`]. Built without aws-config's
+/// provider chain: on Lambda the environment is the chain, and skipping it saves init time and
+/// binary size. Secrets Manager and STS are built from the same one.
+pub struct LambdaEnv {
+    pub region: Region,
+    pub credentials: Credentials,
+    pub http: ReqwestHttpClient,
+    pub timeouts: TimeoutConfig,
+    pub use_fips: bool,
+    pub use_dual_stack: bool,
+    pub app_name: AppName,
+    endpoint_overrides: Vec<(&'static str, String)>,
 }
 
-impl AwsSecretStore {
-    pub fn new(client: Client) -> Self {
-        AwsSecretStore { client }
-    }
-
-    /// The client Lambda needs, from the variables Lambda sets (`AWS_REGION`, the role's
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and the SDK's endpoint
-    /// override, over [`ReqwestHttpClient`]. Built without aws-config's provider chain: on Lambda
-    /// the environment is the chain, and skipping it saves init time and binary size. The SDK's
-    /// own switches are honoured as aws-config would: `AWS_USE_FIPS_ENDPOINT` and
-    /// `AWS_USE_DUALSTACK_ENDPOINT` (GovCloud users need FIPS endpoints).
-    pub fn from_lambda_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, LambdaEnvError> {
+impl LambdaEnv {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, LambdaEnvError> {
         let get = |name: &'static str| lookup(name).filter(|value| !value.is_empty());
         let required = |name: &'static str| get(name).ok_or(LambdaEnvError::Missing(name));
         let credentials = Credentials::new(
@@ -76,18 +77,62 @@ impl AwsSecretStore {
             .operation_attempt_timeout(Duration::from_secs(3))
             .operation_timeout(Duration::from_secs(8))
             .build();
-        let use_fips = sdk_switch(&lookup, "AWS_USE_FIPS_ENDPOINT")?;
-        let use_dual_stack = sdk_switch(&lookup, "AWS_USE_DUALSTACK_ENDPOINT")?;
+        let endpoint_overrides = [
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            "AWS_ENDPOINT_URL_STS",
+            "AWS_ENDPOINT_URL",
+        ]
+        .into_iter()
+        .filter_map(|name| get(name).map(|url| (name, url)))
+        .collect();
+        Ok(LambdaEnv {
+            region: Region::new(required("AWS_REGION")?),
+            credentials,
+            http: ReqwestHttpClient::new(http),
+            timeouts,
+            use_fips: sdk_switch(&lookup, "AWS_USE_FIPS_ENDPOINT")?,
+            use_dual_stack: sdk_switch(&lookup, "AWS_USE_DUALSTACK_ENDPOINT")?,
+            app_name: AppName::new(APP_NAME).expect("a valid app name"),
+            endpoint_overrides,
+        })
+    }
+
+    /// The endpoint override for one service (`AWS_ENDPOINT_URL_<SERVICE>`), else the global one.
+    pub fn endpoint(&self, service_variable: &str) -> Option<&str> {
+        let find = |name: &str| {
+            self.endpoint_overrides
+                .iter()
+                .find(|(variable, _)| *variable == name)
+                .map(|(_, url)| url.as_str())
+        };
+        find(service_variable).or_else(|| find("AWS_ENDPOINT_URL"))
+    }
+}
+
+/// Secrets Manager through the AWS SDK. Cheap to clone: the SDK client is shared.
+#[derive(Clone, Debug)]
+pub struct AwsSecretStore {
+    client: Client,
+}
+
+impl AwsSecretStore {
+    pub fn new(client: Client) -> Self {
+        AwsSecretStore { client }
+    }
+
+    /// The client Lambda needs, from Lambda's environment ([`LambdaEnv`]).
+    pub fn from_lambda_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, LambdaEnvError> {
+        let env = LambdaEnv::from_lookup(lookup)?;
         let mut sdk = aws_sdk_secretsmanager::Config::builder()
             .behavior_version(BehaviorVersion::latest())
-            .app_name(AppName::new(APP_NAME).expect("a valid app name"))
-            .use_fips(use_fips)
-            .use_dual_stack(use_dual_stack)
-            .region(Region::new(required("AWS_REGION")?))
-            .credentials_provider(credentials)
-            .http_client(ReqwestHttpClient::new(http))
-            .timeout_config(timeouts);
-        if let Some(url) = get("AWS_ENDPOINT_URL_SECRETS_MANAGER").or_else(|| get("AWS_ENDPOINT_URL")) {
+            .app_name(env.app_name.clone())
+            .use_fips(env.use_fips)
+            .use_dual_stack(env.use_dual_stack)
+            .region(env.region.clone())
+            .credentials_provider(env.credentials.clone())
+            .http_client(env.http.clone())
+            .timeout_config(env.timeouts.clone());
+        if let Some(url) = env.endpoint("AWS_ENDPOINT_URL_SECRETS_MANAGER") {
             sdk = sdk.endpoint_url(url);
         }
         Ok(AwsSecretStore::new(Client::from_conf(sdk.build())))

@@ -16,7 +16,7 @@ pub mod http;
 #[cfg(test)]
 pub(crate) mod memory;
 
-pub use aws::{AwsSecretStore, LambdaEnvError};
+pub use aws::{AwsSecretStore, LambdaEnv, LambdaEnvError};
 
 pub const AWSCURRENT: &str = "AWSCURRENT";
 pub const AWSPENDING: &str = "AWSPENDING";
