@@ -11,6 +11,7 @@ use serde::{Serialize, Serializer};
 
 use crate::access::Permission;
 use crate::deadline::Deadline;
+use crate::health::HostHealthIssues;
 use crate::keys::{AccessKey, KeyError, KeyService, KeySource, Trigger};
 use crate::secrets::{SecretStore, StoredVersion};
 use crate::sensors::{
@@ -33,6 +34,8 @@ pub enum Operation {
     ListSensors(SensorFilter),
     /// The verdict on one host's sensor.
     SensorVerdict(HostName),
+    /// The health issues that name one host.
+    SensorHealthIssues(HostName),
 }
 
 /// Which counter an operation's outcome goes to.
@@ -53,6 +56,7 @@ impl Operation {
             Operation::ReadInstallBundle(_) => "read-install-bundle",
             Operation::ListSensors(_) => "list-sensors",
             Operation::SensorVerdict(_) => "sensor-verdict",
+            Operation::SensorHealthIssues(_) => "sensor-health-issues",
         }
     }
 
@@ -69,9 +73,10 @@ impl Operation {
         match self {
             Operation::ReadKey | Operation::ReadInstallBundle(_) => Tally::KeyRead,
             Operation::RegenerateKey { .. } => Tally::Regeneration,
-            Operation::ReadSensorPackage | Operation::ListSensors(_) | Operation::SensorVerdict(_) => {
-                Tally::SensorQuery
-            }
+            Operation::ReadSensorPackage
+            | Operation::ListSensors(_)
+            | Operation::SensorVerdict(_)
+            | Operation::SensorHealthIssues(_) => Tally::SensorQuery,
         }
     }
 }
@@ -123,7 +128,9 @@ pub enum Outcome {
     Package(DeploymentPackage),
     Bundle(InstallBundle),
     Sensors(SensorList),
-    Verdict(HostVerdict),
+    /// Boxed: with its sensor and explanation it is the largest answer by far.
+    Verdict(Box<HostVerdict>),
+    HealthIssues(HostHealthIssues),
 }
 
 /// An outcome and Graph's request-id, for the audit line.
@@ -223,7 +230,15 @@ where
             let verdict = sensors::verdict(graph, &host, deadline).await?;
             let graph_request_id = verdict.graph_request_id.clone();
             Ok(Answer {
-                outcome: Outcome::Verdict(verdict),
+                outcome: Outcome::Verdict(Box::new(verdict)),
+                graph_request_id,
+            })
+        }
+        Operation::SensorHealthIssues(host) => {
+            let issues = sensors::host_health_issues(graph, &host, deadline).await?;
+            let graph_request_id = issues.graph_request_id.clone();
+            Ok(Answer {
+                outcome: Outcome::HealthIssues(issues),
                 graph_request_id,
             })
         }
@@ -297,6 +312,7 @@ mod tests {
             Operation::ReadInstallBundle(InstallOptions::default()),
             Operation::ListSensors(SensorFilter::default()),
             Operation::SensorVerdict(HostName::parse("DC1").unwrap()),
+            Operation::SensorHealthIssues(HostName::parse("DC1").unwrap()),
         ];
         for operation in &every {
             let rotators = matches!(operation, Operation::RegenerateKey { .. });

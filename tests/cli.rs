@@ -8,7 +8,7 @@ mod common;
 use std::process::Stdio;
 
 use common::*;
-use graph_sim::{Endpoint, Fault, RetryAfter, SimConfig, SimSensor};
+use graph_sim::{Endpoint, Fault, RetryAfter, SimConfig, SimHealthIssue, SimSensor};
 use serde_json::Value;
 
 struct Run {
@@ -873,6 +873,7 @@ async fn every_command_has_help_that_documents_the_exit_codes() {
         vec!["bundle"],
         vec!["sensors"],
         vec!["verdict"],
+        vec!["health-issues"],
         vec!["federation-trust"],
     ] {
         let mut args = command.clone();
@@ -885,4 +886,53 @@ async fn every_command_has_help_that_documents_the_exit_codes() {
             "{command:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_issues_and_an_unhealthy_verdict_show_the_open_issues_and_their_recommendations() {
+    let world = world(Setup::default()).await;
+    world.sim.set_sensors(tenant());
+    world.sim.set_health_issues(vec![
+        SimHealthIssue::open_on("dc3.fabrikam.com"),
+        SimHealthIssue::open_on("dc3.fabrikam.com").with("closed", "low"),
+        SimHealthIssue::open_on("dc1.contoso.com").with("closed", "medium"),
+    ]);
+
+    let issues = run(&world, &["health-issues", "DC3"]).await;
+    assert_eq!(issues.code, 0, "{}", issues.stderr);
+    let lines: Vec<&str> = issues.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("STATUS") && lines[0].contains("RECOMMENDATIONS"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines.len(), 3, "{}", issues.stdout);
+    let json = run(&world, &["health-issues", "dc3.fabrikam.com", "--json"]).await;
+    assert_eq!(json.json()["healthIssues"].as_array().unwrap().len(), 2);
+
+    let verdict = run(&world, &["verdict", "DC3"]).await;
+    assert_eq!(verdict.code, 0, "{}", verdict.stderr);
+    assert!(verdict.stdout.contains("Open health issues:"), "{}", verdict.stdout);
+    assert!(verdict.stdout.contains("Sensor stopped communicating") && verdict.stdout.contains("high"));
+
+    world.sim.set_roles(vec![graph_sim::READ_ROLE.to_owned()]);
+    let unexplained = run(&world, &["verdict", "DC3", "--json"]).await;
+    assert_eq!(unexplained.code, 0, "{}", unexplained.stderr);
+    assert!(
+        unexplained.json()["healthIssuesUnavailable"]
+            .as_str()
+            .unwrap()
+            .contains(graph_sim::HEALTH_READ_ROLE)
+    );
+    let refused = run(&world, &["health-issues", "DC3"]).await;
+    assert_eq!(
+        refused.code, 4,
+        "a missing permission is an upstream refusal: {}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains(graph_sim::HEALTH_READ_ROLE),
+        "{}",
+        refused.stderr
+    );
 }

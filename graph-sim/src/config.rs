@@ -83,7 +83,8 @@ pub struct SimConfig {
     /// The resource a client-credentials scope must name, as `<graph_root>/.default`;
     /// also the `aud` of issued tokens.
     pub graph_root: String,
-    /// Application roles put into issued tokens: by default both, as the deploy steps grant.
+    /// Application roles put into issued tokens: by default the sensors' two and the health issues',
+    /// as the deploy steps grant.
     pub roles: Vec<String>,
     pub initial_key: String,
     pub token_lifetime_secs: u64,
@@ -117,7 +118,11 @@ impl Default for SimConfig {
             client_secret: "sim-client-secret".to_owned(),
             client_certificate_der: None,
             graph_root: "https://graph.microsoft.com".to_owned(),
-            roles: vec![REQUIRED_ROLE.to_owned(), READ_ROLE.to_owned()],
+            roles: vec![
+                REQUIRED_ROLE.to_owned(),
+                READ_ROLE.to_owned(),
+                crate::health::HEALTH_READ_ROLE.to_owned(),
+            ],
             initial_key: crate::mint::random_key(),
             // Entra's own default for app tokens, so clients that refresh
             // "a bit before expiry" see realistic numbers.

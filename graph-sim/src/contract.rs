@@ -23,6 +23,8 @@ pub struct Schema {
     pub sensor: Vec<String>,
     /// The properties of `microsoft.graph.security.sensorSettings`.
     pub settings: Vec<String>,
+    /// The properties of `microsoft.graph.security.healthIssue` (`id` included).
+    pub health_issue: Vec<String>,
     /// Each enum type's members, in published order.
     pub enums: HashMap<String, Vec<String>>,
 }
@@ -80,10 +82,16 @@ fn parse() -> HashMap<String, Schema> {
         if sensor_type["baseType"] == "microsoft.graph.entity" {
             sensor.push("id".to_owned());
         }
+        let issue_type = &schema["entityTypes"]["healthIssue"];
+        let mut health_issue = names(&issue_type["properties"]);
+        if issue_type["baseType"] == "microsoft.graph.entity" {
+            health_issue.push("id".to_owned());
+        }
         schemas.insert(
             key.clone(),
             Schema {
                 sensor,
+                health_issue,
                 settings: names(&schema["complexTypes"]["sensorSettings"]["properties"]),
                 enums,
             },

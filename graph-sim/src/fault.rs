@@ -32,11 +32,13 @@ pub enum Endpoint {
     IssuerMetadata,
     /// IAM `POST /iam` `Action=GetOutboundWebIdentityFederationInfo`.
     FederationInfo,
+    /// Graph `GET /{version}/security/identities/healthIssues`, every page.
+    ListHealthIssues,
 }
 
 impl Endpoint {
     /// How many endpoints there are: the size of the per-endpoint counters and fault queues.
-    pub(crate) const COUNT: usize = 9;
+    pub(crate) const COUNT: usize = 10;
 
     pub(crate) fn index(self) -> usize {
         match self {
@@ -49,6 +51,7 @@ impl Endpoint {
             Endpoint::WebIdentityToken => 6,
             Endpoint::IssuerMetadata => 7,
             Endpoint::FederationInfo => 8,
+            Endpoint::ListHealthIssues => 9,
         }
     }
 }

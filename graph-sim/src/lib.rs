@@ -39,6 +39,8 @@ mod entra;
 mod fault;
 mod federated;
 mod graph;
+mod health;
+mod identities;
 mod mint;
 mod sensors;
 mod server;
@@ -53,6 +55,7 @@ use std::time::Duration;
 pub use certificate::{InvalidCertificate, TestCertificate, thumbprint_sha256};
 pub use config::{FederatedCredential, READ_ROLE, REQUIRED_ROLE, SimCloud, SimConfig};
 pub use fault::{Endpoint, Fault, KeyShape, RetryAfter};
+pub use health::{HEALTH_READ_ROLE, HEALTH_READ_WRITE_ROLE, SimHealthIssue};
 pub use mint::random_key;
 pub use sensors::{DEFAULT_PAGE_SIZE, SimPackage, SimSensor};
 pub use state::{MAX_RECORDED_REQUESTS, RecordedRequest};
@@ -301,6 +304,16 @@ impl SimHandle {
     /// the simulator, as a hostile or broken upstream might; `None` restores the simulator.
     pub fn set_sensor_next_link_root(&self, root: Option<&str>) {
         self.shared().sensors.set_next_link_root(root.map(str::to_owned));
+    }
+
+    /// The tenant's health issues, in the order the list pages them.
+    pub fn set_health_issues(&self, issues: Vec<SimHealthIssue>) {
+        self.shared().health.set_issues(issues);
+    }
+
+    /// Issues per page of the health issue list (at least 1).
+    pub fn set_health_issue_page_size(&self, size: usize) {
+        self.shared().health.set_page_size(size);
     }
 
     /// Queues a fault; each request to `endpoint` consumes the oldest one.

@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use crate::fault::{Endpoint, Fault};
 use crate::state::{RecordedRequest, Shared};
 use crate::sts::IssuerDocument;
-use crate::{clock, control, discovery, entra, graph, sensors, sts};
+use crate::{clock, control, discovery, entra, graph, health, sensors, sts};
 
 /// Token requests are a few hundred bytes; anything far larger is not a
 /// client of these services.
@@ -89,6 +89,7 @@ enum Route {
     Iam,
     Issuer { account: String, document: IssuerDocument },
     Sensors(sensors::Target),
+    Health(health::Target),
     Graph(graph::Target),
 }
 
@@ -112,9 +113,10 @@ impl Route {
                 account: (*account).to_owned(),
                 document: IssuerDocument::Jwks,
             },
-            _ => match sensors::Target::parse(&segments) {
-                Some(target) => Route::Sensors(target),
-                None => Route::Graph(graph::Target::parse(&segments)),
+            _ => match (sensors::Target::parse(&segments), health::Target::parse(&segments)) {
+                (Some(target), _) => Route::Sensors(target),
+                (None, Some(target)) => Route::Health(target),
+                (None, None) => Route::Graph(graph::Target::parse(&segments)),
             },
         }
     }
@@ -127,6 +129,7 @@ impl Route {
             Route::Iam => Some(Endpoint::FederationInfo),
             Route::Issuer { .. } => Some(Endpoint::IssuerMetadata),
             Route::Sensors(target) => Some(target.endpoint()),
+            Route::Health(target) => Some(target.endpoint()),
             Route::Graph(target) => target.endpoint(),
         }
     }
@@ -187,6 +190,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
         Route::Iam => sts::iam_answer(&shared, &incoming).await,
         Route::Issuer { account, document } => sts::issuer(&shared, &incoming, &account, document, fault).await,
         Route::Sensors(target) => sensors::answer(&shared, &incoming, &target, fault).await,
+        Route::Health(target) => health::answer(&shared, &incoming, &target, fault).await,
         Route::Graph(target) => graph::answer(&shared, &incoming, &target, fault).await,
     }
 }

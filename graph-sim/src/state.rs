@@ -117,6 +117,8 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// The MDI sensors and the deployment package, kept apart from the key state.
     pub sensors: crate::sensors::SensorState,
+    /// The health issues (issue 15).
+    pub health: crate::health::HealthState,
 }
 
 impl Shared {
@@ -153,6 +155,7 @@ impl Shared {
                 revoked_below: 0,
             }),
             sensors: crate::sensors::SensorState::default(),
+            health: crate::health::HealthState::default(),
         }
     }
 

@@ -16,7 +16,7 @@ mod untrusted;
 pub use client::GraphClient;
 pub use entra::AccessToken;
 pub use retry::RetryPolicy;
-pub use sensors::SENSOR_PROPERTIES_READ;
+pub use sensors::{HEALTH_ISSUE_PROPERTIES_READ, SENSOR_PROPERTIES_READ};
 pub use session::GraphSession;
 
 pub use crate::upstream::{
@@ -28,6 +28,10 @@ pub const READ_WRITE_ROLE: &str = "SecurityIdentitiesSensors.ReadWrite.All";
 /// The application permission the sensor list and the deployment package need. Microsoft's
 /// permission map lists only this one for them, not ReadWrite.All: an app needs both.
 pub const READ_ROLE: &str = "SecurityIdentitiesSensors.Read.All";
+
+/// The application permission the health issues need (the permission map's least privileged for
+/// `GET /security/identities/healthIssues`; ReadWrite.All is listed as the higher option).
+pub const HEALTH_READ_ROLE: &str = "SecurityIdentitiesHealth.Read.All";
 
 /// A Graph endpoint this crate calls: its method, its path under the API version, and the
 /// application permission Microsoft's permission map names for it
@@ -59,5 +63,13 @@ pub const GET_PACKAGE: Endpoint = Endpoint {
     path: "security/identities/sensors/getDeploymentPackageUri",
     role: READ_ROLE,
 };
+/// `GET /security/identities/healthIssues`: v1.0 and beta, in the global and US Government
+/// schemas alike (tests/contract/graph-schema.json; API page
+/// `security-identitycontainer-list-healthissues.md`).
+pub const LIST_HEALTH_ISSUES: Endpoint = Endpoint {
+    method: "GET",
+    path: "security/identities/healthIssues",
+    role: HEALTH_READ_ROLE,
+};
 /// Every endpoint above.
-pub const ENDPOINTS: [Endpoint; 4] = [GET_KEY, REGENERATE_KEY, LIST_SENSORS, GET_PACKAGE];
+pub const ENDPOINTS: [Endpoint; 5] = [GET_KEY, REGENERATE_KEY, LIST_SENSORS, GET_PACKAGE, LIST_HEALTH_ISSUES];

@@ -127,6 +127,7 @@ enum Route {
     InstallBundle,
     ListSensors,
     SensorVerdict,
+    SensorHealthIssues,
 }
 
 impl Route {
@@ -160,13 +161,24 @@ fn route(path: &str, method: &lambda_http::http::Method) -> Result<Route, Reques
             Method::GET => Ok(Route::SensorVerdict),
             _ => Err(RequestError::MethodNotAllowed("GET")),
         },
+        (path, method) if host_segment(path, HEALTH_ISSUES).is_some() => match *method {
+            Method::GET => Ok(Route::SensorHealthIssues),
+            _ => Err(RequestError::MethodNotAllowed("GET")),
+        },
         _ => Err(RequestError::NotFound),
     }
 }
 
 /// The `{displayName}` of `/sensors/{displayName}/verdict`, still percent-encoded.
 fn verdict_segment(path: &str) -> Option<&str> {
-    let segment = path.strip_prefix("/sensors/")?.strip_suffix("/verdict")?;
+    host_segment(path, "/verdict")
+}
+
+const HEALTH_ISSUES: &str = "/health-issues";
+
+/// The `{host}` of `/sensors/{host}{suffix}`, still percent-encoded.
+fn host_segment<'a>(path: &'a str, suffix: &str) -> Option<&'a str> {
+    let segment = path.strip_prefix("/sensors/")?.strip_suffix(suffix)?;
     (!segment.is_empty() && !segment.contains('/')).then_some(segment)
 }
 
@@ -183,6 +195,10 @@ fn operation(route: Route, request: &Request) -> Result<Operation, RequestError>
         Route::SensorVerdict => {
             let segment = verdict_segment(request.raw_http_path()).ok_or(RequestError::NotFound)?;
             Operation::SensorVerdict(query::host_from_path_segment(segment)?)
+        }
+        Route::SensorHealthIssues => {
+            let segment = host_segment(request.raw_http_path(), HEALTH_ISSUES).ok_or(RequestError::NotFound)?;
+            Operation::SensorHealthIssues(query::host_from_path_segment(segment)?)
         }
     })
 }
@@ -388,16 +404,28 @@ mod tests {
             route("/sensors/DC1%2Ex/verdict", &Method::GET),
             Ok(Route::SensorVerdict)
         );
+        assert_eq!(
+            route("/sensors/dc1.contoso.com/health-issues", &Method::GET),
+            Ok(Route::SensorHealthIssues)
+        );
         for path in [
             "/sensors/",
             "/sensors//verdict",
             "/sensors/a/b/verdict",
             "/sensors/a/verdict/",
+            "/sensors//health-issues",
+            "/sensors/a/b/health-issues",
+            "/sensors/a/Health-Issues",
             "/Sensors",
         ] {
             assert_eq!(route(path, &Method::GET), Err(RequestError::NotFound), "{path}");
         }
-        for path in ["/sensor-package", "/sensors", "/sensors/DC1/verdict"] {
+        for path in [
+            "/sensor-package",
+            "/sensors",
+            "/sensors/DC1/verdict",
+            "/sensors/DC1/health-issues",
+        ] {
             assert_eq!(
                 route(path, &Method::POST),
                 Err(RequestError::MethodNotAllowed("GET")),
@@ -420,6 +448,7 @@ mod tests {
             ("get-install-bundle.json", Route::InstallBundle),
             ("get-sensors.json", Route::ListSensors),
             ("get-sensor-verdict.json", Route::SensorVerdict),
+            ("get-sensor-health-issues.json", Route::SensorHealthIssues),
         ] {
             let text = std::fs::read_to_string(format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
             let mut event: lambda_http::request::LambdaRequest = serde_json::from_str(&text).unwrap();

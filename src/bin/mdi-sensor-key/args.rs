@@ -195,6 +195,15 @@ pub enum Command {
         #[arg(value_name = "HOST")]
         host: HostName,
     },
+    /// List the health issues (open, closed or suppressed) that name one server; needs the app
+    /// permission SecurityIdentitiesHealth.Read.All
+    #[command(name = "health-issues", after_help = EXIT_CODES)]
+    HealthIssues {
+        /// The server's short name (DC1, matching the first label of an issue's DNS names) or
+        /// fully qualified name (dc1.contoso.com)
+        #[arg(value_name = "HOST")]
+        host: HostName,
+    },
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish
     Completions {
         /// The shell to complete in
@@ -215,6 +224,7 @@ impl Command {
             Command::Bundle { .. } => "read-install-bundle",
             Command::Sensors { .. } => "list-sensors",
             Command::Verdict { .. } => "sensor-verdict",
+            Command::HealthIssues { .. } => "sensor-health-issues",
             Command::Completions { .. } => "completions",
         }
     }

@@ -27,6 +27,7 @@ use clap::{CommandFactory, Parser};
 use mdi_sensor_key::credentials::{CredentialsCache, StaticCredentials};
 use mdi_sensor_key::deadline::Deadline;
 use mdi_sensor_key::graph::{GraphClient, GraphSession, RetryPolicy};
+use mdi_sensor_key::health::{Explanation, HealthIssue, IssueSummary};
 use mdi_sensor_key::keys::{KeyService, Trigger};
 use mdi_sensor_key::metrics;
 use mdi_sensor_key::operations::{self, Operation, Outcome};
@@ -279,6 +280,7 @@ async fn execute(
             host: None,
         }),
         Command::Verdict { host } => Operation::SensorVerdict(host),
+        Command::HealthIssues { host } => Operation::SensorHealthIssues(host),
     };
     // Only `regenerate --store` writes: check_usage made sure it has a key secret, and the other
     // commands are given none, whatever SENSOR_KEY_SECRET_ID says.
@@ -377,10 +379,59 @@ fn report(outcome: &Outcome) -> Report {
                     ("Version", or_dash(sensor.version.as_deref())),
                 ]);
             }
-            pairs(&rows)
+            let mut table = pairs(&rows);
+            match &verdict.explanation {
+                Some(Explanation::Issues(issues)) if !issues.is_empty() => {
+                    table.push_str("\n\nOpen health issues:\n");
+                    table.push_str(&issue_table(issues));
+                }
+                Some(Explanation::Issues(_)) => table.push_str("\n\nNo open health issue names this sensor."),
+                Some(explanation @ (Explanation::PermissionMissing { .. } | Explanation::Unavailable { .. })) => {
+                    let json = serde_json::to_value(explanation).unwrap_or_default();
+                    let said = json["healthIssuesUnavailable"].as_str().unwrap_or_default();
+                    table.push_str(&format!("\n\nHealth issues: {said}"));
+                }
+                None => {}
+            }
+            table
         }
+        Outcome::HealthIssues(found) => health_issue_table(&found.health_issues),
     };
     Report { json, table }
+}
+
+/// An unhealthy verdict's open issues: title, severity and the recommendations, one per line.
+fn issue_table(issues: &[IssueSummary]) -> String {
+    let rows: Vec<Vec<String>> = issues
+        .iter()
+        .map(|issue| {
+            vec![
+                or_dash(issue.severity.as_deref()).to_owned(),
+                or_dash(issue.display_name.as_deref()).to_owned(),
+                issue.recommendations.join(" / "),
+            ]
+        })
+        .collect();
+    columns(&["SEVERITY", "ISSUE", "RECOMMENDATIONS"], &rows)
+}
+
+fn health_issue_table(issues: &[HealthIssue]) -> String {
+    if issues.is_empty() {
+        return "No health issue names this server.".to_owned();
+    }
+    let rows: Vec<Vec<String>> = issues
+        .iter()
+        .map(|issue| {
+            vec![
+                or_dash(issue.status.as_deref()).to_owned(),
+                or_dash(issue.severity.as_deref()).to_owned(),
+                or_dash(issue.display_name.as_deref()).to_owned(),
+                or_dash(issue.last_modified_date_time.as_deref()).to_owned(),
+                issue.recommendations.join(" / "),
+            ]
+        })
+        .collect();
+    columns(&["STATUS", "SEVERITY", "ISSUE", "MODIFIED", "RECOMMENDATIONS"], &rows)
 }
 
 fn sensor_table(list: &SensorList) -> String {
