@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Serialize, Serializer};
 
 use crate::access::Permission;
+use crate::candidates::{Activation, ActivationMode, ActivationModeAnswer, CandidateList, ServerIds, ServerOutcome};
 use crate::deadline::Deadline;
 use crate::health::HostHealthIssues;
 use crate::keys::{AccessKey, KeyError, KeyService, KeySource, Trigger};
@@ -36,6 +37,14 @@ pub enum Operation {
     SensorVerdict(HostName),
     /// The health issues that name one host.
     SensorHealthIssues(HostName),
+    /// The servers that can run the v3 sensor without an installer.
+    ListSensorCandidates,
+    /// The tenant's activation mode for candidates.
+    ReadActivationMode,
+    /// Activate the sensor on these candidates.
+    ActivateSensors(ServerIds),
+    /// Set the tenant's activation mode.
+    SetActivationMode(ActivationMode),
 }
 
 /// Which counter an operation's outcome goes to.
@@ -44,6 +53,7 @@ pub enum Tally {
     KeyRead,
     Regeneration,
     SensorQuery,
+    SensorActivation,
 }
 
 impl Operation {
@@ -57,13 +67,19 @@ impl Operation {
             Operation::ListSensors(_) => "list-sensors",
             Operation::SensorVerdict(_) => "sensor-verdict",
             Operation::SensorHealthIssues(_) => "sensor-health-issues",
+            Operation::ListSensorCandidates => "list-sensor-candidates",
+            Operation::ReadActivationMode => "read-activation-mode",
+            Operation::ActivateSensors(_) => "activate-sensors",
+            Operation::SetActivationMode(_) => "set-activation-mode",
         }
     }
 
-    /// The allow-list that guards it: every read, the sensor routes included, is for readers.
+    /// The allow-list that guards it: every read, the sensor routes included, is for readers; the
+    /// two writes that deploy sensors (an activation, the activation mode) are for activators.
     pub fn permission(&self) -> Permission {
         match self {
             Operation::RegenerateKey { .. } => Permission::RegenerateKey,
+            Operation::ActivateSensors(_) | Operation::SetActivationMode(_) => Permission::ActivateSensors,
             _ => Permission::ReadKey,
         }
     }
@@ -76,7 +92,10 @@ impl Operation {
             Operation::ReadSensorPackage
             | Operation::ListSensors(_)
             | Operation::SensorVerdict(_)
-            | Operation::SensorHealthIssues(_) => Tally::SensorQuery,
+            | Operation::SensorHealthIssues(_)
+            | Operation::ListSensorCandidates
+            | Operation::ReadActivationMode => Tally::SensorQuery,
+            Operation::ActivateSensors(_) | Operation::SetActivationMode(_) => Tally::SensorActivation,
         }
     }
 }
@@ -131,6 +150,9 @@ pub enum Outcome {
     /// Boxed: with its sensor and explanation it is the largest answer by far.
     Verdict(Box<HostVerdict>),
     HealthIssues(HostHealthIssues),
+    Candidates(CandidateList),
+    ActivationMode(ActivationModeAnswer),
+    Activated(Activation),
 }
 
 /// An outcome and Graph's request-id, for the audit line.
@@ -242,6 +264,48 @@ where
                 graph_request_id,
             })
         }
+        Operation::ListSensorCandidates => {
+            let list = graph.sensor_candidates(deadline).await?;
+            let graph_request_id = list.graph_request_id.clone();
+            Ok(Answer {
+                outcome: Outcome::Candidates(list),
+                graph_request_id,
+            })
+        }
+        Operation::ReadActivationMode => {
+            let mode = graph.activation_mode(deadline).await?;
+            let graph_request_id = mode.graph_request_id.clone();
+            Ok(Answer {
+                outcome: Outcome::ActivationMode(mode),
+                graph_request_id,
+            })
+        }
+        Operation::ActivateSensors(servers) => {
+            let graph_request_id = graph.activate(&servers, deadline).await?;
+            let servers = servers
+                .as_slice()
+                .iter()
+                .map(|id| ServerOutcome {
+                    server_id: id.clone(),
+                    outcome: "accepted",
+                })
+                .collect();
+            Ok(Answer {
+                outcome: Outcome::Activated(Activation {
+                    servers,
+                    graph_request_id: graph_request_id.clone(),
+                }),
+                graph_request_id,
+            })
+        }
+        Operation::SetActivationMode(mode) => {
+            let answer = graph.set_activation_mode(mode, deadline).await?;
+            let graph_request_id = answer.graph_request_id.clone();
+            Ok(Answer {
+                outcome: Outcome::ActivationMode(answer),
+                graph_request_id,
+            })
+        }
     }
 }
 
@@ -301,6 +365,25 @@ mod tests {
             json_of(Operation::ListSensors(SensorFilter::default())).await,
             serde_json::json!({ "sensors": [] })
         );
+        assert_eq!(
+            json_of(Operation::ListSensorCandidates).await,
+            serde_json::json!({ "sensorCandidates": [] })
+        );
+        assert_eq!(
+            json_of(Operation::ReadActivationMode).await,
+            serde_json::json!({ "activationMode": "manual" })
+        );
+        assert_eq!(
+            json_of(Operation::SetActivationMode(ActivationMode::Automated)).await,
+            serde_json::json!({ "activationMode": "automated" })
+        );
+        assert_eq!(
+            json_of(Operation::ActivateSensors(ServerIds::parse(&["a1", "b2"]).unwrap())).await,
+            serde_json::json!({ "servers": [
+                { "serverId": "a1", "outcome": "accepted" },
+                { "serverId": "b2", "outcome": "accepted" },
+            ] })
+        );
     }
 
     #[test]
@@ -313,12 +396,25 @@ mod tests {
             Operation::ListSensors(SensorFilter::default()),
             Operation::SensorVerdict(HostName::parse("DC1").unwrap()),
             Operation::SensorHealthIssues(HostName::parse("DC1").unwrap()),
+            Operation::ListSensorCandidates,
+            Operation::ReadActivationMode,
+            Operation::ActivateSensors(ServerIds::parse(&["abc"]).unwrap()),
+            Operation::SetActivationMode(ActivationMode::Automated),
         ];
         for operation in &every {
             let rotators = matches!(operation, Operation::RegenerateKey { .. });
             assert_eq!(
                 operation.permission() == Permission::RegenerateKey,
                 rotators,
+                "{operation:?}"
+            );
+            let activators = matches!(
+                operation,
+                Operation::ActivateSensors(_) | Operation::SetActivationMode(_)
+            );
+            assert_eq!(
+                operation.permission() == Permission::ActivateSensors,
+                activators,
                 "{operation:?}"
             );
         }

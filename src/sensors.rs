@@ -12,6 +12,7 @@ use std::str::FromStr;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
+use crate::candidates::{ActivationMode, ActivationModeAnswer, CandidateList, ServerIds};
 use crate::deadline::Deadline;
 use crate::health::{Explanation, HealthIssuesAnswer, HostHealthIssues};
 use crate::keys::{AccessKey, KeySource};
@@ -80,6 +81,23 @@ pub trait SensorSource: Send + Sync {
     fn sensors(&self, deadline: Deadline) -> impl Future<Output = Result<SensorsAnswer, GraphError>> + Send;
     /// Every health issue of the tenant, following Graph's paging to the end.
     fn health_issues(&self, deadline: Deadline) -> impl Future<Output = Result<HealthIssuesAnswer, GraphError>> + Send;
+    /// Every sensor candidate, following Graph's paging to the end.
+    fn sensor_candidates(&self, deadline: Deadline) -> impl Future<Output = Result<CandidateList, GraphError>> + Send;
+    fn activation_mode(
+        &self,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<ActivationModeAnswer, GraphError>> + Send;
+    /// Asks Graph to activate the sensor on `servers`; `Ok` is Graph's request id.
+    fn activate(
+        &self,
+        servers: &ServerIds,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<Option<String>, GraphError>> + Send;
+    fn set_activation_mode(
+        &self,
+        mode: ActivationMode,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<ActivationModeAnswer, GraphError>> + Send;
 }
 
 impl<T: SensorSource + ?Sized> SensorSource for std::sync::Arc<T> {
@@ -93,6 +111,33 @@ impl<T: SensorSource + ?Sized> SensorSource for std::sync::Arc<T> {
 
     fn health_issues(&self, deadline: Deadline) -> impl Future<Output = Result<HealthIssuesAnswer, GraphError>> + Send {
         (**self).health_issues(deadline)
+    }
+
+    fn sensor_candidates(&self, deadline: Deadline) -> impl Future<Output = Result<CandidateList, GraphError>> + Send {
+        (**self).sensor_candidates(deadline)
+    }
+
+    fn activation_mode(
+        &self,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<ActivationModeAnswer, GraphError>> + Send {
+        (**self).activation_mode(deadline)
+    }
+
+    fn activate(
+        &self,
+        servers: &ServerIds,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<Option<String>, GraphError>> + Send {
+        (**self).activate(servers, deadline)
+    }
+
+    fn set_activation_mode(
+        &self,
+        mode: ActivationMode,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<ActivationModeAnswer, GraphError>> + Send {
+        (**self).set_activation_mode(mode, deadline)
     }
 }
 
@@ -618,6 +663,36 @@ pub(crate) mod fake {
             Ok(HealthIssuesAnswer {
                 issues: self.issues.clone(),
                 graph_request_id: Some("health-req".into()),
+            })
+        }
+
+        async fn sensor_candidates(&self, _: Deadline) -> Result<CandidateList, GraphError> {
+            self.calls.lock().unwrap().push("candidates");
+            Ok(CandidateList::default())
+        }
+
+        async fn activation_mode(&self, _: Deadline) -> Result<ActivationModeAnswer, GraphError> {
+            self.calls.lock().unwrap().push("activation-mode");
+            Ok(ActivationModeAnswer {
+                activation_mode: Some("manual".into()),
+                graph_request_id: None,
+            })
+        }
+
+        async fn activate(&self, _: &ServerIds, _: Deadline) -> Result<Option<String>, GraphError> {
+            self.calls.lock().unwrap().push("activate");
+            Ok(Some("activate-req".into()))
+        }
+
+        async fn set_activation_mode(
+            &self,
+            mode: ActivationMode,
+            _: Deadline,
+        ) -> Result<ActivationModeAnswer, GraphError> {
+            self.calls.lock().unwrap().push("set-activation-mode");
+            Ok(ActivationModeAnswer {
+                activation_mode: Some(mode.name().into()),
+                graph_request_id: None,
             })
         }
     }

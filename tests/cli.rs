@@ -8,7 +8,7 @@ mod common;
 use std::process::Stdio;
 
 use common::*;
-use graph_sim::{Endpoint, Fault, RetryAfter, SimConfig, SimHealthIssue, SimSensor};
+use graph_sim::{Endpoint, Fault, RetryAfter, SimCandidate, SimConfig, SimHealthIssue, SimSensor};
 use serde_json::Value;
 
 struct Run {
@@ -874,6 +874,9 @@ async fn every_command_has_help_that_documents_the_exit_codes() {
         vec!["sensors"],
         vec!["verdict"],
         vec!["health-issues"],
+        vec!["candidates"],
+        vec!["activate"],
+        vec!["activation-mode"],
         vec!["federation-trust"],
     ] {
         let mut args = command.clone();
@@ -935,4 +938,40 @@ async fn health_issues_and_an_unhealthy_verdict_show_the_open_issues_and_their_r
         "{}",
         refused.stderr
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn candidates_are_listed_activated_and_the_mode_read_and_set_with_bad_ids_a_usage_error() {
+    let world = world(Setup::default()).await;
+    let dc5 = SimCandidate::new("dc5.contoso.com");
+    world
+        .sim
+        .set_sensor_candidates(vec![dc5.clone(), SimCandidate::new("dc6.contoso.com")]);
+
+    let list = run(&world, &["candidates"]).await;
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(list.stdout.lines().next().unwrap().starts_with("ID"), "{}", list.stdout);
+    assert_eq!(list.stdout.lines().count(), 3);
+
+    let activated = run(&world, &["activate", &dc5.id, "--json"]).await;
+    assert_eq!(activated.code, 0, "{}", activated.stderr);
+    assert_eq!(activated.json()["servers"][0]["serverId"], dc5.id.as_str());
+    assert_eq!(world.sim.activations(), [vec![dc5.id.clone()]]);
+
+    let mode = run(&world, &["activation-mode"]).await;
+    assert!(mode.stdout.contains("manual"), "{}", mode.stdout);
+    let set = run(&world, &["activation-mode", "--set", "automated", "--json"]).await;
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    assert_eq!(set.json()["activationMode"], "automated");
+    assert_eq!(world.sim.activation_mode(), "automated");
+
+    for args in [
+        vec!["activate", "a b"],
+        vec!["activate", "abc", "ABC"],
+        vec!["activation-mode", "--set", "Automated"],
+    ] {
+        let refused = run(&world, &args).await;
+        assert_eq!(refused.code, 2, "{args:?}: {}", refused.stderr);
+    }
+    assert_eq!(world.sim.activations().len(), 1, "nothing more was sent");
 }

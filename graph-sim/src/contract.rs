@@ -25,6 +25,12 @@ pub struct Schema {
     pub settings: Vec<String>,
     /// The properties of `microsoft.graph.security.healthIssue` (`id` included).
     pub health_issue: Vec<String>,
+    /// The properties of `microsoft.graph.security.sensorCandidate` (`id` included); empty where
+    /// the type is not published.
+    pub candidate: Vec<String>,
+    /// The navigation properties of `security.identityContainer`: which collections and
+    /// singletons exist under `/security/identities/` in this cloud and version.
+    pub identities: Vec<String>,
     /// Each enum type's members, in published order.
     pub enums: HashMap<String, Vec<String>>,
 }
@@ -87,11 +93,25 @@ fn parse() -> HashMap<String, Schema> {
         if issue_type["baseType"] == "microsoft.graph.entity" {
             health_issue.push("id".to_owned());
         }
+        let candidate_type = &schema["entityTypes"]["sensorCandidate"];
+        let mut candidate = names(&candidate_type["properties"]);
+        if candidate_type["baseType"] == "microsoft.graph.entity" {
+            candidate.push("id".to_owned());
+        }
+        let identities = schema["entityTypes"]["identityContainer"]["navigation"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect();
         schemas.insert(
             key.clone(),
             Schema {
                 sensor,
                 health_issue,
+                candidate,
+                identities,
                 settings: names(&schema["complexTypes"]["sensorSettings"]["properties"]),
                 enums,
             },

@@ -29,6 +29,7 @@
 #![forbid(unsafe_code)]
 
 mod assertion;
+mod candidates;
 mod certificate;
 mod clock;
 mod config;
@@ -52,6 +53,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use candidates::SimCandidate;
 pub use certificate::{InvalidCertificate, TestCertificate, thumbprint_sha256};
 pub use config::{FederatedCredential, READ_ROLE, REQUIRED_ROLE, SimCloud, SimConfig};
 pub use fault::{Endpoint, Fault, KeyShape, RetryAfter};
@@ -314,6 +316,30 @@ impl SimHandle {
     /// Issues per page of the health issue list (at least 1).
     pub fn set_health_issue_page_size(&self, size: usize) {
         self.shared().health.set_page_size(size);
+    }
+
+    /// The tenant's sensor candidates, in the order the list pages them.
+    pub fn set_sensor_candidates(&self, candidates: Vec<SimCandidate>) {
+        self.shared().candidates.set_candidates(candidates);
+    }
+
+    pub fn sensor_candidates(&self) -> Vec<SimCandidate> {
+        self.shared().candidates.candidates()
+    }
+
+    /// Candidates per page (at least 1).
+    pub fn set_sensor_candidate_page_size(&self, size: usize) {
+        self.shared().candidates.set_page_size(size);
+    }
+
+    /// The activation mode the configuration holds (`manual` at start).
+    pub fn activation_mode(&self) -> String {
+        self.shared().candidates.activation_mode()
+    }
+
+    /// Every `serverIds` list an activation received, oldest first.
+    pub fn activations(&self) -> Vec<Vec<String>> {
+        self.shared().candidates.activations()
     }
 
     /// Queues a fault; each request to `endpoint` consumes the oldest one.

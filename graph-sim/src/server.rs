@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use crate::fault::{Endpoint, Fault};
 use crate::state::{RecordedRequest, Shared};
 use crate::sts::IssuerDocument;
-use crate::{clock, control, discovery, entra, graph, health, sensors, sts};
+use crate::{candidates, clock, control, discovery, entra, graph, health, sensors, sts};
 
 /// Token requests are a few hundred bytes; anything far larger is not a
 /// client of these services.
@@ -66,6 +66,8 @@ pub(crate) struct Incoming {
     pub query: Option<String>,
     /// Decoded fields of a form body; `None` when the body is not a form.
     pub form: Option<Vec<(String, String)>>,
+    /// The raw body, for JSON action parameters.
+    pub body: Vec<u8>,
 }
 
 impl Incoming {
@@ -90,11 +92,12 @@ enum Route {
     Issuer { account: String, document: IssuerDocument },
     Sensors(sensors::Target),
     Health(health::Target),
+    Candidates(candidates::Target),
     Graph(graph::Target),
 }
 
 impl Route {
-    fn parse(path: &str) -> Route {
+    fn parse(path: &str, cloud: crate::config::SimCloud) -> Route {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         match segments.as_slice() {
             [tenant, "oauth2", "v2.0", "token"] => Route::Token {
@@ -116,7 +119,12 @@ impl Route {
             _ => match (sensors::Target::parse(&segments), health::Target::parse(&segments)) {
                 (Some(target), _) => Route::Sensors(target),
                 (None, Some(target)) => Route::Health(target),
-                (None, None) => Route::Graph(graph::Target::parse(&segments)),
+                (None, None) => match candidates::Target::parse(&segments, |version, name| {
+                    candidates::published(cloud, version, name)
+                }) {
+                    Some(target) => Route::Candidates(target),
+                    None => Route::Graph(graph::Target::parse(&segments)),
+                },
             },
         }
     }
@@ -130,6 +138,7 @@ impl Route {
             Route::Issuer { .. } => Some(Endpoint::IssuerMetadata),
             Route::Sensors(target) => Some(target.endpoint()),
             Route::Health(target) => Some(target.endpoint()),
+            Route::Candidates(target) => Some(target.endpoint()),
             Route::Graph(target) => target.endpoint(),
         }
     }
@@ -146,7 +155,7 @@ fn is_form(headers: &HeaderMap) -> bool {
 async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES).await.unwrap_or_default();
-    let route = Route::parse(parts.uri.path());
+    let route = Route::parse(parts.uri.path(), shared.fixed.cloud);
     let form = is_form(&parts.headers)
         .then(|| serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body).unwrap_or_default());
     let record = RecordedRequest {
@@ -182,6 +191,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
         headers: parts.headers,
         query: parts.uri.query().map(str::to_owned),
         form,
+        body: body.to_vec(),
     };
     match route {
         Route::Token { tenant } => entra::answer(&shared, &incoming, &tenant, fault).await,
@@ -191,6 +201,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
         Route::Issuer { account, document } => sts::issuer(&shared, &incoming, &account, document, fault).await,
         Route::Sensors(target) => sensors::answer(&shared, &incoming, &target, fault).await,
         Route::Health(target) => health::answer(&shared, &incoming, &target, fault).await,
+        Route::Candidates(target) => candidates::answer(&shared, &incoming, &target, fault).await,
         Route::Graph(target) => graph::answer(&shared, &incoming, &target, fault).await,
     }
 }

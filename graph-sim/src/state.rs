@@ -119,6 +119,8 @@ pub(crate) struct Shared {
     pub sensors: crate::sensors::SensorState,
     /// The health issues (issue 15).
     pub health: crate::health::HealthState,
+    /// The sensor candidates and the activation mode (issue 15).
+    pub candidates: crate::candidates::CandidateState,
 }
 
 impl Shared {
@@ -156,6 +158,7 @@ impl Shared {
             }),
             sensors: crate::sensors::SensorState::default(),
             health: crate::health::HealthState::default(),
+            candidates: crate::candidates::CandidateState::default(),
         }
     }
 

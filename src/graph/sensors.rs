@@ -10,9 +10,14 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::client::GraphAnswer;
+use super::retry::Replay;
 use super::session::GraphSession;
 use super::untrusted;
-use super::{Endpoint, GET_PACKAGE, GraphError, LIST_HEALTH_ISSUES, LIST_SENSORS, Upstream, UpstreamIds};
+use super::{
+    ACTIVATE_SENSOR_CANDIDATES, Endpoint, GET_ACTIVATION_CONFIGURATION, GET_PACKAGE, GraphError, LIST_HEALTH_ISSUES,
+    LIST_SENSOR_CANDIDATES, LIST_SENSORS, SET_ACTIVATION_CONFIGURATION, Upstream, UpstreamIds,
+};
+use crate::candidates::{ActivationMode, ActivationModeAnswer, CandidateList, SensorCandidate, ServerIds};
 use crate::credentials::CredentialsProvider;
 use crate::deadline::Deadline;
 use crate::health::{HealthIssue, HealthIssuesAnswer};
@@ -54,6 +59,95 @@ impl<S, C: CredentialsProvider> SensorSource for GraphSession<S, C> {
         Ok(HealthIssuesAnswer {
             issues,
             graph_request_id,
+        })
+    }
+
+    async fn sensor_candidates(&self, deadline: Deadline) -> Result<CandidateList, GraphError> {
+        let (sensor_candidates, graph_request_id) =
+            self.every_page(LIST_SENSOR_CANDIDATES, candidate, deadline).await?;
+        Ok(CandidateList {
+            sensor_candidates,
+            graph_request_id,
+        })
+    }
+
+    async fn activation_mode(&self, deadline: Deadline) -> Result<ActivationModeAnswer, GraphError> {
+        let path = GET_ACTIVATION_CONFIGURATION.path;
+        let answer = self
+            .authorized(
+                GET_ACTIVATION_CONFIGURATION,
+                deadline,
+                move |client, ready| async move {
+                    let url = format!("{}/{path}", ready.at.graph_base);
+                    client
+                        .get_at(&ready.at, &url, path, &ready.token, untrusted::SMALL, deadline)
+                        .await
+                },
+            )
+            .await?;
+        match extract_activation_mode(&answer.body) {
+            Ok(mode) => Ok(ActivationModeAnswer {
+                activation_mode: Some(mode),
+                graph_request_id: answer.ids.request_id,
+            }),
+            Err(reason) => Err(bad_response(reason, answer.ids)),
+        }
+    }
+
+    async fn activate(&self, servers: &ServerIds, deadline: Deadline) -> Result<Option<String>, GraphError> {
+        let body = serde_json::json!({ "serverIds": servers.as_slice() }).to_string();
+        let body = body.as_bytes();
+        let endpoint = ACTIVATE_SENSOR_CANDIDATES;
+        let answer = self
+            .authorized(endpoint, deadline, move |client, ready| async move {
+                // An action with effects: sent again only when Graph said it did not process it.
+                client
+                    .send_json(
+                        &ready.at,
+                        reqwest::Method::POST,
+                        endpoint.path,
+                        &ready.token,
+                        body,
+                        Replay::OnlyIfNotProcessed,
+                        deadline,
+                    )
+                    .await
+            })
+            .await?;
+        Ok(answer.ids.request_id)
+    }
+
+    async fn set_activation_mode(
+        &self,
+        mode: ActivationMode,
+        deadline: Deadline,
+    ) -> Result<ActivationModeAnswer, GraphError> {
+        let body = serde_json::json!({
+            "@odata.type": "#microsoft.graph.security.sensorCandidateActivationConfiguration",
+            "activationMode": mode.name(),
+        })
+        .to_string();
+        let body = body.as_bytes();
+        let endpoint = SET_ACTIVATION_CONFIGURATION;
+        let answer = self
+            .authorized(endpoint, deadline, move |client, ready| async move {
+                // Setting a value is idempotent: a retry sets the same one.
+                client
+                    .send_json(
+                        &ready.at,
+                        reqwest::Method::PATCH,
+                        endpoint.path,
+                        &ready.token,
+                        body,
+                        Replay::Safe,
+                        deadline,
+                    )
+                    .await
+            })
+            .await?;
+        Ok(ActivationModeAnswer {
+            activation_mode: Some(mode.name().to_owned()),
+            graph_request_id: answer.ids.request_id,
         })
     }
 }
@@ -233,6 +327,46 @@ fn sensor(fields: &Map<String, Value>) -> Sensor {
         open_health_issues_count: fields.get("openHealthIssuesCount").and_then(Value::as_u64),
         domain_controller_dns_names: dns_names,
     }
+}
+
+/// Every candidate property [`candidate`] reads; tests/contract.rs holds it to the published
+/// `sensorCandidate` (beta in the US Government clouds has no `domainName`).
+pub const CANDIDATE_PROPERTIES_READ: [&str; 5] = [
+    "id",
+    "computerDnsName",
+    "domainName",
+    "lastSeenDateTime",
+    "senseClientVersion",
+];
+
+fn candidate(fields: &Map<String, Value>) -> SensorCandidate {
+    let text = |name: &str| {
+        fields
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|value| value.len() <= MAX_DNS_NAME)
+            .map(str::to_owned)
+    };
+    SensorCandidate {
+        id: text("id"),
+        computer_dns_name: text("computerDnsName"),
+        domain_name: text("domainName"),
+        last_seen_date_time: text("lastSeenDateTime"),
+        sense_client_version: text("senseClientVersion"),
+    }
+}
+
+/// `activationMode`, from the configuration bare or wrapped in `value` (the v1.0 API page's
+/// example wraps it); a value Graph adds later passes through.
+fn extract_activation_mode(body: &[u8]) -> Result<String, &'static str> {
+    const UNREADABLE: &str = "the activation configuration has no activationMode";
+    let parsed: Value = serde_json::from_slice(body).map_err(|_| UNREADABLE)?;
+    [&parsed["value"]["activationMode"], &parsed["activationMode"]]
+        .into_iter()
+        .find_map(Value::as_str)
+        .filter(|mode| !mode.is_empty() && mode.len() <= 64 && mode.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(str::to_owned)
+        .ok_or(UNREADABLE)
 }
 
 /// Every health issue property [`health_issue`] reads; tests/contract.rs holds it to the

@@ -204,6 +204,25 @@ pub enum Command {
         #[arg(value_name = "HOST")]
         host: HostName,
     },
+    /// List the servers (onboarded to Defender for Endpoint) that can run the v3 sensor without an
+    /// installer
+    #[command(after_help = EXIT_CODES)]
+    Candidates,
+    /// Activate the sensor on candidate servers (it deploys software on them); at most 100 ids,
+    /// none twice
+    #[command(after_help = EXIT_CODES)]
+    Activate {
+        /// The candidates' ids (`id` in `candidates`)
+        #[arg(value_name = "SERVER_ID", required = true, num_args = 1..)]
+        server_ids: Vec<String>,
+    },
+    /// Print the tenant's activation mode for candidates, or set it with --set
+    #[command(name = "activation-mode", after_help = EXIT_CODES)]
+    ActivationMode {
+        /// manual: each server is activated on request; automated: every candidate is
+        #[arg(long, value_name = "MODE", value_parser = ["manual", "automated"])]
+        set: Option<String>,
+    },
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish
     Completions {
         /// The shell to complete in
@@ -225,6 +244,10 @@ impl Command {
             Command::Sensors { .. } => "list-sensors",
             Command::Verdict { .. } => "sensor-verdict",
             Command::HealthIssues { .. } => "sensor-health-issues",
+            Command::Candidates => "list-sensor-candidates",
+            Command::Activate { .. } => "activate-sensors",
+            Command::ActivationMode { set: None } => "read-activation-mode",
+            Command::ActivationMode { set: Some(_) } => "set-activation-mode",
             Command::Completions { .. } => "completions",
         }
     }

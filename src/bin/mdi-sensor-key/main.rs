@@ -24,6 +24,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::config::ProvideCredentials as _;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
+use mdi_sensor_key::candidates::{ActivationMode, SensorCandidate, ServerIds};
 use mdi_sensor_key::credentials::{CredentialsCache, StaticCredentials};
 use mdi_sensor_key::deadline::Deadline;
 use mdi_sensor_key::graph::{GraphClient, GraphSession, RetryPolicy};
@@ -281,6 +282,15 @@ async fn execute(
         }),
         Command::Verdict { host } => Operation::SensorVerdict(host),
         Command::HealthIssues { host } => Operation::SensorHealthIssues(host),
+        Command::Candidates => Operation::ListSensorCandidates,
+        Command::Activate { server_ids } => Operation::ActivateSensors(
+            ServerIds::parse(&server_ids).map_err(|error| Failure::Usage(error.to_string()))?,
+        ),
+        Command::ActivationMode { set: None } => Operation::ReadActivationMode,
+        Command::ActivationMode { set: Some(mode) } => Operation::SetActivationMode(
+            mode.parse::<ActivationMode>()
+                .map_err(|error| Failure::Usage(error.to_string()))?,
+        ),
     };
     // Only `regenerate --store` writes: check_usage made sure it has a key secret, and the other
     // commands are given none, whatever SENSOR_KEY_SECRET_ID says.
@@ -396,6 +406,16 @@ fn report(outcome: &Outcome) -> Report {
             table
         }
         Outcome::HealthIssues(found) => health_issue_table(&found.health_issues),
+        Outcome::Candidates(list) => candidate_table(&list.sensor_candidates),
+        Outcome::ActivationMode(mode) => pairs(&[("Activation mode", or_dash(mode.activation_mode.as_deref()))]),
+        Outcome::Activated(activation) => {
+            let rows: Vec<Vec<String>> = activation
+                .servers
+                .iter()
+                .map(|server| vec![server.server_id.clone(), server.outcome.to_owned()])
+                .collect();
+            columns(&["SERVER", "GRAPH"], &rows)
+        }
     };
     Report { json, table }
 }
@@ -432,6 +452,28 @@ fn health_issue_table(issues: &[HealthIssue]) -> String {
         })
         .collect();
     columns(&["STATUS", "SEVERITY", "ISSUE", "MODIFIED", "RECOMMENDATIONS"], &rows)
+}
+
+fn candidate_table(candidates: &[SensorCandidate]) -> String {
+    if candidates.is_empty() {
+        return "No sensor candidates.".to_owned();
+    }
+    let rows: Vec<Vec<String>> = candidates
+        .iter()
+        .map(|candidate| {
+            [
+                candidate.id.as_deref(),
+                candidate.computer_dns_name.as_deref(),
+                candidate.domain_name.as_deref(),
+                candidate.sense_client_version.as_deref(),
+                candidate.last_seen_date_time.as_deref(),
+            ]
+            .into_iter()
+            .map(|cell| or_dash(cell).to_owned())
+            .collect()
+        })
+        .collect();
+    columns(&["ID", "DNS NAME", "DOMAIN", "MDE CLIENT", "LAST SEEN"], &rows)
 }
 
 fn sensor_table(list: &SensorList) -> String {
