@@ -975,3 +975,83 @@ async fn candidates_are_listed_activated_and_the_mode_read_and_set_with_bad_ids_
     }
     assert_eq!(world.sim.activations().len(), 1, "nothing more was sent");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdict_wait_polls_until_the_sensor_turns_healthy_mid_wait_and_exits_0_quietly_when_piped() {
+    let world = world(Setup::default()).await;
+    world
+        .sim
+        .set_sensors(vec![SimSensor::healthy("DC1", "contoso.com").with_status(
+            "updating",
+            "onboarding",
+            "healthy",
+        )]);
+
+    let (waited, ()) = tokio::join!(run(&world, &["verdict", "DC1", "--wait", "30s", "--json"]), async {
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        world.sim.set_sensors(vec![SimSensor::healthy("DC1", "contoso.com")]);
+    });
+
+    assert_eq!(waited.code, 0, "{}", waited.stderr);
+    assert_eq!(waited.json()["verdict"], "healthy");
+    assert!(world.sim.calls(Endpoint::ListSensors) >= 2, "it asked more than once");
+    assert!(
+        waited.stderr.is_empty(),
+        "no progress when stderr is not a terminal: {:?}",
+        waited.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdict_wait_ends_at_the_deadline_with_the_last_verdicts_own_exit_code() {
+    let world = world(Setup::default()).await;
+    for (sensors, code, verdict) in [
+        (
+            vec![SimSensor::healthy("DC1", "contoso.com").with_status("updating", "starting", "healthy")],
+            7,
+            "installing",
+        ),
+        (
+            vec![SimSensor::healthy("DC1", "contoso.com").with_status("disconnected", "stopped", "notHealthyHigh")],
+            6,
+            "unhealthy",
+        ),
+        (Vec::new(), 8, "missing"),
+    ] {
+        world.sim.set_sensors(sensors);
+        let started = std::time::Instant::now();
+
+        let waited = run(&world, &["verdict", "DC1", "--wait", "2s", "--json"]).await;
+
+        assert_eq!(waited.code, code, "{verdict}: {}", waited.stderr);
+        assert_eq!(waited.json()["verdict"], verdict);
+        assert!(
+            started.elapsed() >= std::time::Duration::from_secs(2),
+            "{verdict}: it waited"
+        );
+    }
+    for bad in ["0s", "1d", "soon"] {
+        let refused = run(&world, &["verdict", "DC1", "--wait", bad]).await;
+        assert_eq!(refused.code, 2, "{bad}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdict_wait_rides_out_throttling_but_stops_at_a_refusal() {
+    let world = world(Setup::default()).await;
+    world.sim.set_sensors(vec![SimSensor::healthy("DC1", "contoso.com")]);
+    for _ in 0..6 {
+        world.sim.inject(Endpoint::ListSensors, Fault::Status(503));
+    }
+    let waited = run(&world, &["verdict", "DC1", "--wait", "30s"]).await;
+    assert_eq!(waited.code, 0, "{}", waited.stderr);
+
+    world.sim.set_roles(vec![graph_sim::REQUIRED_ROLE.to_owned()]);
+    let started = std::time::Instant::now();
+    let refused = run(&world, &["verdict", "DC1", "--wait", "30s"]).await;
+    assert_eq!(refused.code, 4, "{}", refused.stderr);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "a refusal does not wait out the deadline"
+    );
+}

@@ -17,7 +17,9 @@ Exit codes:
      AWS credentials), a key secret that is missing or unreadable, an invalid endpoint
   4  upstream refused: Entra ID or Graph said no (wrong client secret, unknown app or tenant,
      missing permission or admin consent, tenant not onboarded to Defender for Identity)
-  5  upstream unavailable: throttled, unreachable or timed out; try again later";
+  5  upstream unavailable: throttled, unreachable or timed out; try again later
+  verdict --wait only, by the last verdict: 0 healthy, 6 unhealthy, 7 still installing,
+  8 missing (at the end of the wait)";
 
 const CREDENTIALS: &str = "\
 Credentials: with --credentials-secret, the Secrets Manager secret holding
@@ -194,6 +196,11 @@ pub enum Command {
         /// that several domains have is refused (exit 2)
         #[arg(value_name = "HOST")]
         host: HostName,
+        /// Ask again, with growing pauses, until the sensor is healthy or DURATION (90s, 10m, 1h)
+        /// has passed; the exit code says the last verdict (0 healthy, 6 unhealthy, 7 installing,
+        /// 8 missing). Progress on stderr when it is a terminal
+        #[arg(long, value_name = "DURATION", value_parser = crate::wait::parse_duration)]
+        wait: Option<std::time::Duration>,
     },
     /// List the health issues (open, closed or suppressed) that name one server; needs the app
     /// permission SecurityIdentitiesHealth.Read.All

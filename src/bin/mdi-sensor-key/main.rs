@@ -13,6 +13,7 @@ mod exit;
 mod federation;
 mod output;
 mod settings;
+mod wait;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -74,7 +75,7 @@ fn main() -> ExitCode {
         Ok(report) => {
             let mut stdout = std::io::stdout().lock();
             match writeln!(stdout, "{}", report.render(json)).and_then(|()| stdout.flush()) {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(()) => ExitCode::from(report.code),
                 // A closed pipe: the output went nowhere, so this was not a success.
                 Err(_) => ExitCode::from(1),
             }
@@ -280,7 +281,15 @@ async fn execute(
             domain_name: domain,
             host: None,
         }),
-        Command::Verdict { host } => Operation::SensorVerdict(host),
+        Command::Verdict { host, wait: None } => Operation::SensorVerdict(host),
+        Command::Verdict { host, wait: Some(wait) } => {
+            let keys = KeyService::new(Arc::clone(&graph), None::<AwsSecretStore>, None);
+            let per_poll = deadline.remaining();
+            let (answer, verdict) = wait::wait_for(graph.as_ref(), &keys, &host, wait, per_poll).await?;
+            let mut report = report(&answer.outcome);
+            report.code = wait::exit_code(verdict);
+            return Ok((report, answer.graph_request_id));
+        }
         Command::HealthIssues { host } => Operation::SensorHealthIssues(host),
         Command::Candidates => Operation::ListSensorCandidates,
         Command::Activate { server_ids } => Operation::ActivateSensors(
@@ -342,6 +351,7 @@ async fn rotate(
         Report {
             json: json!(summary),
             table,
+            code: 0,
         },
         None,
     ))
@@ -417,7 +427,7 @@ fn report(outcome: &Outcome) -> Report {
             columns(&["SERVER", "GRAPH"], &rows)
         }
     };
-    Report { json, table }
+    Report { json, table, code: 0 }
 }
 
 /// An unhealthy verdict's open issues: title, severity and the recommendations, one per line.
