@@ -358,3 +358,78 @@ async fn the_writes_need_read_write_all_and_say_so_and_faults_are_clear_problems
     );
     world.assert_no_leaks();
 }
+
+#[tokio::test]
+async fn no_new_route_leaks_the_key_the_client_secret_or_a_token_in_success_or_failure() {
+    let world = activation_world(SimCloud::Global, "v1.0", true).await;
+    world.sim.set_key("LEAK-CANARY-KEY-5f0c9d2e7a1b4c3d8e6f0a9b8c7d6e5f");
+    world
+        .sim
+        .set_sensor_candidates(vec![SimCandidate::new("dc5.contoso.com")]);
+    world
+        .sim
+        .set_health_issues(vec![graph_sim::SimHealthIssue::open_on("dc1.contoso.com")]);
+    world
+        .sim
+        .set_sensors(vec![graph_sim::SimSensor::healthy("DC1", "contoso.com").with_status(
+            "disconnected",
+            "stopped",
+            "notHealthyHigh",
+        )]);
+    let routes: [(&str, &str, Option<&str>, Endpoint); 6] = [
+        ("GET", "/sensor-candidates", None, Endpoint::ListSensorCandidates),
+        (
+            "GET",
+            "/sensor-candidates/activation-mode",
+            None,
+            Endpoint::ActivationConfiguration,
+        ),
+        (
+            "PUT",
+            "/sensor-candidates/activation-mode",
+            Some(r#"{"activationMode":"manual"}"#),
+            Endpoint::ActivationConfiguration,
+        ),
+        (
+            "POST",
+            "/sensor-candidates/activate",
+            Some(r#"{"serverIds":["abc"]}"#),
+            Endpoint::ActivateSensors,
+        ),
+        ("GET", "/sensors/DC1/health-issues", None, Endpoint::ListHealthIssues),
+        ("GET", "/sensors/DC1/verdict", None, Endpoint::ListHealthIssues),
+    ];
+    let mut exposed = Vec::new();
+    for (method, path, body, endpoint) in routes {
+        let ok = call(&world.app, request(method, path, body, None)).await;
+        assert_eq!(ok.status, 200, "{method} {path}: {}", ok.json);
+        exposed.push(ok.json.to_string());
+        // 401 and 403 are tried once more with a fresh token, so they are injected twice.
+        for (fault, times) in [
+            (Fault::TokenRevoked, 2),
+            (
+                Fault::Forbidden {
+                    message: "Missing application roles".into(),
+                },
+                2,
+            ),
+            (Fault::MalformedBody, 1),
+            (Fault::HtmlErrorPage(502), 1),
+        ] {
+            for _ in 0..times {
+                world.sim.inject(endpoint, fault.clone());
+            }
+            exposed.push(
+                call(&world.app, request(method, path, body, None))
+                    .await
+                    .json
+                    .to_string(),
+            );
+        }
+    }
+    let key = world.sim.current_key();
+    for text in &exposed {
+        assert!(!text.contains(&key) && !text.contains(CLIENT_SECRET), "{text}");
+    }
+    world.assert_no_leaks();
+}
