@@ -1,6 +1,7 @@
-//! Graph's sensor endpoints for [`GraphSession`]: the deployment package and the sensor list.
+//! Graph's sensor endpoints for [`GraphSession`]: the deployment package, the sensor list, the health
+//! issues, the sensor candidates and their activation.
 //!
-//! The list is paged with `@odata.nextLink`. A next link is an absolute URL chosen by whoever
+//! The lists are paged with `@odata.nextLink`. A next link is an absolute URL chosen by whoever
 //! answered, and following it sends our bearer token there, so it is followed only while it stays
 //! on the configured Graph base (scheme, host, port and API version path); anything else fails
 //! the request instead.
@@ -206,7 +207,7 @@ impl<S, C: CredentialsProvider> GraphSession<S, C> {
             };
         }
         Err(bad_response(
-            "a Graph list (sensors or health issues) did not end within 1000 pages",
+            "a Graph list (sensors, health issues or candidates) did not end within 1000 pages",
             UpstreamIds::default(),
         ))
     }
@@ -266,7 +267,7 @@ struct PageBody {
 
 fn parse_page<T>(body: &[u8], read: fn(&Map<String, Value>) -> T) -> Result<Page<T>, &'static str> {
     let parsed: PageBody = serde_json::from_slice(body)
-        .map_err(|_| "a Graph list (sensors or health issues) is not the JSON collection expected")?;
+        .map_err(|_| "a Graph list (sensors, health issues or candidates) is not the JSON collection expected")?;
     Ok(Page {
         members: parsed.value.iter().map(read).collect(),
         next_link: parsed.next_link,
