@@ -10,32 +10,57 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::entra::{self, Ctx};
-use crate::fault::Fault;
-use crate::server::{self, Incoming};
+use crate::fault::RetryAfter;
+use crate::injection::{Answers, ProcessThen, Service, Shape};
+use crate::reply::entra::EntraReply;
+use crate::request::Incoming;
 use crate::state::Shared;
 
 /// Tenants every Entra serves a document for, with `{tenantid}` left as a placeholder.
 const MULTI_TENANT: [&str; 3] = ["common", "organizations", "consumers"];
 
-pub(crate) async fn answer(shared: &Shared, req: &Incoming, tenant: &str, fault: Option<Fault>) -> Response {
-    let ctx = Ctx::new(req);
-    match &fault {
-        Some(Fault::TooManyRequests { retry_after }) => return ctx.throttled(*retry_after),
-        Some(Fault::Status(code)) => return ctx.status(*code, &shared.fixed.client_id),
-        Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
-        Some(Fault::MalformedBody) => return ctx.respond(StatusCode::OK, server::MALFORMED_BODY.to_owned()),
-        Some(Fault::TruncatedBody) => {
-            return ctx.respond(StatusCode::OK, server::truncated(&document(shared, tenant).to_string()));
-        }
-        Some(Fault::HtmlErrorPage(code)) => return server::html_error_page(*code),
-        Some(Fault::UnexpectedShape) => {
-            let body = json!({ "issuer": format!("{}/{tenant}/v2.0", shared.base_url) });
-            return ctx.respond(StatusCode::OK, body.to_string());
-        }
-        Some(Fault::ProcessThenDrop) => return server::dropped_connection(),
-        _ => {}
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
+pub(crate) struct Discovery<'a> {
+    pub shared: &'a Shared,
+    pub req: &'a Incoming,
+    pub tenant: String,
+    pub reply: EntraReply,
+}
+
+impl Service for Discovery<'_> {
+    const ANSWERS: Answers = Answers {
+        delay: true,
+        malformed_body: true,
+        html_error_page: true,
+        process_then: ProcessThen::DropBeforeWork,
+    };
+
+    async fn work(&self, _shape: Shape) -> Result<Response, Response> {
+        Ok(serve(self.shared, self.req, &self.tenant, &self.reply))
     }
+
+    fn reply(&self, status: StatusCode, body: String) -> Response {
+        self.reply.respond(status, body)
+    }
+
+    fn throttled(&self, retry_after: Option<RetryAfter>) -> Option<Response> {
+        Some(self.reply.throttled(retry_after))
+    }
+
+    fn status(&self, code: u16) -> Option<Response> {
+        Some(self.reply.status(code, &self.shared.fixed.client_id))
+    }
+
+    fn success_body(&self) -> Option<String> {
+        Some(document(self.shared, &self.tenant).to_string())
+    }
+
+    fn unexpected_shape(&self) -> Option<String> {
+        Some(json!({ "issuer": format!("{}/{}/v2.0", self.shared.base_url, self.tenant) }).to_string())
+    }
+}
+
+fn serve(shared: &Shared, req: &Incoming, tenant: &str, ctx: &EntraReply) -> Response {
     if req.method != Method::GET && req.method != Method::HEAD {
         return ctx.error(
             StatusCode::BAD_REQUEST,
@@ -50,7 +75,7 @@ pub(crate) async fn answer(shared: &Shared, req: &Incoming, tenant: &str, fault:
     let known = tenant.eq_ignore_ascii_case(&shared.fixed.tenant_id)
         || MULTI_TENANT.iter().any(|t| tenant.eq_ignore_ascii_case(t));
     if !known {
-        return entra::unknown_tenant(&ctx, tenant);
+        return ctx.unknown_tenant(tenant);
     }
     ctx.respond(StatusCode::OK, document(shared, tenant).to_string())
 }

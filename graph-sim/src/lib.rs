@@ -28,22 +28,34 @@
 
 #![forbid(unsafe_code)]
 
+// The layers, top down: the router sends each request, with the fault it drew, through the one
+// place faults are applied (injection) to the service that answers it; the services answer with
+// the reply helpers and keep what they remember in state. The rest are their tools.
+mod router;
+
+mod injection;
+
+mod control;
+mod discovery;
+mod entra;
+mod graph;
+mod keys;
+mod sensors;
+mod sts;
+
+mod reply;
+mod request;
+mod state;
+mod tenant;
+
 mod assertion;
 mod certificate;
 mod clock;
 mod config;
 mod contract;
-mod control;
-mod discovery;
-mod entra;
 mod fault;
 mod federated;
-mod graph;
 mod mint;
-mod sensors;
-mod server;
-mod state;
-mod sts;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -54,8 +66,8 @@ pub use certificate::{InvalidCertificate, TestCertificate, thumbprint_sha256};
 pub use config::{FederatedCredential, READ_ROLE, REQUIRED_ROLE, SimCloud, SimConfig};
 pub use fault::{Endpoint, Fault, KeyShape, RetryAfter};
 pub use mint::random_key;
-pub use sensors::{DEFAULT_PAGE_SIZE, SimPackage, SimSensor};
 pub use state::{MAX_RECORDED_REQUESTS, RecordedRequest};
+pub use tenant::{DEFAULT_PAGE_SIZE, SimPackage, SimSensor};
 
 use certificate::RegisteredCertificate;
 use state::Shared;
@@ -79,7 +91,7 @@ impl Sim {
             })?],
             None => Vec::new(),
         };
-        let (shared, addr, task) = server::spawn(addr, |base_url| Shared::new(config, certificates, base_url)).await?;
+        let (shared, addr, task) = router::spawn(addr, |base_url| Shared::new(config, certificates, base_url)).await?;
         Ok(SimHandle {
             inner: Arc::new(Inner { shared, addr, task }),
         })
@@ -232,7 +244,7 @@ impl SimHandle {
     /// `OutboundWebIdentityFederationDisabledException`. On at start.
     pub fn set_outbound_federation(&self, enabled: bool) {
         let settings = self.shared().sts_settings();
-        self.shared().set_sts_settings(sts::StsSettings {
+        self.shared().set_sts_settings(state::StsSettings {
             federation_enabled: enabled,
             ..settings
         });
@@ -242,7 +254,8 @@ impl SimHandle {
     /// Allowed at start.
     pub fn set_web_identity_allowed(&self, allowed: bool) {
         let settings = self.shared().sts_settings();
-        self.shared().set_sts_settings(sts::StsSettings { allowed, ..settings });
+        self.shared()
+            .set_sts_settings(state::StsSettings { allowed, ..settings });
     }
 
     /// The cloud the tenant's OpenID configuration document names.
