@@ -10,8 +10,8 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::fault::RetryAfter;
-use crate::injection::{Answers, ProcessThen, Service, Shape};
+use crate::injection::{Answers, Call, Service, Shape};
+use crate::reply::Dialect;
 use crate::reply::entra::EntraReply;
 use crate::request::Incoming;
 use crate::state::Shared;
@@ -20,43 +20,28 @@ use crate::state::Shared;
 const MULTI_TENANT: [&str; 3] = ["common", "organizations", "consumers"];
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
-pub(crate) struct Discovery<'a> {
-    pub shared: &'a Shared,
-    pub req: &'a Incoming,
+pub(crate) struct Discovery {
     pub tenant: String,
-    pub reply: EntraReply,
 }
 
-impl Service for Discovery<'_> {
-    const ANSWERS: Answers = Answers {
-        delay: true,
-        malformed_body: true,
-        html_error_page: true,
-        process_then: ProcessThen::DropBeforeWork,
-    };
+impl Service for Discovery {
+    type Dialect = EntraReply;
+    const ANSWERS: Answers = Answers::EVERY_READ_ONLY;
 
-    async fn work(&self, _shape: Shape) -> Result<Response, Response> {
-        Ok(serve(self.shared, self.req, &self.tenant, &self.reply))
+    fn dialect(&self, shared: &Shared, req: &Incoming) -> EntraReply {
+        EntraReply::new(req, &shared.fixed.client_id)
     }
 
-    fn reply(&self, status: StatusCode, body: String) -> Response {
-        self.reply.respond(status, body)
+    async fn work(&self, call: &Call<'_, EntraReply>, _shape: Shape) -> Result<Response, Response> {
+        Ok(serve(call.shared, call.req, &self.tenant, &call.reply))
     }
 
-    fn throttled(&self, retry_after: Option<RetryAfter>) -> Option<Response> {
-        Some(self.reply.throttled(retry_after))
+    fn success_body(&self, call: &Call<'_, EntraReply>) -> Option<String> {
+        Some(document(call.shared, &self.tenant).to_string())
     }
 
-    fn status(&self, code: u16) -> Option<Response> {
-        Some(self.reply.status(code, &self.shared.fixed.client_id))
-    }
-
-    fn success_body(&self) -> Option<String> {
-        Some(document(self.shared, &self.tenant).to_string())
-    }
-
-    fn unexpected_shape(&self) -> Option<String> {
-        Some(json!({ "issuer": format!("{}/{}/v2.0", self.shared.base_url, self.tenant) }).to_string())
+    fn unexpected_shape(&self, call: &Call<'_, EntraReply>) -> Option<String> {
+        Some(json!({ "issuer": format!("{}/{}/v2.0", call.shared.base_url, self.tenant) }).to_string())
     }
 }
 

@@ -12,8 +12,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::fault::RetryAfter;
-use crate::injection::{Answers, ProcessThen, Service, Shape};
+use crate::injection::{Answers, Call, Service, Shape};
+use crate::reply::Dialect;
 use crate::reply::entra::EntraReply;
 use crate::request::Incoming;
 use crate::state::Shared;
@@ -34,54 +34,39 @@ fn success_body(token: &str, lifetime: u64, with_expiry: bool) -> String {
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token`.
-pub(crate) struct Token<'a> {
-    pub shared: &'a Shared,
-    pub req: &'a Incoming,
+pub(crate) struct Token {
     pub tenant: String,
-    pub reply: EntraReply,
 }
 
-impl Service for Token<'_> {
-    const ANSWERS: Answers = Answers {
-        delay: true,
-        malformed_body: true,
-        html_error_page: true,
-        process_then: ProcessThen::AfterWork,
-    };
+impl Service for Token {
+    type Dialect = EntraReply;
+    const ANSWERS: Answers = Answers::EVERY;
+
+    fn dialect(&self, shared: &Shared, req: &Incoming) -> EntraReply {
+        EntraReply::new(req, &shared.fixed.client_id)
+    }
 
     /// Checks the request, then issues a token.
-    async fn work(&self, shape: Shape) -> Result<Response, Response> {
-        check(self.shared, self.req, &self.tenant, &self.reply).await?;
-        let lifetime = shape.expires_in.unwrap_or(self.shared.fixed.token_lifetime_secs);
-        let body = success_body(&self.shared.issue_token(), lifetime, !shape.without_expires_in);
-        Ok(self.reply.respond(StatusCode::OK, body))
-    }
-
-    fn reply(&self, status: StatusCode, body: String) -> Response {
-        self.reply.respond(status, body)
-    }
-
-    fn throttled(&self, retry_after: Option<RetryAfter>) -> Option<Response> {
-        Some(self.reply.throttled(retry_after))
-    }
-
-    fn status(&self, code: u16) -> Option<Response> {
-        Some(self.reply.status(code, &self.shared.fixed.client_id))
+    async fn work(&self, call: &Call<'_, EntraReply>, shape: Shape) -> Result<Response, Response> {
+        check(call.shared, call.req, &self.tenant, &call.reply).await?;
+        let lifetime = shape.expires_in.unwrap_or(call.shared.fixed.token_lifetime_secs);
+        let body = success_body(&call.shared.issue_token(), lifetime, !shape.without_expires_in);
+        Ok(call.reply.respond(StatusCode::OK, body))
     }
 
     /// A token shaped like a real one but unknown to Graph: the half body is never usable.
-    fn success_body(&self) -> Option<String> {
-        let lifetime = self.shared.fixed.token_lifetime_secs;
-        Some(success_body(&self.shared.unregistered_token(), lifetime, true))
+    fn success_body(&self, call: &Call<'_, EntraReply>) -> Option<String> {
+        let lifetime = call.shared.fixed.token_lifetime_secs;
+        Some(success_body(&call.shared.unregistered_token(), lifetime, true))
     }
 
-    fn unexpected_shape(&self) -> Option<String> {
-        let lifetime = self.shared.fixed.token_lifetime_secs;
+    fn unexpected_shape(&self, call: &Call<'_, EntraReply>) -> Option<String> {
+        let lifetime = call.shared.fixed.token_lifetime_secs;
         Some(json!({ "token_type": "Bearer", "expires_in": lifetime, "somethingElse": 1 }).to_string())
     }
 
-    fn invalid_client(&self) -> Option<Response> {
-        Some(self.reply.invalid_client_secret(&self.shared.fixed.client_id))
+    fn invalid_client(&self, call: &Call<'_, EntraReply>) -> Option<Response> {
+        Some(call.reply.invalid_client_secret(&call.shared.fixed.client_id))
     }
 }
 

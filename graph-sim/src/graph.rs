@@ -6,28 +6,15 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::fault::RetryAfter;
-use crate::injection::{Answers, ProcessThen, Service, Shape};
+use crate::injection::{Answers, Call, Service, Shape};
 use crate::reply::graph::{EXPIRED, GraphReply};
 use crate::request::Incoming;
 use crate::state::{Shared, TokenCheck};
 
 /// One Graph request: the simulator, the request, and the ids its answer carries.
-pub(crate) struct GraphRequest<'a> {
-    pub shared: &'a Shared,
-    pub req: &'a Incoming,
-    pub reply: GraphReply,
-}
+pub(crate) type GraphRequest<'a> = Call<'a, GraphReply>;
 
-impl<'a> GraphRequest<'a> {
-    pub(crate) fn new(shared: &'a Shared, req: &'a Incoming) -> Self {
-        GraphRequest {
-            shared,
-            req,
-            reply: GraphReply::new(req),
-        }
-    }
-
+impl GraphRequest<'_> {
     /// The roles of the request's bearer token, or Graph's 401; `not_a_jwt` is the message for
     /// a token that is not three dot-separated parts.
     #[expect(
@@ -78,56 +65,37 @@ pub(crate) trait GraphOperation {
     fn unexpected_shape(&self, graph: &GraphRequest<'_>) -> String;
 }
 
-/// A Graph operation serving one request.
-pub(crate) struct GraphService<'a, O> {
-    pub graph: GraphRequest<'a>,
-    pub operation: O,
-}
+/// A Graph operation as a service: the fault hooks every Graph operation shares.
+pub(crate) struct Graph<O>(pub O);
 
-impl<O: GraphOperation> Service for GraphService<'_, O> {
-    const ANSWERS: Answers = Answers {
-        delay: true,
-        malformed_body: true,
-        html_error_page: true,
-        process_then: ProcessThen::AfterWork,
-    };
+impl<O: GraphOperation> Service for Graph<O> {
+    type Dialect = GraphReply;
+    const ANSWERS: Answers = Answers::EVERY;
 
-    async fn work(&self, _shape: Shape) -> Result<Response, Response> {
-        self.operation.work(&self.graph)
+    fn dialect(&self, _shared: &Shared, req: &Incoming) -> GraphReply {
+        GraphReply::new(req)
     }
 
-    fn reply(&self, status: StatusCode, body: String) -> Response {
-        self.graph.reply.respond(status, body)
+    async fn work(&self, graph: &GraphRequest<'_>, _shape: Shape) -> Result<Response, Response> {
+        self.0.work(graph)
     }
 
-    fn dress(&self, response: Response) -> Response {
-        self.graph.reply.stamp(response)
+    fn success_body(&self, graph: &GraphRequest<'_>) -> Option<String> {
+        Some(self.0.success_body(graph))
     }
 
-    fn throttled(&self, retry_after: Option<RetryAfter>) -> Option<Response> {
-        Some(self.graph.reply.throttled(retry_after))
+    fn unexpected_shape(&self, graph: &GraphRequest<'_>) -> Option<String> {
+        Some(self.0.unexpected_shape(graph))
     }
 
-    fn status(&self, code: u16) -> Option<Response> {
-        Some(self.graph.reply.status(code))
-    }
-
-    fn success_body(&self) -> Option<String> {
-        Some(self.operation.success_body(&self.graph))
-    }
-
-    fn unexpected_shape(&self) -> Option<String> {
-        Some(self.operation.unexpected_shape(&self.graph))
-    }
-
-    fn token_revoked(&self) -> Option<Response> {
-        if let Some(token) = self.graph.req.bearer() {
-            self.graph.shared.revoke_token(token);
+    fn token_revoked(&self, graph: &GraphRequest<'_>) -> Option<Response> {
+        if let Some(token) = graph.req.bearer() {
+            graph.shared.revoke_token(token);
         }
-        Some(self.graph.reply.unauthenticated(EXPIRED))
+        Some(graph.reply.unauthenticated(EXPIRED))
     }
 
-    fn forbidden(&self, message: &str) -> Option<Response> {
-        Some(self.graph.reply.error(StatusCode::FORBIDDEN, "Forbidden", message))
+    fn forbidden(&self, graph: &GraphRequest<'_>, message: &str) -> Option<Response> {
+        Some(graph.reply.error(StatusCode::FORBIDDEN, "Forbidden", message))
     }
 }

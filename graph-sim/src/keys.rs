@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::config::REQUIRED_ROLE;
 use crate::fault::{Endpoint, KeyShape};
 use crate::graph::{GraphOperation, GraphRequest};
+use crate::reply::Dialect;
 use crate::state::Shared;
 
 const NAMESPACE: &str = "microsoft.graph.security.";

@@ -19,9 +19,8 @@ use tokio::net::TcpListener;
 use crate::discovery::Discovery;
 use crate::entra::Token;
 use crate::fault::Endpoint;
-use crate::graph::{GraphRequest, GraphService};
+use crate::graph::Graph;
 use crate::injection::answer;
-use crate::reply::entra::EntraReply;
 use crate::request::{Incoming, is_form};
 use crate::state::{RecordedRequest, Shared};
 use crate::sts::{Iam, Issuer, IssuerDocument, Sts};
@@ -146,67 +145,12 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
     };
     let (shared, req) = (shared.as_ref(), &incoming);
     match route {
-        Route::Token { tenant } => {
-            let reply = EntraReply::new(req);
-            answer(
-                &Token {
-                    shared,
-                    req,
-                    tenant,
-                    reply,
-                },
-                fault,
-            )
-            .await
-        }
-        Route::Discovery { tenant } => {
-            let reply = EntraReply::new(req);
-            answer(
-                &Discovery {
-                    shared,
-                    req,
-                    tenant,
-                    reply,
-                },
-                fault,
-            )
-            .await
-        }
-        Route::Sts => answer(&Sts::new(shared, req), fault).await,
-        Route::Iam => answer(&Iam::new(shared, req), fault).await,
-        Route::Issuer { account, document } => {
-            answer(
-                &Issuer {
-                    shared,
-                    req,
-                    account,
-                    document,
-                },
-                fault,
-            )
-            .await
-        }
-        Route::Sensors(target) => {
-            let graph = GraphRequest::new(shared, req);
-            answer(
-                &GraphService {
-                    graph,
-                    operation: target,
-                },
-                fault,
-            )
-            .await
-        }
-        Route::Graph(target) => {
-            let graph = GraphRequest::new(shared, req);
-            answer(
-                &GraphService {
-                    graph,
-                    operation: target,
-                },
-                fault,
-            )
-            .await
-        }
+        Route::Token { tenant } => answer(&Token { tenant }, shared, req, fault).await,
+        Route::Discovery { tenant } => answer(&Discovery { tenant }, shared, req, fault).await,
+        Route::Sts => answer(&Sts, shared, req, fault).await,
+        Route::Iam => answer(&Iam, shared, req, fault).await,
+        Route::Issuer { account, document } => answer(&Issuer { account, document }, shared, req, fault).await,
+        Route::Sensors(target) => answer(&Graph(target), shared, req, fault).await,
+        Route::Graph(target) => answer(&Graph(target), shared, req, fault).await,
     }
 }

@@ -19,6 +19,7 @@ use crate::config::READ_ROLE;
 use crate::contract;
 use crate::fault::Endpoint;
 use crate::graph::{GraphOperation, GraphRequest};
+use crate::reply::Dialect;
 use crate::request::Incoming;
 use crate::state::Shared;
 

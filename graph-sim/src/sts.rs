@@ -42,8 +42,9 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::clock;
-use crate::injection::{Answers, ProcessThen, Service, Shape};
-use crate::reply::{self, aws::AwsReply};
+use crate::injection::{Answers, Call, Service, Shape};
+use crate::reply::aws::AwsReply;
+use crate::reply::{self, Dialect, PlainJson};
 use crate::request::Incoming;
 use crate::state::Shared;
 
@@ -76,55 +77,18 @@ pub(crate) fn issuer_url(base_url: &str, account: &str) -> String {
 }
 
 /// `POST /sts`: the query-protocol STS endpoint; only `GetWebIdentityToken` is served.
-pub(crate) struct Sts<'a> {
-    pub shared: &'a Shared,
-    pub req: &'a Incoming,
-    pub reply: AwsReply,
-}
+pub(crate) struct Sts;
 
-impl<'a> Sts<'a> {
-    pub(crate) fn new(shared: &'a Shared, req: &'a Incoming) -> Self {
-        Sts {
-            shared,
-            req,
-            reply: AwsReply::new(NAMESPACE),
-        }
-    }
-}
+impl Service for Sts {
+    type Dialect = AwsReply;
+    const ANSWERS: Answers = Answers::EVERY_READ_ONLY;
 
-impl Service for Sts<'_> {
-    const ANSWERS: Answers = Answers {
-        delay: true,
-        malformed_body: true,
-        html_error_page: true,
-        process_then: ProcessThen::DropBeforeWork,
-    };
-
-    async fn work(&self, _shape: Shape) -> Result<Response, Response> {
-        Ok(web_identity_token(self.shared, self.req, &self.reply))
+    fn dialect(&self, _shared: &Shared, _req: &Incoming) -> AwsReply {
+        AwsReply::new(NAMESPACE)
     }
 
-    fn reply(&self, status: StatusCode, body: String) -> Response {
-        self.reply.respond(status, body)
-    }
-
-    /// STS throttles with a 400 `Throttling` and no `Retry-After`.
-    fn throttled(&self, _retry_after: Option<crate::fault::RetryAfter>) -> Option<Response> {
-        Some(self.reply.throttled())
-    }
-
-    fn status(&self, code: u16) -> Option<Response> {
-        let status = reply::status(code);
-        Some(match status.as_u16() {
-            400 | 429 => self.reply.throttled(),
-            403 => self.reply.error(status, "AccessDenied", "Access denied"),
-            500..=599 => self.reply.error(
-                status,
-                "InternalFailure",
-                "The request processing has failed because of an unknown error.",
-            ),
-            _ => self.reply.validation("Invalid request"),
-        })
+    async fn work(&self, call: &Call<'_, AwsReply>, _shape: Shape) -> Result<Response, Response> {
+        Ok(web_identity_token(call.shared, call.req, &call.reply))
     }
 }
 
@@ -262,37 +226,19 @@ pub(crate) fn sign(header: &Value, claims: &Value) -> String {
 /// `POST /iam` `Action=GetOutboundWebIdentityFederationInfo&Version=2010-05-08` (IAM API
 /// reference): `IssuerIdentifier` and `JwtVendingEnabled`, or `FeatureDisabled` (404) when the
 /// account has not enabled outbound identity federation. The only IAM action served.
-pub(crate) struct Iam<'a> {
-    pub shared: &'a Shared,
-    pub req: &'a Incoming,
-    pub reply: AwsReply,
-}
+pub(crate) struct Iam;
 
-impl<'a> Iam<'a> {
-    pub(crate) fn new(shared: &'a Shared, req: &'a Incoming) -> Self {
-        Iam {
-            shared,
-            req,
-            reply: AwsReply::new("https://iam.amazonaws.com/doc/2010-05-08/"),
-        }
-    }
-}
+/// IAM answers only the faults every endpoint answers.
+impl Service for Iam {
+    type Dialect = AwsReply;
+    const ANSWERS: Answers = Answers::NONE;
 
-/// IAM answers none of the faults but the ones every endpoint answers (a redirect, an oversized body).
-impl Service for Iam<'_> {
-    const ANSWERS: Answers = Answers {
-        delay: false,
-        malformed_body: false,
-        html_error_page: false,
-        process_then: ProcessThen::Ignored,
-    };
-
-    async fn work(&self, _shape: Shape) -> Result<Response, Response> {
-        Ok(federation_info(self.shared, self.req, &self.reply))
+    fn dialect(&self, _shared: &Shared, _req: &Incoming) -> AwsReply {
+        AwsReply::new("https://iam.amazonaws.com/doc/2010-05-08/")
     }
 
-    fn reply(&self, status: StatusCode, body: String) -> Response {
-        self.reply.respond(status, body)
+    async fn work(&self, call: &Call<'_, AwsReply>, _shape: Shape) -> Result<Response, Response> {
+        Ok(federation_info(call.shared, call.req, &call.reply))
     }
 }
 
@@ -348,32 +294,26 @@ pub(crate) enum IssuerDocument {
 const JSON: &str = "application/json";
 
 /// `GET /aws-issuer/{account}/.well-known/{openid-configuration|jwks.json}`.
-pub(crate) struct Issuer<'a> {
-    pub shared: &'a Shared,
-    pub req: &'a Incoming,
+pub(crate) struct Issuer {
     pub account: String,
     pub document: IssuerDocument,
 }
 
-/// The issuer answers a faulted status with an empty JSON object.
-impl Service for Issuer<'_> {
+/// The issuer answers a faulted status with an empty JSON object, and no 429 or garbage.
+impl Service for Issuer {
+    type Dialect = PlainJson;
     const ANSWERS: Answers = Answers {
-        delay: true,
+        too_many_requests: false,
         malformed_body: false,
-        html_error_page: true,
-        process_then: ProcessThen::DropBeforeWork,
+        ..Answers::EVERY_READ_ONLY
     };
 
-    async fn work(&self, _shape: Shape) -> Result<Response, Response> {
-        Ok(issuer_document(self.shared, self.req, &self.account, self.document))
+    fn dialect(&self, _shared: &Shared, _req: &Incoming) -> PlainJson {
+        PlainJson
     }
 
-    fn reply(&self, status: StatusCode, body: String) -> Response {
-        reply::raw(status, JSON, body)
-    }
-
-    fn status(&self, code: u16) -> Option<Response> {
-        Some(reply::raw(reply::status(code), JSON, "{}"))
+    async fn work(&self, call: &Call<'_, PlainJson>, _shape: Shape) -> Result<Response, Response> {
+        Ok(issuer_document(call.shared, call.req, &self.account, self.document))
     }
 }
 

@@ -7,6 +7,9 @@ use axum::http::header::HeaderValue;
 use axum::response::Response;
 use uuid::Uuid;
 
+use super::Dialect;
+use crate::fault::RetryAfter;
+
 const XML: &str = "text/xml";
 
 /// Per-request id and the namespace of the service answering.
@@ -21,14 +24,6 @@ impl AwsReply {
             request_id: Uuid::new_v4().to_string(),
             namespace,
         }
-    }
-
-    pub(crate) fn respond(&self, status: StatusCode, body: String) -> Response {
-        let mut response = super::raw(status, XML, body);
-        if let Ok(v) = HeaderValue::from_str(&self.request_id) {
-            response.headers_mut().insert("x-amzn-requestid", v);
-        }
-        response
     }
 
     pub(crate) fn error(&self, status: StatusCode, code: &str, message: &str) -> Response {
@@ -46,8 +41,35 @@ impl AwsReply {
     pub(crate) fn validation(&self, message: &str) -> Response {
         self.error(StatusCode::BAD_REQUEST, "ValidationError", message)
     }
+}
 
-    pub(crate) fn throttled(&self) -> Response {
+impl Dialect for AwsReply {
+    fn respond(&self, status: StatusCode, body: String) -> Response {
+        let mut response = super::raw(status, XML, body);
+        if let Ok(v) = HeaderValue::from_str(&self.request_id) {
+            response.headers_mut().insert("x-amzn-requestid", v);
+        }
+        response
+    }
+
+    /// The codes STS uses for a status: `Throttling` for 400 and 429, `AccessDenied` for 403,
+    /// `InternalFailure` for 5xx, `ValidationError` otherwise.
+    fn status(&self, code: u16) -> Response {
+        let status = super::status(code);
+        match status.as_u16() {
+            400 | 429 => self.throttled(None),
+            403 => self.error(status, "AccessDenied", "Access denied"),
+            500..=599 => self.error(
+                status,
+                "InternalFailure",
+                "The request processing has failed because of an unknown error.",
+            ),
+            _ => self.validation("Invalid request"),
+        }
+    }
+
+    /// AWS throttles with a 400 `Throttling` and no `Retry-After`.
+    fn throttled(&self, _retry_after: Option<RetryAfter>) -> Response {
         self.error(StatusCode::BAD_REQUEST, "Throttling", "Rate exceeded")
     }
 }

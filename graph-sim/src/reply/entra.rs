@@ -14,6 +14,8 @@ use crate::clock;
 use crate::fault::RetryAfter;
 use crate::request::Incoming;
 
+use super::Dialect;
+
 const JSON: &str = "application/json; charset=utf-8";
 
 /// Per-request ids, shared by the error body and the headers.
@@ -21,34 +23,19 @@ pub(crate) struct EntraReply {
     trace_id: String,
     correlation_id: String,
     client_request_id: Option<String>,
+    /// The app's id, which Entra names when it refuses a secret.
+    client_id: String,
 }
 
 impl EntraReply {
-    pub(crate) fn new(req: &Incoming) -> Self {
+    pub(crate) fn new(req: &Incoming, client_id: &str) -> Self {
         let client_request_id = req.header("client-request-id").map(str::to_owned);
         EntraReply {
             trace_id: Uuid::new_v4().to_string(),
             correlation_id: client_request_id.clone().unwrap_or_else(|| Uuid::new_v4().to_string()),
             client_request_id,
+            client_id: client_id.to_owned(),
         }
-    }
-
-    pub(crate) fn respond(&self, status: StatusCode, body: String) -> Response {
-        let mut response = super::raw(status, JSON, body);
-        let headers = response.headers_mut();
-        headers.insert("cache-control", HeaderValue::from_static("no-store, no-cache"));
-        headers.insert("pragma", HeaderValue::from_static("no-cache"));
-        if let Ok(v) = HeaderValue::from_str(&self.trace_id) {
-            headers.insert("x-ms-request-id", v);
-        }
-        if let Some(v) = self
-            .client_request_id
-            .as_deref()
-            .and_then(|v| HeaderValue::from_str(v).ok())
-        {
-            headers.insert(HeaderName::from_static("client-request-id"), v);
-        }
-        response
     }
 
     pub(crate) fn error(&self, status: StatusCode, error: &str, code: u32, message: &str) -> Response {
@@ -66,19 +53,6 @@ impl EntraReply {
             "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
         });
         self.respond(status, body.to_string())
-    }
-
-    pub(crate) fn throttled(&self, retry_after: Option<RetryAfter>) -> Response {
-        let mut response = self.error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "temporarily_unavailable",
-            90055,
-            "TenantThrottlingError: There are too many incoming requests. Please try again later.",
-        );
-        if let Some(v) = retry_after.and_then(|r| HeaderValue::from_str(&r.header_value()).ok()) {
-            response.headers_mut().insert("retry-after", v);
-        }
-        response
     }
 
     pub(crate) fn missing_parameter(&self, name: &str) -> Response {
@@ -100,33 +74,6 @@ impl EntraReply {
                  not the client secret ID, for a secret added to app '{client_id}'."
             ),
         )
-    }
-
-    /// An arbitrary status dressed as Entra would dress it.
-    pub(crate) fn status(&self, code: u16, client_id: &str) -> Response {
-        let status = super::status(code);
-        match status.as_u16() {
-            429 => self.throttled(None),
-            401 => self.invalid_client_secret(client_id),
-            503 => self.error(
-                status,
-                "temporarily_unavailable",
-                90033,
-                "A transient error has occurred. Please try again.",
-            ),
-            400..=499 => self.error(
-                status,
-                "invalid_request",
-                90013,
-                "Invalid input received from the user.",
-            ),
-            _ => self.error(
-                status,
-                "server_error",
-                50000,
-                "There was an error issuing a token or an issue with our sign-in service.",
-            ),
-        }
     }
 
     /// Entra's answer to a tenant it does not serve: 90002 for a name that could
@@ -153,6 +100,66 @@ impl EntraReply {
                 ),
             )
         }
+    }
+}
+
+impl Dialect for EntraReply {
+    fn respond(&self, status: StatusCode, body: String) -> Response {
+        let mut response = super::raw(status, JSON, body);
+        let headers = response.headers_mut();
+        headers.insert("cache-control", HeaderValue::from_static("no-store, no-cache"));
+        headers.insert("pragma", HeaderValue::from_static("no-cache"));
+        if let Ok(v) = HeaderValue::from_str(&self.trace_id) {
+            headers.insert("x-ms-request-id", v);
+        }
+        if let Some(v) = self
+            .client_request_id
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            headers.insert(HeaderName::from_static("client-request-id"), v);
+        }
+        response
+    }
+
+    /// An arbitrary status dressed as Entra would dress it.
+    fn status(&self, code: u16) -> Response {
+        let status = super::status(code);
+        match status.as_u16() {
+            429 => self.throttled(None),
+            401 => self.invalid_client_secret(&self.client_id),
+            503 => self.error(
+                status,
+                "temporarily_unavailable",
+                90033,
+                "A transient error has occurred. Please try again.",
+            ),
+            400..=499 => self.error(
+                status,
+                "invalid_request",
+                90013,
+                "Invalid input received from the user.",
+            ),
+            _ => self.error(
+                status,
+                "server_error",
+                50000,
+                "There was an error issuing a token or an issue with our sign-in service.",
+            ),
+        }
+    }
+
+    fn throttled(&self, retry_after: Option<RetryAfter>) -> Response {
+        let mut response = self.error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "temporarily_unavailable",
+            90055,
+            "TenantThrottlingError: There are too many incoming requests. Please try again later.",
+        );
+        if let Some(v) = retry_after.and_then(|r| HeaderValue::from_str(&r.header_value()).ok()) {
+            response.headers_mut().insert("retry-after", v);
+        }
+        response
     }
 }
 

@@ -13,6 +13,8 @@ use crate::clock;
 use crate::fault::{DEFAULT_FORBIDDEN_MESSAGE, RetryAfter};
 use crate::request::Incoming;
 
+use super::Dialect;
+
 /// Graph's content type for JSON answers.
 const JSON: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 
@@ -39,7 +41,7 @@ impl GraphReply {
     }
 
     /// Adds Graph's tracing headers to any answer, JSON or not.
-    pub(crate) fn stamp(&self, mut response: Response) -> Response {
+    fn stamp(&self, mut response: Response) -> Response {
         let headers = response.headers_mut();
         for (name, value) in [
             ("request-id", &self.request_id),
@@ -51,10 +53,6 @@ impl GraphReply {
         }
         headers.insert("cache-control", HeaderValue::from_static("no-cache"));
         response
-    }
-
-    pub(crate) fn respond(&self, status: StatusCode, body: String) -> Response {
-        self.stamp(super::raw(status, JSON, body))
     }
 
     pub(crate) fn error(&self, status: StatusCode, code: &str, message: &str) -> Response {
@@ -82,15 +80,6 @@ impl GraphReply {
         self.error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message)
     }
 
-    /// 429 `TooManyRequests`, with `Retry-After` when given.
-    pub(crate) fn throttled(&self, retry_after: Option<RetryAfter>) -> Response {
-        let mut response = self.error(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Too many requests.");
-        if let Some(v) = retry_after.and_then(|r| HeaderValue::from_str(&r.header_value()).ok()) {
-            response.headers_mut().insert("retry-after", v);
-        }
-        response
-    }
-
     /// The refusal of an application that lacks `required` (the only role the endpoint accepts).
     pub(crate) fn missing_role(&self, required: &str, roles: &[String]) -> Response {
         self.error(
@@ -103,9 +92,19 @@ impl GraphReply {
             ),
         )
     }
+}
+
+impl Dialect for GraphReply {
+    fn respond(&self, status: StatusCode, body: String) -> Response {
+        self.stamp(super::raw(status, JSON, body))
+    }
+
+    fn dress(&self, response: Response) -> Response {
+        self.stamp(response)
+    }
 
     /// An arbitrary status with the code Graph uses for it.
-    pub(crate) fn status(&self, code: u16) -> Response {
+    fn status(&self, code: u16) -> Response {
         let status = super::status(code);
         let (code, message) = match status.as_u16() {
             400 => ("BadRequest", "Bad request."),
@@ -127,5 +126,14 @@ impl GraphReply {
             _ => ("UnknownError", ""),
         };
         self.error(status, code, message)
+    }
+
+    /// 429 `TooManyRequests`, with `Retry-After` when given.
+    fn throttled(&self, retry_after: Option<RetryAfter>) -> Response {
+        let mut response = self.error(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Too many requests.");
+        if let Some(v) = retry_after.and_then(|r| HeaderValue::from_str(&r.header_value()).ok()) {
+            response.headers_mut().insert("retry-after", v);
+        }
+        response
     }
 }

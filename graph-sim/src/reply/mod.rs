@@ -5,7 +5,8 @@
 //! and `{"error":{…}}` body), [`entra`] (Entra's `AADSTSnnnn` errors) and [`aws`] (the AWS query
 //! protocol's XML).
 //!
-//! This layer knows nothing of the simulator's state or routes; the services call it.
+//! [`Dialect`] is what the fault layer ([`crate::injection`]) needs of an answer shape. This
+//! layer knows nothing of the simulator's state or routes; the services call it.
 
 pub(crate) mod aws;
 pub(crate) mod entra;
@@ -20,6 +21,41 @@ use axum::http::header::{CONTENT_TYPE, DATE, HeaderValue, LOCATION};
 use axum::response::{IntoResponse, Response};
 
 use crate::clock;
+use crate::fault::RetryAfter;
+
+/// A service family's answer shape, as the fault layer uses it for the faults that stand in for
+/// the service's own answer.
+pub(crate) trait Dialect {
+    /// An answer carrying `body` in this family's content type and headers.
+    fn respond(&self, status: StatusCode, body: String) -> Response;
+
+    /// This family's headers on an answer it did not write (a gateway's HTML page).
+    fn dress(&self, response: Response) -> Response {
+        response
+    }
+
+    /// `code` in this family's error shape.
+    fn status(&self, code: u16) -> Response;
+
+    /// Its answer to a client that calls too often; a plain 429 in its error shape unless the
+    /// family has its own.
+    fn throttled(&self, _retry_after: Option<RetryAfter>) -> Response {
+        self.status(429)
+    }
+}
+
+/// Plain `application/json`, whose errors are an empty object: the AWS issuer's documents.
+pub(crate) struct PlainJson;
+
+impl Dialect for PlainJson {
+    fn respond(&self, status: StatusCode, body: String) -> Response {
+        raw(status, "application/json", body)
+    }
+
+    fn status(&self, code: u16) -> Response {
+        raw(status(code), "application/json", "{}")
+    }
+}
 
 /// A redirect and nothing else: no body, no service headers.
 pub(crate) fn redirect(code: u16, location: &str) -> Response {
