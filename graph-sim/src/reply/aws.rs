@@ -38,6 +38,15 @@ impl AwsReply {
         self.respond(status, body)
     }
 
+    /// AWS's 403 for a request without a SigV4 signature.
+    pub(crate) fn missing_authentication_token(&self) -> Response {
+        self.error(
+            StatusCode::FORBIDDEN,
+            "MissingAuthenticationToken",
+            "Request is missing Authentication Token",
+        )
+    }
+
     pub(crate) fn validation(&self, message: &str) -> Response {
         self.error(StatusCode::BAD_REQUEST, "ValidationError", message)
     }
