@@ -28,13 +28,13 @@
 
 #![forbid(unsafe_code)]
 
-// The layers, top down: the router sends each request, with the fault it drew, through the one
-// place faults are applied (injection) to the service that answers it; the services answer with
-// the reply helpers and keep what they remember in state. The rest are their tools.
+// The layers, top down; a module imports only from layers below it (no import cycle).
+// - router: path -> service; records and counts the request, draws its fault, adds latency.
 mod router;
-
+// - injection: the one place a queued fault meets a request (the `Service` trait).
 mod injection;
-
+// - the services: Entra's token endpoint and discovery document, Graph's key and sensor
+//   operations (sharing `graph`), STS, IAM and the AWS issuer (`sts`), and `/_sim` (`control`).
 mod control;
 mod discovery;
 mod entra;
@@ -42,12 +42,14 @@ mod graph;
 mod keys;
 mod sensors;
 mod sts;
-
+// - what the services answer with, read and remember: the answer shapes (`reply`), the
+//   request, the simulator's state and the tenant's sensors.
 mod reply;
 mod request;
 mod state;
 mod tenant;
-
+// - their tools: the steering vocabulary (`fault`), the start configuration, the published
+//   sensor contract, assertion checks, certificates, minted secrets, clocks.
 mod assertion;
 mod certificate;
 mod clock;

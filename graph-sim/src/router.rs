@@ -59,13 +59,23 @@ pub(crate) async fn spawn(
     Ok((shared, local, task))
 }
 
+/// Which service a path names.
 enum Route {
-    Token { tenant: String },
-    Discovery { tenant: String },
+    Token {
+        tenant: String,
+    },
+    Discovery {
+        tenant: String,
+    },
     Sts,
     Iam,
-    Issuer { account: String, document: IssuerDocument },
+    Issuer {
+        account: String,
+        document: IssuerDocument,
+    },
     Sensors(sensors::Target),
+    /// The key operations, and every other Graph path, which the key endpoints' parser
+    /// answers in Graph's words (a bad version, an unknown segment).
     Graph(keys::Target),
 }
 
@@ -144,6 +154,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
         form,
     };
     let (shared, req) = (shared.as_ref(), &incoming);
+    // Each service is the route's data; `answer` applies the fault and calls it.
     match route {
         Route::Token { tenant } => answer(&Token { tenant }, shared, req, fault).await,
         Route::Discovery { tenant } => answer(&Discovery { tenant }, shared, req, fault).await,
