@@ -28,22 +28,36 @@
 
 #![forbid(unsafe_code)]
 
+// The layers, top down; a module imports only from layers below it (no import cycle).
+// - router: path -> service; records and counts the request, draws its fault, adds latency.
+mod router;
+// - injection: the one place a queued fault meets a request (the `Service` trait).
+mod injection;
+// - the services: Entra's token endpoint and discovery document, Graph's key and sensor
+//   operations (sharing `graph`), STS, IAM and the AWS issuer (`sts`), and `/_sim` (`control`).
+mod control;
+mod discovery;
+mod entra;
+mod graph;
+mod keys;
+mod sensors;
+mod sts;
+// - what the services answer with, read and remember: the answer shapes (`reply`), the
+//   request, the simulator's state and the tenant's sensors.
+mod reply;
+mod request;
+mod state;
+mod tenant;
+// - their tools: the steering vocabulary (`fault`), the start configuration, the published
+//   sensor contract, assertion checks, certificates, minted secrets, clocks.
 mod assertion;
 mod certificate;
 mod clock;
 mod config;
 mod contract;
-mod control;
-mod discovery;
-mod entra;
 mod fault;
 mod federated;
-mod graph;
 mod mint;
-mod sensors;
-mod server;
-mod state;
-mod sts;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -54,8 +68,8 @@ pub use certificate::{InvalidCertificate, TestCertificate, thumbprint_sha256};
 pub use config::{FederatedCredential, READ_ROLE, REQUIRED_ROLE, SimCloud, SimConfig};
 pub use fault::{Endpoint, Fault, KeyShape, RetryAfter};
 pub use mint::random_key;
-pub use sensors::{DEFAULT_PAGE_SIZE, SimPackage, SimSensor};
 pub use state::{MAX_RECORDED_REQUESTS, RecordedRequest};
+pub use tenant::{DEFAULT_PAGE_SIZE, SimPackage, SimSensor};
 
 use certificate::RegisteredCertificate;
 use state::Shared;
@@ -79,7 +93,7 @@ impl Sim {
             })?],
             None => Vec::new(),
         };
-        let (shared, addr, task) = server::spawn(addr, |base_url| Shared::new(config, certificates, base_url)).await?;
+        let (shared, addr, task) = router::spawn(addr, |base_url| Shared::new(config, certificates, base_url)).await?;
         Ok(SimHandle {
             inner: Arc::new(Inner { shared, addr, task }),
         })
@@ -232,7 +246,7 @@ impl SimHandle {
     /// `OutboundWebIdentityFederationDisabledException`. On at start.
     pub fn set_outbound_federation(&self, enabled: bool) {
         let settings = self.shared().sts_settings();
-        self.shared().set_sts_settings(sts::StsSettings {
+        self.shared().set_sts_settings(state::StsSettings {
             federation_enabled: enabled,
             ..settings
         });
@@ -242,7 +256,8 @@ impl SimHandle {
     /// Allowed at start.
     pub fn set_web_identity_allowed(&self, allowed: bool) {
         let settings = self.shared().sts_settings();
-        self.shared().set_sts_settings(sts::StsSettings { allowed, ..settings });
+        self.shared()
+            .set_sts_settings(state::StsSettings { allowed, ..settings });
     }
 
     /// The cloud the tenant's OpenID configuration document names.
