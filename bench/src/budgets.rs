@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::calls::{CallTally, Calls};
-use crate::results::{Above, CallsByRequest, Measured};
+use crate::measured::{Above, CallsByRequest, Measured};
 
 const MIB: f64 = 1024.0 * 1024.0;
 

@@ -12,6 +12,7 @@ mod cli;
 mod function;
 mod http;
 mod machine;
+mod measured;
 mod moto;
 mod package;
 mod proxy;
@@ -31,7 +32,8 @@ use std::process::ExitCode;
 use bytes::Bytes;
 
 use crate::cli::Options;
-use crate::results::{Above, CallsByRequest, Measured, Results, Settings};
+use crate::measured::{Above, CallsByRequest, Measured};
+use crate::results::{Results, Settings};
 use crate::scenario::{Events, Samples, Subject};
 use crate::world::World;
 
@@ -168,7 +170,7 @@ async fn run(options: &Options, binaries: &Binaries) -> Result<Results, String> 
             upstream_samples: options.upstream_samples,
             extra_env: options.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         },
-        ratios_to_floor: results::ratios(&bootstrap, &floor),
+        ratios_to_floor: measured::ratios(&bootstrap, &floor),
         budgets: budgets::evaluate(&bootstrap, &floor, &above, &calls),
         bootstrap,
         floor,

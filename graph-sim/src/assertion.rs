@@ -185,6 +185,48 @@ impl Refusal {
 const CHECK_FIC: &str = "Please check your federated identity credential Subject, Audience and Issuer against the \
                          presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation";
 
+/// A client assertion taken apart: its header and claims, its `alg`, the input its signature
+/// covers and the signature's bytes.
+pub(crate) struct Decoded {
+    pub header: Map<String, Value>,
+    pub claims: Map<String, Value>,
+    pub alg: String,
+    pub signing_input: String,
+    pub signature: Vec<u8>,
+}
+
+/// Takes an assertion apart, refusing it as Entra does when its type is not the JWT bearer
+/// type or it is not three base64url parts of which the first two are JSON objects and the
+/// header names an `alg`. Certificate and federated assertions alike.
+pub(crate) fn decode(assertion_type: Option<&str>, assertion: &str) -> Result<Decoded, Refusal> {
+    match assertion_type {
+        None => return Err(Refusal::MissingAssertionType),
+        Some(JWT_BEARER) => {}
+        Some(_) => return Err(Refusal::WrongAssertionType),
+    }
+    let parts: Vec<&str> = assertion.split('.').collect();
+    let [header_b64, claims_b64, signature_b64] = parts.as_slice() else {
+        return Err(Refusal::Malformed);
+    };
+    let header = decode_object(header_b64)?;
+    let claims = decode_object(claims_b64)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature_b64.trim_end_matches('='))
+        .map_err(|_| Refusal::Malformed)?;
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .ok_or(Refusal::Malformed)?
+        .to_owned();
+    Ok(Decoded {
+        header,
+        claims,
+        alg,
+        signing_input: format!("{header_b64}.{claims_b64}"),
+        signature,
+    })
+}
+
 /// A decoded assertion whose form, certificate and signature checked out.
 pub(crate) struct Verified {
     pub jti: String,
@@ -200,21 +242,14 @@ pub(crate) fn verify(
     certificates: &[RegisteredCertificate],
     now: u64,
 ) -> Result<Verified, Refusal> {
-    match assertion_type {
-        None => return Err(Refusal::MissingAssertionType),
-        Some(JWT_BEARER) => {}
-        Some(_) => return Err(Refusal::WrongAssertionType),
-    }
-    let parts: Vec<&str> = assertion.split('.').collect();
-    let [header_b64, claims_b64, signature_b64] = parts.as_slice() else {
-        return Err(Refusal::Malformed);
-    };
-    let header = decode_object(header_b64)?;
-    let claims = decode_object(claims_b64)?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature_b64.trim_end_matches('='))
-        .map_err(|_| Refusal::Malformed)?;
-    let alg = header.get("alg").and_then(Value::as_str).ok_or(Refusal::Malformed)?;
+    let Decoded {
+        header,
+        claims,
+        alg,
+        signing_input,
+        signature,
+    } = decode(assertion_type, assertion)?;
+    let alg = alg.as_str();
     if alg != "PS256" && alg != "RS256" {
         return Err(Refusal::UnsupportedAlgorithm(alg.to_owned()));
     }
@@ -224,7 +259,6 @@ pub(crate) fn verify(
             thumbprint: thumbprint.to_owned(),
         });
     };
-    let signing_input = format!("{header_b64}.{claims_b64}");
     if !signature_valid(alg, &certificate.key, signing_input.as_bytes(), &signature) {
         return Err(Refusal::BadSignature);
     }

@@ -19,128 +19,28 @@
 //!
 //! What happens after an activation is not documented. The simulator's model, for tests of a whole
 //! pipeline: the candidate leaves the list and a sensor of its name appears, `onboarding`. Ids that
-//! name no candidate are ignored (the API page documents no per-server result).
-
-use std::sync::{Mutex, MutexGuard, PoisonError};
+//! name no candidate are ignored (the API page documents no per-server result). The candidates
+//! and the mode are the tenant's ([`crate::tenant`]); the usual faults apply, as for every Graph
+//! operation ([`crate::graph`]).
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use crate::config::{READ_ROLE, REQUIRED_ROLE};
 use crate::contract;
-use crate::fault::{Endpoint, Fault};
-use crate::graph::Ctx;
+use crate::fault::Endpoint;
+use crate::graph::{GraphOperation, GraphRequest};
 use crate::identities;
-use crate::sensors::SimSensor;
-use crate::server::Incoming;
+use crate::reply::{Dialect, raw};
+use crate::request::Incoming;
 use crate::state::Shared;
+use crate::tenant::{SimCandidate, SimSensor};
 
 const CANDIDATES: &str = "sensorCandidates";
 const CONFIGURATION: &str = "sensorCandidateActivationConfiguration";
 const CONFIGURATION_TYPE: &str = "#microsoft.graph.security.sensorCandidateActivationConfiguration";
-
-/// One candidate server (`microsoft.graph.security.sensorCandidate`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SimCandidate {
-    /// A Defender for Endpoint machine id: 40 hex digits.
-    pub id: String,
-    pub computer_dns_name: String,
-    pub domain_name: String,
-    pub last_seen_date_time: String,
-    pub sense_client_version: String,
-}
-
-impl SimCandidate {
-    /// A domain controller at `dns_name` (e.g. `dc5.contoso.com`) with a fresh machine id.
-    pub fn new(dns_name: &str) -> Self {
-        let domain = dns_name.split_once('.').map_or("", |(_, domain)| domain);
-        SimCandidate {
-            id: format!(
-                "{}{}",
-                Uuid::new_v4().simple(),
-                &Uuid::new_v4().simple().to_string()[..8]
-            ),
-            computer_dns_name: dns_name.to_owned(),
-            domain_name: domain.to_owned(),
-            last_seen_date_time: "2026-01-15T09:30:00.1234567Z".to_owned(),
-            sense_client_version: "10.8760.26100.3775".to_owned(),
-        }
-    }
-
-    fn to_json(&self, published: &[String]) -> Value {
-        let every = json!({
-            "id": self.id,
-            "computerDnsName": self.computer_dns_name,
-            "domainName": self.domain_name,
-            "lastSeenDateTime": self.last_seen_date_time,
-            "senseClientVersion": self.sense_client_version,
-            // deviceType is a flags enum; one member for a domain controller.
-            "sensorTypes": ["domainController"],
-        });
-        match every {
-            Value::Object(mut members) => {
-                members.retain(|name, _| published.iter().any(|property| property == name));
-                Value::Object(members)
-            }
-            other => other,
-        }
-    }
-}
-
-struct Candidates {
-    candidates: Vec<SimCandidate>,
-    page_size: usize,
-    activation_mode: String,
-    /// Every `serverIds` list received, in order.
-    activations: Vec<Vec<String>>,
-}
-
-pub(crate) struct CandidateState {
-    inner: Mutex<Candidates>,
-}
-
-impl Default for CandidateState {
-    fn default() -> Self {
-        CandidateState {
-            inner: Mutex::new(Candidates {
-                candidates: Vec::new(),
-                page_size: crate::sensors::DEFAULT_PAGE_SIZE,
-                activation_mode: "manual".to_owned(),
-                activations: Vec::new(),
-            }),
-        }
-    }
-}
-
-impl CandidateState {
-    fn lock(&self) -> MutexGuard<'_, Candidates> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub(crate) fn set_candidates(&self, candidates: Vec<SimCandidate>) {
-        self.lock().candidates = candidates;
-    }
-
-    pub(crate) fn candidates(&self) -> Vec<SimCandidate> {
-        self.lock().candidates.clone()
-    }
-
-    pub(crate) fn set_page_size(&self, size: usize) {
-        self.lock().page_size = size.max(1);
-    }
-
-    pub(crate) fn activation_mode(&self) -> String {
-        self.lock().activation_mode.clone()
-    }
-
-    pub(crate) fn activations(&self) -> Vec<Vec<String>> {
-        self.lock().activations.clone()
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Op {
@@ -196,39 +96,41 @@ pub(crate) fn published(cloud: crate::config::SimCloud, version: &str, name: &st
         .any(|nav| nav == name)
 }
 
-pub(crate) async fn answer(shared: &Shared, req: &Incoming, target: &Target, fault: Option<Fault>) -> Response {
-    let ctx = Ctx::new(req);
-    let success = || match target.op {
-        Op::List => list(shared, req, target).unwrap_or_default(),
-        _ => configuration(shared, target).to_string(),
-    };
-    if let Some(early) = identities::before(shared, req, &ctx, &fault, success).await {
-        return early;
-    }
-    let (methods, roles): (&[Method], &[&str]) = match target.op {
-        Op::List => (&[Method::GET], &[READ_ROLE, REQUIRED_ROLE]),
-        Op::Activate => (&[Method::POST], &[REQUIRED_ROLE]),
-        // The reads admit both roles, the update only ReadWrite.All: decided below.
-        Op::Configuration => (&[Method::GET, Method::PATCH, Method::POST], &[READ_ROLE, REQUIRED_ROLE]),
-    };
-    let checked = match identities::check(shared, req, &ctx, methods, roles) {
-        Err(refusal) => Err(refusal),
-        Ok(()) if target.op == Op::Configuration && req.method != Method::GET => {
-            match identities::check(shared, req, &ctx, methods, &[REQUIRED_ROLE]) {
-                Err(refusal) => Err(refusal),
-                Ok(()) => update(shared, req, target, &ctx),
-            }
+impl GraphOperation for Target {
+    fn success_body(&self, graph: &GraphRequest<'_>) -> String {
+        match self.op {
+            Op::List => list(graph.shared, graph.req, self).unwrap_or_default(),
+            _ => configuration(graph.shared, self).to_string(),
         }
-        Ok(()) => match target.op {
-            Op::List => match list(shared, req, target) {
-                Ok(body) => Ok(ctx.respond(StatusCode::OK, body)),
-                Err(message) => Err(ctx.error(StatusCode::BAD_REQUEST, "BadRequest", message)),
+    }
+
+    fn unexpected_shape(&self, _graph: &GraphRequest<'_>) -> String {
+        // Not a collection: `value` is an object.
+        json!({ "value": { "somethingElse": 1 } }).to_string()
+    }
+
+    fn work(&self, graph: &GraphRequest<'_>) -> Result<Response, Response> {
+        let reply = &graph.reply;
+        let (methods, roles): (&[Method], &[&str]) = match self.op {
+            Op::List => (&[Method::GET], &[READ_ROLE, REQUIRED_ROLE]),
+            Op::Activate => (&[Method::POST], &[REQUIRED_ROLE]),
+            // The reads admit both roles, the update only ReadWrite.All: decided below.
+            Op::Configuration => (&[Method::GET, Method::PATCH, Method::POST], &[READ_ROLE, REQUIRED_ROLE]),
+        };
+        identities::check(graph, methods, roles)?;
+        match self.op {
+            Op::Configuration if graph.req.method != Method::GET => {
+                identities::check(graph, methods, &[REQUIRED_ROLE])?;
+                update(graph, self)
+            }
+            Op::List => match list(graph.shared, graph.req, self) {
+                Ok(body) => Ok(reply.respond(StatusCode::OK, body)),
+                Err(message) => Err(reply.error(StatusCode::BAD_REQUEST, "BadRequest", message)),
             },
-            Op::Activate => activate(shared, req, &ctx),
-            Op::Configuration => Ok(ctx.respond(StatusCode::OK, configuration(shared, target).to_string())),
-        },
-    };
-    identities::after(fault, &ctx, checked)
+            Op::Activate => activate(graph),
+            Op::Configuration => Ok(reply.respond(StatusCode::OK, configuration(graph.shared, self).to_string())),
+        }
+    }
 }
 
 fn list(shared: &Shared, req: &Incoming, target: &Target) -> Result<String, &'static str> {
@@ -237,7 +139,7 @@ fn list(shared: &Shared, req: &Incoming, target: &Target) -> Result<String, &'st
     let members: Vec<Value> = state
         .candidates
         .iter()
-        .map(|candidate| candidate.to_json(&schema.candidate))
+        .map(|candidate| candidate.to_json(schema))
         .collect();
     let collection = format!(
         "{}/{}/security/identities/{CANDIDATES}",
@@ -263,14 +165,15 @@ fn configuration(shared: &Shared, target: &Target) -> Value {
     clippy::result_large_err,
     reason = "the refusal is the answer sent a moment later; boxing it would only add an allocation"
 )]
-fn activate(shared: &Shared, req: &Incoming, ctx: &Ctx) -> Result<Response, Response> {
+fn activate(graph: &GraphRequest<'_>) -> Result<Response, Response> {
+    let (shared, req, reply) = (graph.shared, graph.req, &graph.reply);
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Parameters {
         server_ids: Vec<String>,
     }
     let Ok(parameters) = serde_json::from_slice::<Parameters>(&req.body) else {
-        return Err(ctx.error(
+        return Err(reply.error(
             StatusCode::BAD_REQUEST,
             "BadRequest",
             "The parameter 'serverIds' in the request payload is not a valid parameter for the operation 'activate'.",
@@ -302,14 +205,15 @@ fn activate(shared: &Shared, req: &Incoming, ctx: &Ctx) -> Result<Response, Resp
         }
         shared.sensors.set_sensors(sensors);
     }
-    Ok(ctx.respond(StatusCode::OK, String::new()))
+    Ok(reply.respond(StatusCode::OK, String::new()))
 }
 
 #[expect(
     clippy::result_large_err,
     reason = "the refusal is the answer sent a moment later; boxing it would only add an allocation"
 )]
-fn update(shared: &Shared, req: &Incoming, target: &Target, ctx: &Ctx) -> Result<Response, Response> {
+fn update(graph: &GraphRequest<'_>, target: &Target) -> Result<Response, Response> {
+    let (shared, req, reply) = (graph.shared, graph.req, &graph.reply);
     let mode = serde_json::from_slice::<Value>(&req.body)
         .ok()
         .and_then(|body| body["activationMode"].as_str().map(str::to_owned));
@@ -323,12 +227,12 @@ fn update(shared: &Shared, req: &Incoming, target: &Target, ctx: &Ctx) -> Result
         Some(mode) if mode != "unknownFutureValue" && members.contains(&mode) => {
             shared.candidates.lock().activation_mode = mode;
             if req.method == Method::PATCH {
-                Ok(ctx.stamp(crate::server::raw(StatusCode::NO_CONTENT, "application/json", "")))
+                Ok(reply.dress(raw(StatusCode::NO_CONTENT, "application/json", "")))
             } else {
-                Ok(ctx.respond(StatusCode::OK, configuration(shared, target).to_string()))
+                Ok(reply.respond(StatusCode::OK, configuration(shared, target).to_string()))
             }
         }
-        _ => Err(ctx.error(
+        _ => Err(reply.error(
             StatusCode::BAD_REQUEST,
             "BadRequest",
             "Cannot convert the literal to the expected type 'microsoft.graph.security.sensorCandidateActivationMode'.",

@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 pub const REQUIRED_ROLE: &str = "SecurityIdentitiesSensors.ReadWrite.All";
 /// The role for the sensor list and the deployment package, and the only one the map names.
 pub const READ_ROLE: &str = "SecurityIdentitiesSensors.Read.All";
+/// The permission map's least privileged application permission for the health issues.
+pub const HEALTH_READ_ROLE: &str = "SecurityIdentitiesHealth.Read.All";
+/// The map's higher option for the same read.
+pub const HEALTH_READ_WRITE_ROLE: &str = "SecurityIdentitiesHealth.ReadWrite.All";
 
 /// The Microsoft cloud the simulated tenant lives in, as its OpenID
 /// configuration document tells it (`cloud_instance_name`, `msgraph_host`,
@@ -121,7 +125,7 @@ impl Default for SimConfig {
             roles: vec![
                 REQUIRED_ROLE.to_owned(),
                 READ_ROLE.to_owned(),
-                crate::health::HEALTH_READ_ROLE.to_owned(),
+                HEALTH_READ_ROLE.to_owned(),
             ],
             initial_key: crate::mint::random_key(),
             // Entra's own default for app tokens, so clients that refresh

@@ -235,7 +235,7 @@ struct StsRequest {
 
 async fn sts(State(sim): Sim, Json(req): Json<StsRequest>) -> StatusCode {
     let current = sim.sts_settings();
-    sim.set_sts_settings(crate::sts::StsSettings {
+    sim.set_sts_settings(crate::state::StsSettings {
         federation_enabled: req.federation_enabled.unwrap_or(current.federation_enabled),
         allowed: req.allowed.unwrap_or(current.allowed),
     });

@@ -10,32 +10,42 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::entra::{self, Ctx};
-use crate::fault::Fault;
-use crate::server::{self, Incoming};
+use crate::injection::{Answers, Call, Service, Shape};
+use crate::reply::Dialect;
+use crate::reply::entra::EntraReply;
+use crate::request::Incoming;
 use crate::state::Shared;
 
 /// Tenants every Entra serves a document for, with `{tenantid}` left as a placeholder.
 const MULTI_TENANT: [&str; 3] = ["common", "organizations", "consumers"];
 
-pub(crate) async fn answer(shared: &Shared, req: &Incoming, tenant: &str, fault: Option<Fault>) -> Response {
-    let ctx = Ctx::new(req);
-    match &fault {
-        Some(Fault::TooManyRequests { retry_after }) => return ctx.throttled(*retry_after),
-        Some(Fault::Status(code)) => return ctx.status(*code, &shared.fixed.client_id),
-        Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
-        Some(Fault::MalformedBody) => return ctx.respond(StatusCode::OK, server::MALFORMED_BODY.to_owned()),
-        Some(Fault::TruncatedBody) => {
-            return ctx.respond(StatusCode::OK, server::truncated(&document(shared, tenant).to_string()));
-        }
-        Some(Fault::HtmlErrorPage(code)) => return server::html_error_page(*code),
-        Some(Fault::UnexpectedShape) => {
-            let body = json!({ "issuer": format!("{}/{tenant}/v2.0", shared.base_url) });
-            return ctx.respond(StatusCode::OK, body.to_string());
-        }
-        Some(Fault::ProcessThenDrop) => return server::dropped_connection(),
-        _ => {}
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
+pub(crate) struct Discovery {
+    pub tenant: String,
+}
+
+impl Service for Discovery {
+    type Dialect = EntraReply;
+    const ANSWERS: Answers = Answers::EVERY_READ_ONLY;
+
+    fn dialect(&self, shared: &Shared, req: &Incoming) -> EntraReply {
+        EntraReply::new(req, &shared.fixed.client_id)
     }
+
+    async fn work(&self, call: &Call<'_, EntraReply>, _shape: Shape) -> Result<Response, Response> {
+        Ok(serve(call.shared, call.req, &self.tenant, &call.reply))
+    }
+
+    fn success_body(&self, call: &Call<'_, EntraReply>) -> Option<String> {
+        Some(document(call.shared, &self.tenant).to_string())
+    }
+
+    fn unexpected_shape(&self, call: &Call<'_, EntraReply>) -> Option<String> {
+        Some(json!({ "issuer": format!("{}/{}/v2.0", call.shared.base_url, self.tenant) }).to_string())
+    }
+}
+
+fn serve(shared: &Shared, req: &Incoming, tenant: &str, ctx: &EntraReply) -> Response {
     if req.method != Method::GET && req.method != Method::HEAD {
         return ctx.error(
             StatusCode::BAD_REQUEST,
@@ -50,7 +60,7 @@ pub(crate) async fn answer(shared: &Shared, req: &Incoming, tenant: &str, fault:
     let known = tenant.eq_ignore_ascii_case(&shared.fixed.tenant_id)
         || MULTI_TENANT.iter().any(|t| tenant.eq_ignore_ascii_case(t));
     if !known {
-        return entra::unknown_tenant(&ctx, tenant);
+        return ctx.unknown_tenant(tenant);
     }
     ctx.respond(StatusCode::OK, document(shared, tenant).to_string())
 }

@@ -3,143 +3,25 @@
 //! federated assertion from an external issuer (checked in `federated`).
 //!
 //! Requests are checked in the order Entra reports problems (method, tenant,
-//! grant, client, credential, scope) and refused with Entra's error JSON:
-//! `error`, an `AADSTSnnnn:` description ending in trace id, correlation id
-//! and timestamp, `error_codes`, and the ids again as fields. Like Entra,
-//! the correlation id is the caller's `client-request-id` when it sent one.
+//! grant, client, credential, scope) and refused with Entra's error JSON
+//! ([`crate::reply::entra`]).
 
-use axum::http::header::{HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
-use crate::fault::{Fault, RetryAfter};
-use crate::server::{self, Incoming};
+use crate::injection::{Answers, Call, Service, Shape};
+use crate::reply::Dialect;
+use crate::reply::entra::EntraReply;
+use crate::request::Incoming;
 use crate::state::Shared;
 use crate::{clock, federated};
-
-const JSON: &str = "application/json; charset=utf-8";
 
 /// Graph's well-known application id; Entra accepts it in place of the
 /// resource URI in a scope.
 const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
-
-/// Per-request ids, shared by the error body and the headers.
-pub(crate) struct Ctx {
-    trace_id: String,
-    correlation_id: String,
-    client_request_id: Option<String>,
-}
-
-impl Ctx {
-    pub(crate) fn new(req: &Incoming) -> Self {
-        let client_request_id = req.header("client-request-id").map(str::to_owned);
-        Ctx {
-            trace_id: Uuid::new_v4().to_string(),
-            correlation_id: client_request_id.clone().unwrap_or_else(|| Uuid::new_v4().to_string()),
-            client_request_id,
-        }
-    }
-
-    pub(crate) fn respond(&self, status: StatusCode, body: String) -> Response {
-        let mut response = server::raw(status, JSON, body);
-        let headers = response.headers_mut();
-        headers.insert("cache-control", HeaderValue::from_static("no-store, no-cache"));
-        headers.insert("pragma", HeaderValue::from_static("no-cache"));
-        if let Ok(v) = HeaderValue::from_str(&self.trace_id) {
-            headers.insert("x-ms-request-id", v);
-        }
-        if let Some(v) = self
-            .client_request_id
-            .as_deref()
-            .and_then(|v| HeaderValue::from_str(v).ok())
-        {
-            headers.insert(HeaderName::from_static("client-request-id"), v);
-        }
-        response
-    }
-
-    pub(crate) fn error(&self, status: StatusCode, error: &str, code: u32, message: &str) -> Response {
-        let timestamp = clock::entra_timestamp();
-        let body = json!({
-            "error": error,
-            "error_description": format!(
-                "AADSTS{code}: {message}\r\nTrace ID: {}\r\nCorrelation ID: {}\r\nTimestamp: {timestamp}",
-                self.trace_id, self.correlation_id
-            ),
-            "error_codes": [code],
-            "timestamp": timestamp,
-            "trace_id": self.trace_id,
-            "correlation_id": self.correlation_id,
-            "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
-        });
-        self.respond(status, body.to_string())
-    }
-
-    pub(crate) fn throttled(&self, retry_after: Option<RetryAfter>) -> Response {
-        let mut response = self.error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "temporarily_unavailable",
-            90055,
-            "TenantThrottlingError: There are too many incoming requests. Please try again later.",
-        );
-        if let Some(v) = retry_after.and_then(|r| HeaderValue::from_str(&r.header_value()).ok()) {
-            response.headers_mut().insert("retry-after", v);
-        }
-        response
-    }
-
-    fn missing_parameter(&self, name: &str) -> Response {
-        self.error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            900144,
-            &format!("The request body must contain the following parameter: '{name}'."),
-        )
-    }
-
-    fn invalid_client_secret(&self, client_id: &str) -> Response {
-        self.error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000215,
-            &format!(
-                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, \
-                 not the client secret ID, for a secret added to app '{client_id}'."
-            ),
-        )
-    }
-
-    /// An arbitrary status dressed as Entra would dress it.
-    pub(crate) fn status(&self, code: u16, client_id: &str) -> Response {
-        let status = server::status(code);
-        match status.as_u16() {
-            429 => self.throttled(None),
-            401 => self.invalid_client_secret(client_id),
-            503 => self.error(
-                status,
-                "temporarily_unavailable",
-                90033,
-                "A transient error has occurred. Please try again.",
-            ),
-            400..=499 => self.error(
-                status,
-                "invalid_request",
-                90013,
-                "Invalid input received from the user.",
-            ),
-            _ => self.error(
-                status,
-                "server_error",
-                50000,
-                "There was an error issuing a token or an issue with our sign-in service.",
-            ),
-        }
-    }
-}
 
 fn success_body(token: &str, lifetime: u64, with_expiry: bool) -> String {
     let mut body = json!({ "token_type": "Bearer" });
@@ -151,44 +33,40 @@ fn success_body(token: &str, lifetime: u64, with_expiry: bool) -> String {
     body.to_string()
 }
 
-pub(crate) async fn answer(shared: &Shared, req: &Incoming, tenant: &str, fault: Option<Fault>) -> Response {
-    let ctx = Ctx::new(req);
-    let lifetime = match &fault {
-        Some(Fault::ExpiresIn(seconds)) => *seconds,
-        _ => shared.fixed.token_lifetime_secs,
-    };
-    match &fault {
-        Some(Fault::TooManyRequests { retry_after }) => return ctx.throttled(*retry_after),
-        Some(Fault::Status(code)) => return ctx.status(*code, &shared.fixed.client_id),
-        Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
-        Some(Fault::MalformedBody) => return ctx.respond(StatusCode::OK, server::MALFORMED_BODY.to_owned()),
-        Some(Fault::TruncatedBody) => {
-            let body = success_body(&shared.unregistered_token(), lifetime, true);
-            return ctx.respond(StatusCode::OK, server::truncated(&body));
-        }
-        Some(Fault::HtmlErrorPage(code)) => return server::html_error_page(*code),
-        Some(Fault::UnexpectedShape) => {
-            let body = json!({ "token_type": "Bearer", "expires_in": lifetime, "somethingElse": 1 });
-            return ctx.respond(StatusCode::OK, body.to_string());
-        }
-        Some(Fault::InvalidClient) => return ctx.invalid_client_secret(&shared.fixed.client_id),
-        _ => {}
+/// `POST /{tenant}/oauth2/v2.0/token`.
+pub(crate) struct Token {
+    pub tenant: String,
+}
+
+impl Service for Token {
+    type Dialect = EntraReply;
+    const ANSWERS: Answers = Answers::EVERY;
+
+    fn dialect(&self, shared: &Shared, req: &Incoming) -> EntraReply {
+        EntraReply::new(req, &shared.fixed.client_id)
     }
-    let with_expiry = fault != Some(Fault::WithoutExpiresIn);
-    match (fault, check(shared, req, tenant, &ctx).await) {
-        (_, Err(refusal)) => refusal,
-        (Some(Fault::ProcessThenStatus(code)), Ok(())) => {
-            shared.issue_token();
-            ctx.status(code, &shared.fixed.client_id)
-        }
-        (Some(Fault::ProcessThenDrop), Ok(())) => {
-            shared.issue_token();
-            server::dropped_connection()
-        }
-        (_, Ok(())) => ctx.respond(
-            StatusCode::OK,
-            success_body(&shared.issue_token(), lifetime, with_expiry),
-        ),
+
+    /// Checks the request, then issues a token.
+    async fn work(&self, call: &Call<'_, EntraReply>, shape: Shape) -> Result<Response, Response> {
+        check(call.shared, call.req, &self.tenant, &call.reply).await?;
+        let lifetime = shape.expires_in.unwrap_or(call.shared.fixed.token_lifetime_secs);
+        let body = success_body(&call.shared.issue_token(), lifetime, !shape.without_expires_in);
+        Ok(call.reply.respond(StatusCode::OK, body))
+    }
+
+    /// A token shaped like a real one but unknown to Graph: the half body is never usable.
+    fn success_body(&self, call: &Call<'_, EntraReply>) -> Option<String> {
+        let lifetime = call.shared.fixed.token_lifetime_secs;
+        Some(success_body(&call.shared.unregistered_token(), lifetime, true))
+    }
+
+    fn unexpected_shape(&self, call: &Call<'_, EntraReply>) -> Option<String> {
+        let lifetime = call.shared.fixed.token_lifetime_secs;
+        Some(json!({ "token_type": "Bearer", "expires_in": lifetime, "somethingElse": 1 }).to_string())
+    }
+
+    fn invalid_client(&self, call: &Call<'_, EntraReply>) -> Option<Response> {
+        Some(call.reply.invalid_client_secret(&call.shared.fixed.client_id))
     }
 }
 
@@ -216,37 +94,7 @@ fn credentials(req: &Incoming) -> (Option<String>, Option<String>) {
     (id, secret)
 }
 
-fn looks_like_guid(s: &str) -> bool {
-    Uuid::parse_str(s).is_ok()
-}
-
-/// Entra's answer to a tenant it does not serve: 90002 for a name that could
-/// be a tenant, 900023 for one that could not.
-pub(crate) fn unknown_tenant(ctx: &Ctx, tenant: &str) -> Response {
-    if looks_like_guid(tenant) || tenant.contains('.') {
-        ctx.error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            90002,
-            &format!(
-                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into \
-                 the correct cloud. Check with your subscription administrator, this may happen if there are no \
-                 active subscriptions for the tenant."
-            ),
-        )
-    } else {
-        ctx.error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            900023,
-            &format!(
-                "Specified tenant identifier '{tenant}' is neither a valid DNS name, nor a valid external domain."
-            ),
-        )
-    }
-}
-
-async fn check(shared: &Shared, req: &Incoming, tenant: &str, ctx: &Ctx) -> Result<(), Response> {
+async fn check(shared: &Shared, req: &Incoming, tenant: &str, ctx: &EntraReply) -> Result<(), Response> {
     let fixed = &shared.fixed;
     if req.method != Method::POST {
         return Err(ctx.error(
@@ -272,7 +120,7 @@ async fn check(shared: &Shared, req: &Incoming, tenant: &str, ctx: &Ctx) -> Resu
         ));
     }
     if !tenant.eq_ignore_ascii_case(&fixed.tenant_id) {
-        return Err(unknown_tenant(ctx, tenant));
+        return Err(ctx.unknown_tenant(tenant));
     }
     // A body that is not a form reads, to Entra, as a form without fields.
     let Some(grant_type) = req.form_field("grant_type") else {

@@ -9,6 +9,10 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+/// What `Fault::Forbidden` says when the control JSON gives no message, and Graph's 403 for
+/// `Fault::Status(403)`.
+pub(crate) const DEFAULT_FORBIDDEN_MESSAGE: &str = "The tenant is not onboarded to Microsoft Defender for Identity.";
+
 /// One of the operations the simulator counts and can fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -216,7 +220,7 @@ mod wire {
     }
 
     fn default_forbidden_message() -> String {
-        crate::graph::DEFAULT_FORBIDDEN_MESSAGE.to_owned()
+        super::DEFAULT_FORBIDDEN_MESSAGE.to_owned()
     }
 
     impl TryFrom<FaultWire> for Fault {

@@ -20,7 +20,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
-use crate::assertion::{self, JWT_BEARER, Refusal, SKEW_SECS};
+use crate::assertion::{self, Refusal, SKEW_SECS};
 use crate::config::FederatedCredential;
 
 /// Whether `assertion` is from an external issuer rather than the app itself. A certificate
@@ -46,21 +46,14 @@ pub(crate) async fn verify(
     assertion: &str,
     now: u64,
 ) -> Result<(), Refusal> {
-    match assertion_type {
-        None => return Err(Refusal::MissingAssertionType),
-        Some(JWT_BEARER) => {}
-        Some(_) => return Err(Refusal::WrongAssertionType),
-    }
-    let parts: Vec<&str> = assertion.split('.').collect();
-    let [header_b64, claims_b64, signature_b64] = parts.as_slice() else {
-        return Err(Refusal::Malformed);
-    };
-    let header = assertion::decode_object(header_b64)?;
-    let claims = assertion::decode_object(claims_b64)?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature_b64.trim_end_matches('='))
-        .map_err(|_| Refusal::Malformed)?;
-    let alg = header.get("alg").and_then(Value::as_str).ok_or(Refusal::Malformed)?;
+    let assertion::Decoded {
+        header,
+        claims,
+        alg,
+        signing_input,
+        signature,
+    } = assertion::decode(assertion_type, assertion)?;
+    let alg = alg.as_str();
     if alg != "RS256" {
         return Err(Refusal::UnsupportedAlgorithm(alg.to_owned()));
     }
@@ -73,7 +66,6 @@ pub(crate) async fn verify(
         });
     }
     let key = issuer_key(issuer, header.get("kid").and_then(Value::as_str)).await?;
-    let signing_input = format!("{header_b64}.{claims_b64}");
     if !assertion::signature_valid(alg, &key, signing_input.as_bytes(), &signature) {
         return Err(Refusal::BadSignature);
     }

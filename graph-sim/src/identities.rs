@@ -1,70 +1,16 @@
 //! What the newer `/security/identities/...` services (health issues, sensor candidates) share:
 //! the request checks Graph makes before any of them looks at a request (bearer token, method,
-//! the application role Microsoft's permission map names), the usual [`Fault`]s, and
-//! server-side paging with an absolute `@odata.nextLink` carrying a `$skiptoken`. They answer as
-//! the sensor list does (`crate::sensors`), in Graph's error shape and headers.
+//! one of the application roles Microsoft's permission map names), and server-side paging with
+//! an absolute `@odata.nextLink` carrying a `$skiptoken`. They answer as the sensor list does
+//! (`crate::sensors`), as Graph operations ([`crate::graph`]), so the usual faults apply
+//! ([`crate::injection`]).
 
 use axum::http::header::HeaderValue;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::fault::Fault;
-use crate::graph::{Ctx, bearer};
-use crate::server::{self, Incoming};
-use crate::state::{Shared, TokenCheck};
-
-const EXPIRED: &str = "Access token has expired or is not yet valid.";
-
-/// The answer a fault makes before the request is looked at, or `None` to go on (a `Delay` has
-/// been slept by then). `body` is the success body, for the truncated-body fault.
-pub(crate) async fn before(
-    shared: &Shared,
-    req: &Incoming,
-    ctx: &Ctx,
-    fault: &Option<Fault>,
-    body: impl Fn() -> String,
-) -> Option<Response> {
-    Some(match fault {
-        Some(Fault::TooManyRequests { retry_after }) => {
-            let mut response = ctx.error(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Too many requests.");
-            if let Some(value) = retry_after.and_then(|r| HeaderValue::from_str(&r.header_value()).ok()) {
-                response.headers_mut().insert("retry-after", value);
-            }
-            response
-        }
-        Some(Fault::Status(code)) => ctx.status(*code),
-        Some(Fault::Delay(delay)) => {
-            tokio::time::sleep(*delay).await;
-            return None;
-        }
-        Some(Fault::MalformedBody) => ctx.respond(StatusCode::OK, server::MALFORMED_BODY.to_owned()),
-        Some(Fault::TruncatedBody) => ctx.respond(StatusCode::OK, server::truncated(&body())),
-        Some(Fault::HtmlErrorPage(code)) => ctx.stamp(server::html_error_page(*code)),
-        // Not a collection: `value` is an object.
-        Some(Fault::UnexpectedShape) => {
-            ctx.respond(StatusCode::OK, json!({ "value": { "somethingElse": 1 } }).to_string())
-        }
-        Some(Fault::TokenRevoked) => {
-            if let Some(token) = bearer(req) {
-                shared.revoke_token(token);
-            }
-            ctx.unauthenticated(EXPIRED)
-        }
-        Some(Fault::Forbidden { message }) => ctx.error(StatusCode::FORBIDDEN, "Forbidden", message),
-        _ => return None,
-    })
-}
-
-/// The answer to a request that passed `checks`, with the faults that act after processing.
-pub(crate) fn after(fault: Option<Fault>, ctx: &Ctx, checked: Result<Response, Response>) -> Response {
-    match (fault, checked) {
-        (_, Err(refusal)) => refusal,
-        (Some(Fault::ProcessThenStatus(code)), Ok(_)) => ctx.status(code),
-        (Some(Fault::ProcessThenDrop), Ok(_)) => server::dropped_connection(),
-        (_, Ok(success)) => success,
-    }
-}
+use crate::graph::GraphRequest;
 
 /// Graph's checks, in its order: a well-formed, valid token; an allowed method (`allowed`); one of
 /// the application `roles` the permission map lists (least privileged first). `Ok` when all pass.
@@ -72,32 +18,16 @@ pub(crate) fn after(fault: Option<Fault>, ctx: &Ctx, checked: Result<Response, R
     clippy::result_large_err,
     reason = "the refusal is the answer sent a moment later; boxing it would only add an allocation"
 )]
-pub(crate) fn check(
-    shared: &Shared,
-    req: &Incoming,
-    ctx: &Ctx,
-    allowed: &[Method],
-    roles: &[&str],
-) -> Result<(), Response> {
-    let unauthenticated = |message: &str| ctx.unauthenticated(message);
-    let Some(token) = bearer(req) else {
-        return Err(unauthenticated("Access token is empty."));
-    };
-    if token.split('.').count() != 3 {
-        return Err(unauthenticated(
-            "IDX14100: JWT is not well formed, there are no dots (.).",
-        ));
-    }
-    let held = match shared.check_token(token) {
-        TokenCheck::Valid { roles } => roles,
-        TokenCheck::NotIssuedHere => return Err(unauthenticated("Access token validation failure.")),
-        TokenCheck::Expired | TokenCheck::Revoked => return Err(unauthenticated(EXPIRED)),
-    };
-    if !allowed.contains(&req.method) {
-        let mut response = ctx.error(
+pub(crate) fn check(graph: &GraphRequest<'_>, allowed: &[Method], roles: &[&str]) -> Result<(), Response> {
+    let held = graph.roles("IDX14100: JWT is not well formed, there are no dots (.).")?;
+    if !allowed.contains(&graph.req.method) {
+        let mut response = graph.reply.error(
             StatusCode::METHOD_NOT_ALLOWED,
             "BadRequest",
-            &format!("The request method '{}' is not allowed for the resource.", req.method),
+            &format!(
+                "The request method '{}' is not allowed for the resource.",
+                graph.req.method
+            ),
         );
         let names: Vec<&str> = allowed.iter().map(Method::as_str).collect();
         if let Ok(value) = HeaderValue::from_str(&names.join(", ")) {
@@ -105,20 +35,7 @@ pub(crate) fn check(
         }
         return Err(response);
     }
-    if !held.iter().any(|role| roles.contains(&role.as_str())) {
-        return Err(ctx.error(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            &format!(
-                "Missing application roles. API required roles: {}. API acceptable roles: {}. \
-                 Application roles: {}.",
-                roles.first().copied().unwrap_or_default(),
-                roles.join(","),
-                held.join(",")
-            ),
-        ));
-    }
-    Ok(())
+    graph.require_any(roles, &held)
 }
 
 /// One page of `members` as Graph pages a collection: `page_size` from the `$skiptoken`'s

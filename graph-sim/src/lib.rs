@@ -28,39 +28,54 @@
 
 #![forbid(unsafe_code)]
 
-mod assertion;
+// The layers, top down; a module imports only from layers below it (no import cycle).
+// - router: path -> service; records and counts the request, draws its fault, adds latency.
+mod router;
+// - injection: the one place a queued fault meets a request (the `Service` trait).
+mod injection;
+// - the services: Entra's token endpoint and discovery document, Graph's key, sensor, health
+//   issue and sensor candidate operations (sharing `graph`; the last two also `identities`),
+//   STS, IAM and the AWS issuer (`sts`), and `/_sim` (`control`).
 mod candidates;
+mod control;
+mod discovery;
+mod entra;
+mod graph;
+mod health;
+mod identities;
+mod keys;
+mod sensors;
+mod sts;
+// - what the services answer with, read and remember: the answer shapes (`reply`), the
+//   request, the simulator's state and the tenant's sensors, health issues and candidates.
+mod reply;
+mod request;
+mod state;
+mod tenant;
+// - their tools: the steering vocabulary (`fault`), the start configuration, the published
+//   sensor contract, assertion checks, certificates, minted secrets, clocks.
+mod assertion;
 mod certificate;
 mod clock;
 mod config;
 mod contract;
-mod control;
-mod discovery;
-mod entra;
 mod fault;
 mod federated;
-mod graph;
-mod health;
-mod identities;
 mod mint;
-mod sensors;
-mod server;
-mod state;
-mod sts;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use candidates::SimCandidate;
 pub use certificate::{InvalidCertificate, TestCertificate, thumbprint_sha256};
-pub use config::{FederatedCredential, READ_ROLE, REQUIRED_ROLE, SimCloud, SimConfig};
+pub use config::{
+    FederatedCredential, HEALTH_READ_ROLE, HEALTH_READ_WRITE_ROLE, READ_ROLE, REQUIRED_ROLE, SimCloud, SimConfig,
+};
 pub use fault::{Endpoint, Fault, KeyShape, RetryAfter};
-pub use health::{HEALTH_READ_ROLE, HEALTH_READ_WRITE_ROLE, SimHealthIssue};
 pub use mint::random_key;
-pub use sensors::{DEFAULT_PAGE_SIZE, SimPackage, SimSensor};
 pub use state::{MAX_RECORDED_REQUESTS, RecordedRequest};
+pub use tenant::{DEFAULT_PAGE_SIZE, SimCandidate, SimHealthIssue, SimPackage, SimSensor};
 
 use certificate::RegisteredCertificate;
 use state::Shared;
@@ -84,7 +99,7 @@ impl Sim {
             })?],
             None => Vec::new(),
         };
-        let (shared, addr, task) = server::spawn(addr, |base_url| Shared::new(config, certificates, base_url)).await?;
+        let (shared, addr, task) = router::spawn(addr, |base_url| Shared::new(config, certificates, base_url)).await?;
         Ok(SimHandle {
             inner: Arc::new(Inner { shared, addr, task }),
         })
@@ -237,7 +252,7 @@ impl SimHandle {
     /// `OutboundWebIdentityFederationDisabledException`. On at start.
     pub fn set_outbound_federation(&self, enabled: bool) {
         let settings = self.shared().sts_settings();
-        self.shared().set_sts_settings(sts::StsSettings {
+        self.shared().set_sts_settings(state::StsSettings {
             federation_enabled: enabled,
             ..settings
         });
@@ -247,7 +262,8 @@ impl SimHandle {
     /// Allowed at start.
     pub fn set_web_identity_allowed(&self, allowed: bool) {
         let settings = self.shared().sts_settings();
-        self.shared().set_sts_settings(sts::StsSettings { allowed, ..settings });
+        self.shared()
+            .set_sts_settings(state::StsSettings { allowed, ..settings });
     }
 
     /// The cloud the tenant's OpenID configuration document names.

@@ -1,6 +1,8 @@
 //! Everything the simulator remembers between requests: the tenant's
 //! mutable settings, the current key, the tokens it issued, the queued
-//! faults, and what it was asked, so tests can assert on it afterwards.
+//! faults, the account's STS settings, and what it was asked, so tests can
+//! assert on it afterwards. The sensors and the package are the tenant's
+//! ([`crate::tenant`]), behind their own lock.
 //!
 //! One mutex guards it all; no lock is held across an `.await`, and the
 //! critical sections are a few map operations, so contention stays negligible
@@ -17,7 +19,7 @@ use crate::certificate::RegisteredCertificate;
 use crate::config::{FederatedCredential, SimCloud, SimConfig};
 use crate::fault::{Endpoint, Fault, KeyShape};
 use crate::mint;
-use crate::sts::StsSettings;
+use crate::tenant::{CandidateState, HealthState, SensorState};
 
 /// Only the most recent requests are kept, so a long benchmark run does not
 /// grow the simulator without bound.
@@ -57,6 +59,24 @@ impl RecordedRequest {
     /// The first value of a form field.
     pub fn form_field(&self, name: &str) -> Option<&str> {
         self.form.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the account's STS answers, beyond the request itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StsSettings {
+    /// `aws iam enable-outbound-web-identity-federation` was run for the account.
+    pub federation_enabled: bool,
+    /// The caller's role may call `sts:GetWebIdentityToken`.
+    pub allowed: bool,
+}
+
+impl Default for StsSettings {
+    fn default() -> Self {
+        StsSettings {
+            federation_enabled: true,
+            allowed: true,
+        }
     }
 }
 
@@ -116,11 +136,11 @@ pub(crate) struct Shared {
     pub base_url: String,
     state: Mutex<State>,
     /// The MDI sensors and the deployment package, kept apart from the key state.
-    pub sensors: crate::sensors::SensorState,
-    /// The health issues (issue 15).
-    pub health: crate::health::HealthState,
-    /// The sensor candidates and the activation mode (issue 15).
-    pub candidates: crate::candidates::CandidateState,
+    pub sensors: SensorState,
+    /// The health issues, behind their own lock.
+    pub health: HealthState,
+    /// The sensor candidates and the activation mode, behind their own lock.
+    pub candidates: CandidateState,
 }
 
 impl Shared {
@@ -156,9 +176,9 @@ impl Shared {
                 next_serial: 0,
                 revoked_below: 0,
             }),
-            sensors: crate::sensors::SensorState::default(),
-            health: crate::health::HealthState::default(),
-            candidates: crate::candidates::CandidateState::default(),
+            sensors: SensorState::default(),
+            health: HealthState::default(),
+            candidates: CandidateState::default(),
         }
     }
 

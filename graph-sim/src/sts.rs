@@ -28,7 +28,6 @@
 
 use std::sync::OnceLock;
 
-use axum::http::header::HeaderValue;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use base64::Engine as _;
@@ -43,11 +42,12 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::clock;
-use crate::fault::Fault;
-use crate::server::{self, Incoming};
+use crate::injection::{Answers, Call, Service, Shape};
+use crate::reply::aws::AwsReply;
+use crate::reply::{self, Dialect, PlainJson};
+use crate::request::Incoming;
 use crate::state::Shared;
 
-const XML: &str = "text/xml";
 const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
 /// The key id AWS issuers publish for their RSA key (observed: "RSA_0").
@@ -76,102 +76,36 @@ pub(crate) fn issuer_url(base_url: &str, account: &str) -> String {
     format!("{base_url}/aws-issuer/{account}")
 }
 
-/// What the account's STS answers, beyond the request itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct StsSettings {
-    /// `aws iam enable-outbound-web-identity-federation` was run for the account.
-    pub federation_enabled: bool,
-    /// The caller's role may call `sts:GetWebIdentityToken`.
-    pub allowed: bool,
-}
-
-impl Default for StsSettings {
-    fn default() -> Self {
-        StsSettings {
-            federation_enabled: true,
-            allowed: true,
-        }
-    }
-}
-
-struct Ctx {
-    request_id: String,
-    namespace: &'static str,
-}
-
-impl Ctx {
-    fn respond(&self, status: StatusCode, body: String) -> Response {
-        let mut response = server::raw(status, XML, body);
-        if let Ok(v) = HeaderValue::from_str(&self.request_id) {
-            response.headers_mut().insert("x-amzn-requestid", v);
-        }
-        response
-    }
-
-    fn error(&self, status: StatusCode, code: &str, message: &str) -> Response {
-        let kind = if status.is_server_error() { "Receiver" } else { "Sender" };
-        let body = format!(
-            "<ErrorResponse xmlns=\"{}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{code}</Code>\n    \
-             <Message>{}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
-            self.namespace,
-            escape(message),
-            self.request_id
-        );
-        self.respond(status, body)
-    }
-
-    fn validation(&self, message: &str) -> Response {
-        self.error(StatusCode::BAD_REQUEST, "ValidationError", message)
-    }
-
-    fn throttled(&self) -> Response {
-        self.error(StatusCode::BAD_REQUEST, "Throttling", "Rate exceeded")
-    }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
-
 /// `POST /sts`: the query-protocol STS endpoint; only `GetWebIdentityToken` is served.
-pub(crate) async fn answer(shared: &Shared, req: &Incoming, fault: Option<Fault>) -> Response {
-    let ctx = Ctx {
-        request_id: Uuid::new_v4().to_string(),
-        namespace: NAMESPACE,
-    };
-    match &fault {
-        Some(Fault::TooManyRequests { .. }) => return ctx.throttled(),
-        Some(Fault::Status(code)) => {
-            let status = server::status(*code);
-            return match status.as_u16() {
-                400 | 429 => ctx.throttled(),
-                403 => ctx.error(status, "AccessDenied", "Access denied"),
-                500..=599 => ctx.error(
-                    status,
-                    "InternalFailure",
-                    "The request processing has failed because of an unknown error.",
-                ),
-                _ => ctx.validation("Invalid request"),
-            };
-        }
-        Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
-        Some(Fault::MalformedBody) => return ctx.respond(StatusCode::OK, server::MALFORMED_BODY.to_owned()),
-        Some(Fault::HtmlErrorPage(code)) => return server::html_error_page(*code),
-        Some(Fault::ProcessThenDrop) => return server::dropped_connection(),
-        _ => {}
+pub(crate) struct Sts;
+
+impl Service for Sts {
+    type Dialect = AwsReply;
+    const ANSWERS: Answers = Answers::EVERY_READ_ONLY;
+
+    fn dialect(&self, _shared: &Shared, _req: &Incoming) -> AwsReply {
+        AwsReply::new(NAMESPACE)
     }
+
+    async fn work(&self, call: &Call<'_, AwsReply>, _shape: Shape) -> Result<Response, Response> {
+        Ok(web_identity_token(call.shared, call.req, &call.reply))
+    }
+}
+
+/// Whether the request carries a SigV4 `Authorization` header; the signature itself is not
+/// checked (there is no secret key to check it against).
+fn sigv4_signed(req: &Incoming) -> bool {
+    req.header("authorization")
+        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 Credential="))
+}
+
+/// `GetWebIdentityToken`: the token, or the refusal in STS's words.
+fn web_identity_token(shared: &Shared, req: &Incoming, ctx: &AwsReply) -> Response {
     if req.method != Method::POST {
         return ctx.error(StatusCode::BAD_REQUEST, "InvalidAction", "Only POST is served here");
     }
-    if !req
-        .header("authorization")
-        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 Credential="))
-    {
-        return ctx.error(
-            StatusCode::FORBIDDEN,
-            "MissingAuthenticationToken",
-            "Request is missing Authentication Token",
-        );
+    if !sigv4_signed(req) {
+        return ctx.missing_authentication_token();
     }
     match (req.form_field("Action"), req.form_field("Version")) {
         (Some("GetWebIdentityToken"), Some("2011-06-15")) => {}
@@ -292,21 +226,25 @@ pub(crate) fn sign(header: &Value, claims: &Value) -> String {
 /// `POST /iam` `Action=GetOutboundWebIdentityFederationInfo&Version=2010-05-08` (IAM API
 /// reference): `IssuerIdentifier` and `JwtVendingEnabled`, or `FeatureDisabled` (404) when the
 /// account has not enabled outbound identity federation. The only IAM action served.
-pub(crate) async fn iam_answer(shared: &Shared, req: &Incoming) -> Response {
-    let ctx = Ctx {
-        request_id: Uuid::new_v4().to_string(),
-        namespace: "https://iam.amazonaws.com/doc/2010-05-08/",
-    };
-    if req.method != Method::POST
-        || !req
-            .header("authorization")
-            .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 Credential="))
-    {
-        return ctx.error(
-            StatusCode::FORBIDDEN,
-            "MissingAuthenticationToken",
-            "Request is missing Authentication Token",
-        );
+pub(crate) struct Iam;
+
+/// IAM answers only the faults every endpoint answers.
+impl Service for Iam {
+    type Dialect = AwsReply;
+    const ANSWERS: Answers = Answers::NONE;
+
+    fn dialect(&self, _shared: &Shared, _req: &Incoming) -> AwsReply {
+        AwsReply::new("https://iam.amazonaws.com/doc/2010-05-08/")
+    }
+
+    async fn work(&self, call: &Call<'_, AwsReply>, _shape: Shape) -> Result<Response, Response> {
+        Ok(federation_info(call.shared, call.req, &call.reply))
+    }
+}
+
+fn federation_info(shared: &Shared, req: &Incoming, ctx: &AwsReply) -> Response {
+    if req.method != Method::POST || !sigv4_signed(req) {
+        return ctx.missing_authentication_token();
     }
     if (req.form_field("Action"), req.form_field("Version"))
         != (Some("GetOutboundWebIdentityFederationInfo"), Some("2010-05-08"))
@@ -345,24 +283,35 @@ pub(crate) enum IssuerDocument {
     Jwks,
 }
 
+const JSON: &str = "application/json";
+
 /// `GET /aws-issuer/{account}/.well-known/{openid-configuration|jwks.json}`.
-pub(crate) async fn issuer(
-    shared: &Shared,
-    req: &Incoming,
-    account: &str,
-    document: IssuerDocument,
-    fault: Option<Fault>,
-) -> Response {
-    const JSON: &str = "application/json";
-    match &fault {
-        Some(Fault::Status(code)) => return server::raw(server::status(*code), JSON, "{}"),
-        Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
-        Some(Fault::HtmlErrorPage(code)) => return server::html_error_page(*code),
-        Some(Fault::ProcessThenDrop) => return server::dropped_connection(),
-        _ => {}
+pub(crate) struct Issuer {
+    pub account: String,
+    pub document: IssuerDocument,
+}
+
+/// The issuer answers a faulted status with an empty JSON object, and no 429 or garbage.
+impl Service for Issuer {
+    type Dialect = PlainJson;
+    const ANSWERS: Answers = Answers {
+        too_many_requests: false,
+        malformed_body: false,
+        ..Answers::EVERY_READ_ONLY
+    };
+
+    fn dialect(&self, _shared: &Shared, _req: &Incoming) -> PlainJson {
+        PlainJson
     }
+
+    async fn work(&self, call: &Call<'_, PlainJson>, _shape: Shape) -> Result<Response, Response> {
+        Ok(issuer_document(call.shared, call.req, &self.account, self.document))
+    }
+}
+
+fn issuer_document(shared: &Shared, req: &Incoming, account: &str, document: IssuerDocument) -> Response {
     if req.method != Method::GET || account != shared.fixed.aws_account_id {
-        return server::raw(StatusCode::NOT_FOUND, JSON, "{}");
+        return reply::raw(StatusCode::NOT_FOUND, JSON, "{}");
     }
     let issuer = issuer_url(&shared.base_url, account);
     let body = match document {
@@ -387,5 +336,5 @@ pub(crate) async fn issuer(
             }]})
         }
     };
-    server::raw(StatusCode::OK, JSON, body.to_string())
+    reply::raw(StatusCode::OK, JSON, body.to_string())
 }

@@ -9,7 +9,6 @@
 //! permission), throttling (retried by the SDK first).
 
 use aws_sdk_sts::Client;
-use aws_sdk_sts::config::BehaviorVersion;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::RequestId;
 use secrecy::SecretString;
@@ -41,15 +40,7 @@ impl StsWebIdentity {
     /// `AWS_ENDPOINT_URL_STS`.
     pub fn from_lambda_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, LambdaEnvError> {
         let env = LambdaEnv::from_lookup(lookup)?;
-        let mut sdk = aws_sdk_sts::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .app_name(env.app_name.clone())
-            .use_fips(env.use_fips)
-            .use_dual_stack(env.use_dual_stack)
-            .region(env.region.clone())
-            .credentials_provider(env.credentials.clone())
-            .http_client(env.http.clone())
-            .timeout_config(env.timeouts.clone());
+        let mut sdk = aws_sdk_sts::config::Builder::from(&env.sdk_config());
         if let Some(url) = env.endpoint("AWS_ENDPOINT_URL_STS") {
             sdk = sdk.endpoint_url(url);
         }

@@ -97,6 +97,22 @@ impl LambdaEnv {
         })
     }
 
+    /// The shared part of every client's configuration; each client adds its own endpoint.
+    pub fn sdk_config(&self) -> aws_types::SdkConfig {
+        aws_types::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .app_name(self.app_name.clone())
+            .use_fips(self.use_fips)
+            .use_dual_stack(self.use_dual_stack)
+            .region(self.region.clone())
+            .credentials_provider(aws_sdk_secretsmanager::config::SharedCredentialsProvider::new(
+                self.credentials.clone(),
+            ))
+            .http_client(self.http.clone())
+            .timeout_config(self.timeouts.clone())
+            .build()
+    }
+
     /// The endpoint override for one service (`AWS_ENDPOINT_URL_<SERVICE>`), else the global one.
     pub fn endpoint(&self, service_variable: &str) -> Option<&str> {
         let find = |name: &str| {
@@ -123,15 +139,7 @@ impl AwsSecretStore {
     /// The client Lambda needs, from Lambda's environment ([`LambdaEnv`]).
     pub fn from_lambda_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, LambdaEnvError> {
         let env = LambdaEnv::from_lookup(lookup)?;
-        let mut sdk = aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .app_name(env.app_name.clone())
-            .use_fips(env.use_fips)
-            .use_dual_stack(env.use_dual_stack)
-            .region(env.region.clone())
-            .credentials_provider(env.credentials.clone())
-            .http_client(env.http.clone())
-            .timeout_config(env.timeouts.clone());
+        let mut sdk = aws_sdk_secretsmanager::config::Builder::from(&env.sdk_config());
         if let Some(url) = env.endpoint("AWS_ENDPOINT_URL_SECRETS_MANAGER") {
             sdk = sdk.endpoint_url(url);
         }

@@ -29,7 +29,9 @@ AWS_* variables or AWS_PROFILE's profile (IAM Identity Center, credential_proces
 Otherwise the variables Azure's SDKs use: AZURE_TENANT_ID, AZURE_CLIENT_ID and either
 AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH (an unencrypted PEM file holding the
 certificate and its RSA private key; AZURE_CLIENT_SEND_CERTIFICATE_CHAIN=true sends the chain),
-and AZURE_AUTHORITY_HOST for another Entra authority.
+and AZURE_AUTHORITY_HOST for another Entra authority. The app needs the Microsoft Graph
+application permissions SecurityIdentitiesSensors.ReadWrite.All (get, regenerate, bundle) and
+SecurityIdentitiesSensors.Read.All (package, bundle, sensors, verdict), with admin consent.
 
 Every option the Lambda function has falls back to the function's environment variable
 ([env: ...] above); a flag wins over its variable.
@@ -265,6 +267,17 @@ mod tests {
     use clap::CommandFactory;
 
     use super::*;
+
+    #[test]
+    fn the_long_help_names_both_application_permissions_the_app_needs() {
+        let help = Cli::command().render_long_help().to_string();
+        for permission in [
+            "SecurityIdentitiesSensors.ReadWrite.All",
+            "SecurityIdentitiesSensors.Read.All",
+        ] {
+            assert!(help.contains(permission), "{permission}");
+        }
+    }
 
     #[test]
     fn the_command_line_definition_is_consistent() {

@@ -4,14 +4,9 @@
 //! caller's usual AWS credentials; the subject is the function role's ARN; the audience is the
 //! cloud's token-exchange audience, as the function asks STS for it.
 
-use std::time::Duration;
-
-use aws_config::BehaviorVersion;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use mdi_sensor_key::cloud::Cloud;
 use mdi_sensor_key::federation::Trust;
-use mdi_sensor_key::secrets::http::{ReqwestHttpClient, reqwest_client};
 use serde_json::json;
 
 use super::args::CloudArg;
@@ -84,22 +79,7 @@ fn is_role_arn(arn: &str) -> bool {
 
 /// The account's issuer URL, from IAM; `AWS_ENDPOINT_URL_IAM` works as for every SDK call.
 async fn issuer() -> Result<String, Failure> {
-    let http =
-        reqwest_client().map_err(|error| Failure::Other(format!("the HTTP client could not be built: {error}")))?;
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(3))
-        .operation_timeout(Duration::from_secs(15))
-        .build();
-    let aws = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(ReqwestHttpClient::new(http))
-        .timeout_config(timeouts)
-        .load()
-        .await;
-    if aws.region().is_none() {
-        return Err(Failure::Config(
-            "no AWS region for IAM: set AWS_REGION or a profile's region".into(),
-        ));
-    }
+    let aws = super::aws_sdk_config("IAM").await?;
     let info = aws_sdk_iam::Client::new(&aws)
         .get_outbound_web_identity_federation_info()
         .send()

@@ -160,6 +160,29 @@ async fn run(cli: Cli) -> Result<Report, Failure> {
     outcome.map(|(report, _)| report)
 }
 
+/// The AWS SDK's configuration from its usual sources, over our HTTP client, for `service` (named
+/// in the error when no region is configured).
+async fn aws_sdk_config(service: &str) -> Result<aws_config::SdkConfig, Failure> {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(15))
+        .build();
+    let http =
+        reqwest_client().map_err(|error| Failure::Other(format!("the HTTP client could not be built: {error}")))?;
+    let aws = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(ReqwestHttpClient::new(http))
+        .timeout_config(timeouts)
+        .load()
+        .await;
+    match aws.region() {
+        Some(_) => Ok(aws),
+        None => Err(Failure::Config(format!(
+            "no AWS region for {service}: set AWS_REGION or a profile's region"
+        ))),
+    }
+}
+
 /// Who ran the command, for the audit line: `USER` (Unix) or `USERNAME` (Windows).
 fn audit_user(lookup: impl Fn(&str) -> Option<String>) -> String {
     ["USER", "USERNAME"]
@@ -177,23 +200,7 @@ fn audit_user(lookup: impl Fn(&str) -> Option<String>) -> String {
 /// problem, said as one, before any call (the SDK would report it as a failed connection to
 /// Secrets Manager), and a `credential_process` or SSO login runs once per command.
 async fn aws_store(deadline: Deadline) -> Result<AwsSecretStore, Failure> {
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(3))
-        .operation_attempt_timeout(Duration::from_secs(5))
-        .operation_timeout(Duration::from_secs(15))
-        .build();
-    let http =
-        reqwest_client().map_err(|error| Failure::Other(format!("the HTTP client could not be built: {error}")))?;
-    let aws = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(ReqwestHttpClient::new(http))
-        .timeout_config(timeouts)
-        .load()
-        .await;
-    if aws.region().is_none() {
-        return Err(Failure::Config(
-            "no AWS region for Secrets Manager: set AWS_REGION or a profile's region".into(),
-        ));
-    }
+    let aws = aws_sdk_config("Secrets Manager").await?;
     let provider = aws.credentials_provider().ok_or_else(|| {
         Failure::Config("AWS credentials: no credentials provider is configured for Secrets Manager".into())
     })?;
