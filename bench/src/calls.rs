@@ -1,4 +1,4 @@
-//! Upstream calls, counted where they land: token, Graph GET and Graph POST at the simulator,
+//! Upstream calls, counted where they land: STS, token, Graph GET and Graph POST at the simulator,
 //! Secrets Manager operations at the counting proxy. A request's calls are the difference of
 //! two snapshots taken around it.
 
@@ -12,6 +12,8 @@ use crate::sim::GraphSim;
 /// Calls made (or counted so far).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Calls {
+    /// STS `GetWebIdentityToken` (federation only).
+    pub sts: u64,
     pub token: u64,
     pub graph_get: u64,
     pub graph_post: u64,
@@ -29,6 +31,7 @@ impl Calls {
             .filter(|(_, n)| *n > 0)
             .collect();
         Calls {
+            sts: self.sts - before.sts,
             token: self.token - before.token,
             graph_get: self.graph_get - before.graph_get,
             graph_post: self.graph_post - before.graph_post,
@@ -58,6 +61,7 @@ impl Counters<'_> {
     pub async fn snapshot(&self) -> Result<(Calls, String), String> {
         let (sim, key) = self.sim.stats().await?;
         let calls = Calls {
+            sts: sim.web_identity_token,
             token: sim.token,
             graph_get: sim.get_key,
             graph_post: sim.regenerate_key,

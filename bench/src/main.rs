@@ -1,8 +1,9 @@
 //! `cargo run --release -p bench` (or `scripts/bench`): runs the release bootstrap as Lambda
 //! does, a fresh process per cold start under a local Runtime API, against graph-sim and moto
-//! on loopback, next to a floor function under the same harness; prints a table, writes it as
-//! JSON and Markdown, and checks the budgets. Exits 0 whatever the budgets say, unless
-//! `--strict`; 2 when the benchmark itself cannot run.
+//! on loopback, once with a credentials secret and once with `GRAPH_AUTH=aws-federation` (STS
+//! and the issuer at the simulator), next to a floor function under the same harness; prints a
+//! table, writes it as JSON and Markdown, and checks the budgets. Exits 0 whatever the budgets
+//! say, unless `--strict`; 2 when the benchmark itself cannot run.
 #![forbid(unsafe_code)]
 
 mod artifacts;
@@ -33,7 +34,7 @@ use bytes::Bytes;
 
 use crate::cli::Options;
 use crate::measured::{Above, CallsByRequest, Measured};
-use crate::results::{Results, Settings};
+use crate::results::{Federation, Results, Settings};
 use crate::scenario::{Events, Samples, Subject};
 use crate::world::World;
 
@@ -121,6 +122,13 @@ async fn run(options: &Options, binaries: &Binaries) -> Result<Results, String> 
         regenerates: true,
         answers_the_key: true,
     };
+    let federation = Subject {
+        name: "federation",
+        binary: binaries.bootstrap.clone(),
+        env: world.federation_env().iter().chain(&options.env).cloned().collect(),
+        regenerates: false,
+        answers_the_key: true,
+    };
     let floor = Subject {
         name: "floor",
         binary: binaries.floor.clone(),
@@ -128,17 +136,20 @@ async fn run(options: &Options, binaries: &Binaries) -> Result<Results, String> 
         regenerates: false,
         answers_the_key: false,
     };
-    let (mut bootstrap_samples, mut floor_samples) = (Samples::default(), Samples::default());
+    let (mut bootstrap_samples, mut federation_samples, mut floor_samples) =
+        (Samples::default(), Samples::default(), Samples::default());
     let counters = world.counters();
     let cold = options.cold_starts;
     for round in 0..cold {
         let warm = options.warm_requests / cold + usize::from(round < options.warm_requests % cold);
         eprintln!("bench: cold start {}/{cold} ({warm} warm GETs each)", round + 1);
-        // Alternate which subject goes first, so neither always runs on a quieter machine.
-        let mut order = [(&floor, &mut floor_samples), (&bootstrap, &mut bootstrap_samples)];
-        if round % 2 == 1 {
-            order.reverse();
-        }
+        // Rotate which subject goes first, so none always runs on a quieter machine.
+        let mut order = [
+            (&floor, &mut floor_samples),
+            (&bootstrap, &mut bootstrap_samples),
+            (&federation, &mut federation_samples),
+        ];
+        order.rotate_left(round % 3);
         for (subject, samples) in order {
             if let Err(failure) = scenario::cold_start(subject, &events, &counters, warm, samples).await {
                 eprintln!("bench: {failure}");
@@ -157,9 +168,20 @@ async fn run(options: &Options, binaries: &Binaries) -> Result<Results, String> 
         bootstrap_package,
         &bootstrap_samples,
     );
+    let federation = Measured::new(
+        binaries.bootstrap.display().to_string(),
+        bootstrap.package.clone(),
+        &federation_samples,
+    );
     let floor = Measured::new(binaries.floor.display().to_string(), floor_package, &floor_samples);
     let above = Above::of(&bootstrap.warm_get, &upstreams.graph_get_key);
-    let calls = CallsByRequest::new(&bootstrap_samples, &floor_samples);
+    let federation = Federation {
+        warm_get_above_simulator: Above::of(&federation.warm_get, &upstreams.graph_get_key),
+        first_request_above_upstreams_p50_ms: federation.first_request.p50_ms - upstreams.federation_cold_path_p50_ms(),
+        ratios_to_floor: measured::ratios(&federation, &floor),
+        measured: federation,
+    };
+    let calls = CallsByRequest::new(&bootstrap_samples, &federation_samples, &floor_samples);
     let first_request_above_upstreams_p50_ms = bootstrap.first_request.p50_ms - upstreams.cold_path_p50_ms();
     let results = Results {
         label: options.label.clone(),
@@ -171,7 +193,14 @@ async fn run(options: &Options, binaries: &Binaries) -> Result<Results, String> 
             extra_env: options.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         },
         ratios_to_floor: measured::ratios(&bootstrap, &floor),
-        budgets: budgets::evaluate(&bootstrap, &floor, &above, &calls),
+        budgets: budgets::evaluate(
+            &bootstrap,
+            &federation.measured,
+            &floor,
+            (&above, &federation.warm_get_above_simulator),
+            &calls,
+        ),
+        federation,
         bootstrap,
         floor,
         upstreams,

@@ -1,6 +1,7 @@
-//! What was measured for one subject (the bootstrap or the floor), how far its warm latency lies
-//! above the simulator's, the upstream calls per kind of request, and the bootstrap's figures over
-//! the floor's: the figures [`crate::budgets`] judges and [`crate::results`] writes.
+//! What was measured for one subject (the bootstrap with a credentials secret, the bootstrap with
+//! federation, or the floor), how far its warm latency lies above the simulator's, the upstream
+//! calls per kind of request, and a subject's figures over the floor's: the figures
+//! [`crate::budgets`] judges and [`crate::results`] writes.
 
 use std::collections::BTreeMap;
 
@@ -69,23 +70,28 @@ pub struct CallsByRequest {
     pub cold_get: CallTally,
     pub warm_get: CallTally,
     pub regenerate: CallTally,
+    /// The bootstrap with `GRAPH_AUTH=aws-federation`.
+    pub federation_cold_get: CallTally,
+    pub federation_warm_get: CallTally,
     /// Every floor request; all must be zero.
     pub floor: CallTally,
 }
 
 impl CallsByRequest {
-    pub fn new(bootstrap: &Samples, floor: &Samples) -> Self {
+    pub fn new(bootstrap: &Samples, federation: &Samples, floor: &Samples) -> Self {
         let floor_calls: Vec<_> = floor.cold_calls.iter().chain(&floor.warm_calls).cloned().collect();
         CallsByRequest {
             cold_get: CallTally::of(&bootstrap.cold_calls),
             warm_get: CallTally::of(&bootstrap.warm_calls),
             regenerate: CallTally::of(&bootstrap.regenerate_calls),
+            federation_cold_get: CallTally::of(&federation.cold_calls),
+            federation_warm_get: CallTally::of(&federation.warm_calls),
             floor: CallTally::of(&floor_calls),
         }
     }
 }
 
-/// The bootstrap's figures over the floor's.
+/// A subject's figures over the floor's.
 pub fn ratios(bootstrap: &Measured, floor: &Measured) -> BTreeMap<&'static str, f64> {
     let ratio = |b: f64, f: f64| if f > 0.0 { b / f } else { f64::NAN };
     BTreeMap::from([

@@ -1,7 +1,8 @@
-//! The report: the figures table (bootstrap, floor, ratio), the calls table and the budget
-//! checks, as terminal text and as Markdown for docs/benchmark.md.
+//! The report: the figures table (bootstrap, floor, ratio; federation, ratio), the calls table
+//! and the budget checks, as terminal text and as Markdown for docs/benchmark.md.
 
 use crate::calls::CallTally;
+use crate::measured::Measured;
 use crate::results::Results;
 use crate::stats::Summary;
 use crate::table::Table;
@@ -59,75 +60,90 @@ fn ratio(value: Option<&f64>) -> String {
 
 fn tables(results: &Results) -> (Table, Table, Table) {
     let (b, f) = (&results.bootstrap, &results.floor);
-    let r = &results.ratios_to_floor;
-    let mut figures = Table::new(&["metric", "bootstrap", "floor", "ratio"]);
-    let mut timing = |name: &str, pick: fn(&Summary) -> f64, bs: &Summary, fs: &Summary, key: Option<&str>| {
+    let fed = &results.federation;
+    let (r, fr) = (&results.ratios_to_floor, &fed.ratios_to_floor);
+    let mut figures = Table::new(&["metric", "bootstrap", "floor", "ratio", "federation", "ratio"]);
+    let mut timing = |name: &str, pick: fn(&Measured) -> &Summary, stat: fn(&Summary) -> f64, key: Option<&str>| {
         figures.row(vec![
             name.to_owned(),
-            ms(pick(bs)),
-            ms(pick(fs)),
+            ms(stat(pick(b))),
+            ms(stat(pick(f))),
             ratio(key.and_then(|k| r.get(k))),
+            ms(stat(pick(&fed.measured))),
+            ratio(key.and_then(|k| fr.get(k))),
         ]);
     };
     timing(
         "init p50 (start → first next)",
+        |m| &m.init,
         |s| s.p50_ms,
-        &b.init,
-        &f.init,
         Some("init_p50"),
     );
-    timing("init max", |s| s.max_ms, &b.init, &f.init, Some("init_max"));
+    timing("init max", |m| &m.init, |s| s.max_ms, Some("init_max"));
     timing(
         "first request p50 (cold path)",
+        |m| &m.first_request,
         |s| s.p50_ms,
-        &b.first_request,
-        &f.first_request,
         Some("first_request_p50"),
     );
-    timing(
-        "first request max",
-        |s| s.max_ms,
-        &b.first_request,
-        &f.first_request,
-        None,
-    );
-    timing(
-        "warm GET p50",
-        |s| s.p50_ms,
-        &b.warm_get,
-        &f.warm_get,
-        Some("warm_get_p50"),
-    );
-    timing(
-        "warm GET p99",
-        |s| s.p99_ms,
-        &b.warm_get,
-        &f.warm_get,
-        Some("warm_get_p99"),
-    );
+    timing("first request max", |m| &m.first_request, |s| s.max_ms, None);
+    timing("warm GET p50", |m| &m.warm_get, |s| s.p50_ms, Some("warm_get_p50"));
+    timing("warm GET p99", |m| &m.warm_get, |s| s.p99_ms, Some("warm_get_p99"));
+    let dash = || "–".to_owned();
     if let Some(regenerate) = &b.regenerate {
         figures.row(vec![
             "regenerate p50 (stored, warm)".into(),
             ms(regenerate.p50_ms),
-            "–".into(),
-            "–".into(),
+            dash(),
+            dash(),
+            dash(),
+            dash(),
         ]);
     }
     let up = &results.upstreams;
-    let above = &results.warm_get_above_simulator;
-    for (name, value) in [
-        ("simulator's own Graph GET p50", up.graph_get_key.p50_ms),
-        ("simulator's own Graph GET p99", up.graph_get_key.p99_ms),
-        ("warm GET p50 above simulator", above.p50_ms),
-        ("warm GET p99 above simulator", above.p99_ms),
-        ("simulator's own token p50", up.token.p50_ms),
-        ("moto's own GetSecretValue p50 (via proxy)", up.get_secret_value.p50_ms),
+    let (above, fed_above) = (&results.warm_get_above_simulator, &fed.warm_get_above_simulator);
+    for (name, secret, federation) in [
+        ("simulator's own Graph GET p50", Some(up.graph_get_key.p50_ms), None),
+        ("simulator's own Graph GET p99", Some(up.graph_get_key.p99_ms), None),
+        (
+            "warm GET p50 above simulator",
+            Some(above.p50_ms),
+            Some(fed_above.p50_ms),
+        ),
+        (
+            "warm GET p99 above simulator",
+            Some(above.p99_ms),
+            Some(fed_above.p99_ms),
+        ),
+        (
+            "simulator's own token p50 (federation: STS token as assertion)",
+            Some(up.token.p50_ms),
+            Some(up.federated_token.p50_ms),
+        ),
+        (
+            "moto's own GetSecretValue p50 (via proxy)",
+            Some(up.get_secret_value.p50_ms),
+            None,
+        ),
+        (
+            "simulator's own STS GetWebIdentityToken p50",
+            None,
+            Some(up.web_identity_token.p50_ms),
+        ),
         (
             "first request p50 above its 3 upstream calls",
-            results.first_request_above_upstreams_p50_ms,
+            Some(results.first_request_above_upstreams_p50_ms),
+            Some(fed.first_request_above_upstreams_p50_ms),
         ),
     ] {
-        figures.row(vec![name.into(), ms(value), "–".into(), "–".into()]);
+        figures.row(vec![
+            name.into(),
+            secret.map_or_else(dash, ms),
+            dash(),
+            dash(),
+            federation.map_or_else(dash, ms),
+            dash(),
+        ]);
     }
     let mib = |kib: u64| format!("{:.1} MiB", kib as f64 / 1024.0);
     figures.row(vec![
@@ -135,30 +151,40 @@ fn tables(results: &Results) -> (Table, Table, Table) {
         mib(b.peak_rss_kib_max),
         mib(f.peak_rss_kib_max),
         ratio(r.get("peak_rss_max")),
+        mib(fed.measured.peak_rss_kib_max),
+        ratio(fr.get("peak_rss_max")),
     ]);
     figures.row(vec![
         "peak RSS (VmHWM) median".into(),
         mib(b.peak_rss_kib_median),
         mib(f.peak_rss_kib_median),
-        "–".into(),
+        dash(),
+        mib(fed.measured.peak_rss_kib_median),
+        dash(),
     ]);
+    // One binary serves both modes.
     let size = |bytes: u64| format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0));
     figures.row(vec![
         "binary (stripped)".into(),
         size(b.package.binary_bytes),
         size(f.package.binary_bytes),
         ratio(r.get("binary_size")),
+        "(same)".into(),
+        dash(),
     ]);
     figures.row(vec![
         "zip".into(),
         size(b.package.zip_bytes),
         size(f.package.zip_bytes),
         ratio(r.get("zip_size")),
+        "(same)".into(),
+        dash(),
     ]);
 
     let mut calls = Table::new(&[
         "calls per request",
         "requests",
+        "STS",
         "token",
         "Graph GET",
         "Graph POST",
@@ -170,6 +196,7 @@ fn tables(results: &Results) -> (Table, Table, Table) {
         calls.row(vec![
             name.to_owned(),
             t.requests.to_string(),
+            t.range(|c| c.sts),
             t.range(|c| c.token),
             t.range(|c| c.graph_get),
             t.range(|c| c.graph_post),
@@ -181,6 +208,11 @@ fn tables(results: &Results) -> (Table, Table, Table) {
     tally("cold GET (first request)", &results.calls.cold_get);
     tally("warm GET", &results.calls.warm_get);
     tally("regenerate (stored, warm)", &results.calls.regenerate);
+    tally(
+        "federation cold GET (first request)",
+        &results.calls.federation_cold_get,
+    );
+    tally("federation warm GET", &results.calls.federation_warm_get);
     tally("floor (all requests)", &results.calls.floor);
 
     let mut checks = Table::new(&["result", "budget", "measured"]).left_aligned(3);

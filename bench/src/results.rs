@@ -1,6 +1,6 @@
-//! The results of a run, as written to JSON: what was measured for the bootstrap and the floor
-//! ([`crate::measured`]), the simulator's own latency, the calls per kind of request, ratios and
-//! budget checks ([`crate::budgets`]).
+//! The results of a run, as written to JSON: what was measured for the bootstrap (with a
+//! credentials secret, and with federation) and the floor ([`crate::measured`]), the simulator's
+//! own latency, the calls per kind of request, ratios and budget checks ([`crate::budgets`]).
 
 use std::collections::BTreeMap;
 
@@ -26,7 +26,20 @@ pub struct Results {
     pub calls: CallsByRequest,
     /// Bootstrap figure divided by the floor's.
     pub ratios_to_floor: BTreeMap<&'static str, f64>,
+    /// The same bootstrap with `GRAPH_AUTH=aws-federation`; its calls are in `calls`.
+    pub federation: Federation,
     pub budgets: Vec<Check>,
+}
+
+/// The federation subject's figures, as the bootstrap's are given above.
+#[derive(Debug, Serialize)]
+pub struct Federation {
+    pub measured: Measured,
+    pub warm_get_above_simulator: Above,
+    /// First-request p50 minus the p50s of its three upstream calls (STS, token, Graph GET).
+    pub first_request_above_upstreams_p50_ms: f64,
+    /// Federation figure divided by the floor's.
+    pub ratios_to_floor: BTreeMap<&'static str, f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,6 +1,8 @@
-//! The loopback world a function runs in: graph-sim, moto behind the counting proxy, the two
-//! secrets, and the configuration that points the function at them. Nothing here can reach
-//! an AWS endpoint or the instance metadata address.
+//! The loopback world a function runs in: graph-sim (whose app trusts the function's role through
+//! a federated identity credential), moto behind the counting proxy, the two secrets, and the
+//! configurations that point the function at them: with a credentials secret, or with
+//! `GRAPH_AUTH=aws-federation` and the simulator's STS. Nothing here can reach an AWS endpoint or
+//! the instance metadata address.
 
 use std::path::Path;
 
@@ -25,6 +27,10 @@ pub struct World {
 impl World {
     pub async fn start(workspace: &Path, graph_sim: &Path) -> Result<Self, String> {
         let sim = GraphSim::start(graph_sim).await?;
+        sim.trust_the_function_role().await?;
+        // The simulator makes its issuer's RSA key on the first STS call (tens of milliseconds);
+        // make it now, so that no federation cold start is charged for it.
+        sim.web_identity_token().await?;
         let moto = Moto::start(workspace).await?;
         let proxy = CountingProxy::start(&moto.endpoint).await?;
         let credentials = serde_json::json!({
@@ -48,6 +54,26 @@ impl World {
             sim: &self.sim,
             proxy: &self.proxy,
         }
+    }
+
+    /// The function's configuration with `GRAPH_AUTH=aws-federation`: no credentials secret, the
+    /// app's tenant and client ids, and STS at the simulator; the rest as [`Self::function_env`].
+    pub fn federation_env(&self) -> Env {
+        let mut env: Env = self
+            .function_env()
+            .into_iter()
+            .filter(|(name, _)| name != "GRAPH_CREDENTIALS_SECRET_ID")
+            .collect();
+        env.extend(
+            [
+                ("GRAPH_AUTH", sim::FEDERATION_MODE.to_owned()),
+                ("GRAPH_TENANT_ID", sim::TENANT_ID.to_owned()),
+                ("GRAPH_CLIENT_ID", sim::CLIENT_ID.to_owned()),
+                ("AWS_ENDPOINT_URL_STS", self.sim.sts_url()),
+            ]
+            .map(|(k, v)| (k.to_owned(), v)),
+        );
+        env
     }
 
     /// The function's configuration: ours, and the AWS SDK's with static credentials, a fixed

@@ -10,7 +10,7 @@
 //!
 //! | route | body | effect |
 //! |---|---|---|
-//! | `GET /_sim/stats` | | `{"calls":{"token":n,"getKey":n,"regenerateKey":n},"key":"…","keysGenerated":n}` |
+//! | `GET /_sim/stats` | | `{"calls":{"token":n,"getKey":n,"regenerateKey":n,"openIdConfiguration":n,"webIdentityToken":n,"issuerMetadata":n},"key":"…","keysGenerated":n}` |
 //! | `GET /_sim/requests` | | recorded requests, oldest first |
 //! | `POST /_sim/reset` | | [`crate::SimHandle::reset`] |
 //! | `POST /_sim/faults` | `{"endpoint":"getKey","fault":{"type":"status","status":503},"times":1}` | queue a fault (`times` optional) |
@@ -75,6 +75,10 @@ async fn stats(State(sim): Sim) -> Json<Value> {
             "getKey": sim.calls(Endpoint::GetKey),
             "regenerateKey": sim.calls(Endpoint::RegenerateKey),
             "openIdConfiguration": sim.calls(Endpoint::OpenIdConfiguration),
+            // STS GetWebIdentityToken, and the simulated Entra's fetches of the AWS issuer's
+            // discovery document and JWKS (two per federated assertion: it caches nothing).
+            "webIdentityToken": sim.calls(Endpoint::WebIdentityToken),
+            "issuerMetadata": sim.calls(Endpoint::IssuerMetadata),
         },
         "key": sim.current_key(),
         "keysGenerated": sim.keys_generated(),

@@ -130,7 +130,14 @@ async fn stats_report_calls_and_the_current_key() {
     assert_eq!(
         stats(&sim).await,
         json!({
-            "calls": {"token": 1, "getKey": 1, "regenerateKey": 2, "openIdConfiguration": 0},
+            "calls": {
+                "token": 1,
+                "getKey": 1,
+                "regenerateKey": 2,
+                "openIdConfiguration": 0,
+                "webIdentityToken": 0,
+                "issuerMetadata": 0,
+            },
             "key": sim.current_key(),
             "keysGenerated": 2,
         })

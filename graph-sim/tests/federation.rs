@@ -348,3 +348,32 @@ async fn iam_answers_the_accounts_issuer_or_feature_disabled() {
     assert_eq!(disabled.status(), 404);
     assert!(disabled.text().await.unwrap().contains("<Code>FeatureDisabled</Code>"));
 }
+
+#[tokio::test]
+async fn stats_count_sts_calls_and_the_issuer_document_fetches_of_a_federated_token_request() {
+    let sim = start().await;
+    let post = |path: &str, body: Value| {
+        client()
+            .post(format!("{}/_sim/{path}", sim.base_url()))
+            .json(&body)
+            .send()
+    };
+    let credential = json!({ "issuer": sim.aws_issuer(), "subject": sim.aws_role_arn(), "audiences": [AUDIENCE] });
+    assert_eq!(post("federated-credentials", credential).await.unwrap().status(), 204);
+
+    let assertion = web_identity_token(&sim).await;
+    assert_eq!(exchange(&sim, &assertion).await.status(), 200);
+
+    let stats: Value = client()
+        .get(format!("{}/_sim/stats", sim.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["calls"]["webIdentityToken"], 1);
+    assert_eq!(stats["calls"]["token"], 1);
+    assert_eq!(stats["calls"]["issuerMetadata"], 2, "discovery document and JWKS");
+    assert_eq!(stats["calls"]["getKey"], 0);
+}
