@@ -1,5 +1,5 @@
-//! Who may do what: the caller's IAM principal checked against the `KEY_READERS` and
-//! `KEY_ROTATORS` allow-lists.
+//! Who may do what: the caller's IAM principal checked against the `KEY_READERS`, `KEY_ROTATORS`
+//! and `SENSOR_ACTIVATORS` allow-lists.
 //!
 //! Deny by default: an empty list admits nobody. An IAM role ARN also admits the STS sessions of
 //! that role, because a role's callers present `arn:aws:sts::ACCT:assumed-role/NAME/SESSION`, never
@@ -69,12 +69,14 @@ fn assumed_role_prefix(arn: &str) -> Option<String> {
     Some(format!("arn:{partition}:sts::{account}:assumed-role/{name}/"))
 }
 
-/// What an operation needs of its caller: to be on one of the two lists. Every read, of the key
-/// or of the sensors, is for readers; a regenerate is for rotators.
+/// What an operation needs of its caller: to be on one of the lists. Every read, of the key or of
+/// the sensors, is for readers; a regenerate is for rotators; an activation (or a change of the
+/// activation mode), which deploys software on domain controllers, is for activators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
     ReadKey,
     RegenerateKey,
+    ActivateSensors,
 }
 
 impl Permission {
@@ -82,15 +84,17 @@ impl Permission {
         match self {
             Permission::ReadKey => "read-key",
             Permission::RegenerateKey => "regenerate-key",
+            Permission::ActivateSensors => "activate-sensors",
         }
     }
 }
 
-/// The two allow-lists together.
+/// The allow-lists together.
 #[derive(Debug, Clone, Default)]
 pub struct AccessPolicy {
     pub readers: AllowList,
     pub rotators: AllowList,
+    pub activators: AllowList,
 }
 
 impl AccessPolicy {
@@ -98,6 +102,7 @@ impl AccessPolicy {
         match permission {
             Permission::ReadKey => self.readers.admits(caller),
             Permission::RegenerateKey => self.rotators.admits(caller),
+            Permission::ActivateSensors => self.activators.admits(caller),
         }
     }
 }
@@ -156,10 +161,30 @@ mod tests {
         let policy = AccessPolicy {
             readers: AllowList::parse(ALICE),
             rotators: AllowList::parse("arn:aws:iam::123456789012:user/bob"),
+            activators: AllowList::default(),
         };
         assert!(policy.allows(ALICE, Permission::ReadKey));
         assert!(!policy.allows(ALICE, Permission::RegenerateKey));
         assert!(policy.allows("arn:aws:iam::123456789012:user/bob", Permission::RegenerateKey));
         assert!(!policy.allows("arn:aws:iam::123456789012:user/bob", Permission::ReadKey));
+    }
+
+    #[test]
+    fn only_activators_may_activate_and_an_empty_list_admits_nobody() {
+        let policy = AccessPolicy {
+            readers: AllowList::parse(ALICE),
+            rotators: AllowList::parse(ALICE),
+            activators: AllowList::default(),
+        };
+        assert!(
+            !policy.allows(ALICE, Permission::ActivateSensors),
+            "readers and rotators are not activators"
+        );
+        let policy = AccessPolicy {
+            activators: AllowList::parse(ALICE),
+            ..AccessPolicy::default()
+        };
+        assert!(policy.allows(ALICE, Permission::ActivateSensors));
+        assert!(!policy.allows(ALICE, Permission::ReadKey));
     }
 }

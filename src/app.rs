@@ -71,6 +71,7 @@ impl<S: SecretStore + Clone> App<GraphSession<S>, S> {
         let access = AccessPolicy {
             readers: config.readers.clone(),
             rotators: config.rotators.clone(),
+            activators: config.activators.clone(),
         };
         Ok(App::new(
             GraphSession::new(client, credentials),

@@ -34,6 +34,8 @@ pub struct Config {
     pub authority_host: Option<String>,
     pub readers: AllowList,
     pub rotators: AllowList,
+    /// `SENSOR_ACTIVATORS`: who may activate sensor candidates and set the activation mode.
+    pub activators: AllowList,
     pub credentials_ttl: Duration,
 }
 
@@ -150,6 +152,7 @@ impl Config {
             authority_host,
             readers: AllowList::parse(get("KEY_READERS").as_deref().unwrap_or("")),
             rotators: AllowList::parse(get("KEY_ROTATORS").as_deref().unwrap_or("")),
+            activators: AllowList::parse(get("SENSOR_ACTIVATORS").as_deref().unwrap_or("")),
             credentials_ttl,
         })
     }

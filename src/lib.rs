@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod app;
+pub mod candidates;
 pub mod certificate;
 pub mod cloud;
 pub mod config;
@@ -21,6 +22,7 @@ pub mod federation;
 pub(crate) mod gate;
 pub mod graph;
 pub mod handler;
+pub mod health;
 pub mod keys;
 pub mod logging;
 pub mod metrics;

@@ -145,6 +145,11 @@ pub fn sensor_query(outcome: &str) {
     emit("SensorQueries", Unit::Count, 1.0, Some(("Outcome", outcome)));
 }
 
+/// Sensor activations and activation mode changes.
+pub fn sensor_activation(outcome: &str) {
+    emit("SensorActivations", Unit::Count, 1.0, Some(("Outcome", outcome)));
+}
+
 pub fn rotation(outcome: &str) {
     emit("Rotations", Unit::Count, 1.0, Some(("Outcome", outcome)));
 }

@@ -10,7 +10,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Serialize, Serializer};
 
 use crate::access::Permission;
+use crate::candidates::{Activation, ActivationMode, ActivationModeAnswer, CandidateList, ServerIds, ServerOutcome};
 use crate::deadline::Deadline;
+use crate::health::HostHealthIssues;
 use crate::keys::{AccessKey, KeyError, KeyService, KeySource, Trigger};
 use crate::secrets::{SecretStore, StoredVersion};
 use crate::sensors::{
@@ -33,6 +35,16 @@ pub enum Operation {
     ListSensors(SensorFilter),
     /// The verdict on one host's sensor.
     SensorVerdict(HostName),
+    /// The health issues that name one host.
+    SensorHealthIssues(HostName),
+    /// The servers that can run the v3 sensor without an installer.
+    ListSensorCandidates,
+    /// The tenant's activation mode for candidates.
+    ReadActivationMode,
+    /// Activate the sensor on these candidates.
+    ActivateSensors(ServerIds),
+    /// Set the tenant's activation mode.
+    SetActivationMode(ActivationMode),
 }
 
 /// Which counter an operation's outcome goes to.
@@ -41,6 +53,7 @@ pub enum Tally {
     KeyRead,
     Regeneration,
     SensorQuery,
+    SensorActivation,
 }
 
 impl Operation {
@@ -53,13 +66,20 @@ impl Operation {
             Operation::ReadInstallBundle(_) => "read-install-bundle",
             Operation::ListSensors(_) => "list-sensors",
             Operation::SensorVerdict(_) => "sensor-verdict",
+            Operation::SensorHealthIssues(_) => "sensor-health-issues",
+            Operation::ListSensorCandidates => "list-sensor-candidates",
+            Operation::ReadActivationMode => "read-activation-mode",
+            Operation::ActivateSensors(_) => "activate-sensors",
+            Operation::SetActivationMode(_) => "set-activation-mode",
         }
     }
 
-    /// The allow-list that guards it: every read, the sensor routes included, is for readers.
+    /// The allow-list that guards it: every read, the sensor routes included, is for readers; the
+    /// two writes that deploy sensors (an activation, the activation mode) are for activators.
     pub fn permission(&self) -> Permission {
         match self {
             Operation::RegenerateKey { .. } => Permission::RegenerateKey,
+            Operation::ActivateSensors(_) | Operation::SetActivationMode(_) => Permission::ActivateSensors,
             _ => Permission::ReadKey,
         }
     }
@@ -69,9 +89,13 @@ impl Operation {
         match self {
             Operation::ReadKey | Operation::ReadInstallBundle(_) => Tally::KeyRead,
             Operation::RegenerateKey { .. } => Tally::Regeneration,
-            Operation::ReadSensorPackage | Operation::ListSensors(_) | Operation::SensorVerdict(_) => {
-                Tally::SensorQuery
-            }
+            Operation::ReadSensorPackage
+            | Operation::ListSensors(_)
+            | Operation::SensorVerdict(_)
+            | Operation::SensorHealthIssues(_)
+            | Operation::ListSensorCandidates
+            | Operation::ReadActivationMode => Tally::SensorQuery,
+            Operation::ActivateSensors(_) | Operation::SetActivationMode(_) => Tally::SensorActivation,
         }
     }
 }
@@ -123,7 +147,12 @@ pub enum Outcome {
     Package(DeploymentPackage),
     Bundle(InstallBundle),
     Sensors(SensorList),
-    Verdict(HostVerdict),
+    /// Boxed: with its sensor and explanation it is the largest answer by far.
+    Verdict(Box<HostVerdict>),
+    HealthIssues(HostHealthIssues),
+    Candidates(CandidateList),
+    ActivationMode(ActivationModeAnswer),
+    Activated(Activation),
 }
 
 /// An outcome and Graph's request-id, for the audit line.
@@ -223,7 +252,57 @@ where
             let verdict = sensors::verdict(graph, &host, deadline).await?;
             let graph_request_id = verdict.graph_request_id.clone();
             Ok(Answer {
-                outcome: Outcome::Verdict(verdict),
+                outcome: Outcome::Verdict(Box::new(verdict)),
+                graph_request_id,
+            })
+        }
+        Operation::SensorHealthIssues(host) => {
+            let issues = sensors::host_health_issues(graph, &host, deadline).await?;
+            let graph_request_id = issues.graph_request_id.clone();
+            Ok(Answer {
+                outcome: Outcome::HealthIssues(issues),
+                graph_request_id,
+            })
+        }
+        Operation::ListSensorCandidates => {
+            let list = graph.sensor_candidates(deadline).await?;
+            let graph_request_id = list.graph_request_id.clone();
+            Ok(Answer {
+                outcome: Outcome::Candidates(list),
+                graph_request_id,
+            })
+        }
+        Operation::ReadActivationMode => {
+            let mode = graph.activation_mode(deadline).await?;
+            let graph_request_id = mode.graph_request_id.clone();
+            Ok(Answer {
+                outcome: Outcome::ActivationMode(mode),
+                graph_request_id,
+            })
+        }
+        Operation::ActivateSensors(servers) => {
+            let graph_request_id = graph.activate(&servers, deadline).await?;
+            let servers = servers
+                .as_slice()
+                .iter()
+                .map(|id| ServerOutcome {
+                    server_id: id.clone(),
+                    outcome: "accepted",
+                })
+                .collect();
+            Ok(Answer {
+                outcome: Outcome::Activated(Activation {
+                    servers,
+                    graph_request_id: graph_request_id.clone(),
+                }),
+                graph_request_id,
+            })
+        }
+        Operation::SetActivationMode(mode) => {
+            let answer = graph.set_activation_mode(mode, deadline).await?;
+            let graph_request_id = answer.graph_request_id.clone();
+            Ok(Answer {
+                outcome: Outcome::ActivationMode(answer),
                 graph_request_id,
             })
         }
@@ -286,6 +365,25 @@ mod tests {
             json_of(Operation::ListSensors(SensorFilter::default())).await,
             serde_json::json!({ "sensors": [] })
         );
+        assert_eq!(
+            json_of(Operation::ListSensorCandidates).await,
+            serde_json::json!({ "sensorCandidates": [] })
+        );
+        assert_eq!(
+            json_of(Operation::ReadActivationMode).await,
+            serde_json::json!({ "activationMode": "manual" })
+        );
+        assert_eq!(
+            json_of(Operation::SetActivationMode(ActivationMode::Automated)).await,
+            serde_json::json!({ "activationMode": "automated" })
+        );
+        assert_eq!(
+            json_of(Operation::ActivateSensors(ServerIds::parse(&["a1", "b2"]).unwrap())).await,
+            serde_json::json!({ "servers": [
+                { "serverId": "a1", "outcome": "accepted" },
+                { "serverId": "b2", "outcome": "accepted" },
+            ] })
+        );
     }
 
     #[test]
@@ -297,12 +395,26 @@ mod tests {
             Operation::ReadInstallBundle(InstallOptions::default()),
             Operation::ListSensors(SensorFilter::default()),
             Operation::SensorVerdict(HostName::parse("DC1").unwrap()),
+            Operation::SensorHealthIssues(HostName::parse("DC1").unwrap()),
+            Operation::ListSensorCandidates,
+            Operation::ReadActivationMode,
+            Operation::ActivateSensors(ServerIds::parse(&["abc"]).unwrap()),
+            Operation::SetActivationMode(ActivationMode::Automated),
         ];
         for operation in &every {
             let rotators = matches!(operation, Operation::RegenerateKey { .. });
             assert_eq!(
                 operation.permission() == Permission::RegenerateKey,
                 rotators,
+                "{operation:?}"
+            );
+            let activators = matches!(
+                operation,
+                Operation::ActivateSensors(_) | Operation::SetActivationMode(_)
+            );
+            assert_eq!(
+                operation.permission() == Permission::ActivateSensors,
+                activators,
                 "{operation:?}"
             );
         }

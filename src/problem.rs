@@ -137,6 +137,8 @@ pub enum RequestError {
     TooLarge(usize),
     #[error(transparent)]
     Input(#[from] crate::sensors::InputError),
+    #[error(transparent)]
+    Activation(#[from] crate::candidates::InputError),
 }
 
 /// A problem document plus the headers that go with it.
@@ -252,7 +254,7 @@ impl From<&RequestError> for Problem {
             }
             RequestError::BadRequest(_) => Problem::new(ProblemType::BadRequest, detail),
             RequestError::TooLarge(_) => Problem::new(ProblemType::PayloadTooLarge, detail),
-            RequestError::Input(_) => Problem::new(ProblemType::BadRequest, detail),
+            RequestError::Input(_) | RequestError::Activation(_) => Problem::new(ProblemType::BadRequest, detail),
         }
     }
 }
@@ -796,7 +798,8 @@ mod tests {
             | RequestError::MethodNotAllowed(_)
             | RequestError::BadRequest(_)
             | RequestError::TooLarge(_)
-            | RequestError::Input(_) => {}
+            | RequestError::Input(_)
+            | RequestError::Activation(_) => {}
         }
         match key {
             KeyError::Graph(_) | KeyError::Store { .. } | KeyError::NotStored { .. } => {}

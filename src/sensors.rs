@@ -12,7 +12,9 @@ use std::str::FromStr;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
+use crate::candidates::{ActivationMode, ActivationModeAnswer, CandidateList, ServerIds};
 use crate::deadline::Deadline;
+use crate::health::{Explanation, HealthIssuesAnswer, HostHealthIssues};
 use crate::keys::{AccessKey, KeySource};
 use crate::upstream::{GraphError, Upstream, UpstreamIds};
 
@@ -77,6 +79,25 @@ pub trait SensorSource: Send + Sync {
     fn deployment_package(&self, deadline: Deadline) -> impl Future<Output = Result<PackageAnswer, GraphError>> + Send;
     /// Every sensor, following Graph's paging to the end.
     fn sensors(&self, deadline: Deadline) -> impl Future<Output = Result<SensorsAnswer, GraphError>> + Send;
+    /// Every health issue of the tenant, following Graph's paging to the end.
+    fn health_issues(&self, deadline: Deadline) -> impl Future<Output = Result<HealthIssuesAnswer, GraphError>> + Send;
+    /// Every sensor candidate, following Graph's paging to the end.
+    fn sensor_candidates(&self, deadline: Deadline) -> impl Future<Output = Result<CandidateList, GraphError>> + Send;
+    fn activation_mode(
+        &self,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<ActivationModeAnswer, GraphError>> + Send;
+    /// Asks Graph to activate the sensor on `servers`; `Ok` is Graph's request id.
+    fn activate(
+        &self,
+        servers: &ServerIds,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<Option<String>, GraphError>> + Send;
+    fn set_activation_mode(
+        &self,
+        mode: ActivationMode,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<ActivationModeAnswer, GraphError>> + Send;
 }
 
 impl<T: SensorSource + ?Sized> SensorSource for std::sync::Arc<T> {
@@ -86,6 +107,37 @@ impl<T: SensorSource + ?Sized> SensorSource for std::sync::Arc<T> {
 
     fn sensors(&self, deadline: Deadline) -> impl Future<Output = Result<SensorsAnswer, GraphError>> + Send {
         (**self).sensors(deadline)
+    }
+
+    fn health_issues(&self, deadline: Deadline) -> impl Future<Output = Result<HealthIssuesAnswer, GraphError>> + Send {
+        (**self).health_issues(deadline)
+    }
+
+    fn sensor_candidates(&self, deadline: Deadline) -> impl Future<Output = Result<CandidateList, GraphError>> + Send {
+        (**self).sensor_candidates(deadline)
+    }
+
+    fn activation_mode(
+        &self,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<ActivationModeAnswer, GraphError>> + Send {
+        (**self).activation_mode(deadline)
+    }
+
+    fn activate(
+        &self,
+        servers: &ServerIds,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<Option<String>, GraphError>> + Send {
+        (**self).activate(servers, deadline)
+    }
+
+    fn set_activation_mode(
+        &self,
+        mode: ActivationMode,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<ActivationModeAnswer, GraphError>> + Send {
+        (**self).set_activation_mode(mode, deadline)
     }
 }
 
@@ -184,6 +236,10 @@ pub struct HostVerdict {
     pub display_name: String,
     pub verdict: Verdict,
     pub sensor: Option<SensorReport>,
+    /// For an `unhealthy` verdict only: the sensor's open health issues, or why they could not be
+    /// read (`healthIssues` or `healthIssuesUnavailable`).
+    #[serde(flatten)]
+    pub explanation: Option<Explanation>,
     #[serde(skip)]
     pub graph_request_id: Option<String>,
 }
@@ -512,10 +568,36 @@ pub async fn verdict<G: SensorSource>(
         // max_by_key keeps the last of equals; reversing first keeps Graph's first instead.
         .rev()
         .max_by_key(|report| report.verdict.rank());
+    let verdict = best.as_ref().map_or(Verdict::Missing, |report| report.verdict);
+    // Only an unhealthy sensor needs explaining, and a failure to explain it does not fail the
+    // verdict: the health issues need a permission of their own that the app may lack.
+    let explanation = match &best {
+        Some(report) if verdict == Verdict::Unhealthy => Some(Explanation::from_read(
+            graph.health_issues(deadline).await,
+            &report.sensor,
+        )),
+        _ => None,
+    };
     Ok(HostVerdict {
         display_name: host.as_str().to_owned(),
-        verdict: best.as_ref().map_or(Verdict::Missing, |report| report.verdict),
+        verdict,
         sensor: best,
+        explanation,
+        graph_request_id: answer.graph_request_id,
+    })
+}
+
+/// Every health issue (of any status) that names `host` among its sensors' DNS names, in
+/// Graph's order.
+pub async fn host_health_issues<G: SensorSource>(
+    graph: &G,
+    host: &HostName,
+    deadline: Deadline,
+) -> Result<HostHealthIssues, GraphError> {
+    let answer = graph.health_issues(deadline).await?;
+    Ok(HostHealthIssues {
+        display_name: host.as_str().to_owned(),
+        health_issues: answer.issues.into_iter().filter(|issue| issue.concerns(host)).collect(),
         graph_request_id: answer.graph_request_id,
     })
 }
@@ -526,12 +608,16 @@ pub(crate) mod fake {
     use std::sync::Mutex;
 
     use super::*;
+    use crate::health::HealthIssue;
     use crate::keys::KeyAnswer;
 
     #[derive(Default)]
     pub struct FakeSensors {
         pub key: String,
         pub sensors: Vec<Sensor>,
+        pub issues: Vec<HealthIssue>,
+        /// Answer the health issues read with this instead.
+        pub issues_error: Option<fn() -> GraphError>,
         pub calls: Mutex<Vec<&'static str>>,
     }
 
@@ -566,6 +652,47 @@ pub(crate) mod fake {
             Ok(SensorsAnswer {
                 sensors: self.sensors.clone(),
                 graph_request_id: Some("sensors-req".into()),
+            })
+        }
+
+        async fn health_issues(&self, _: Deadline) -> Result<HealthIssuesAnswer, GraphError> {
+            self.calls.lock().unwrap().push("health");
+            if let Some(error) = self.issues_error {
+                return Err(error());
+            }
+            Ok(HealthIssuesAnswer {
+                issues: self.issues.clone(),
+                graph_request_id: Some("health-req".into()),
+            })
+        }
+
+        async fn sensor_candidates(&self, _: Deadline) -> Result<CandidateList, GraphError> {
+            self.calls.lock().unwrap().push("candidates");
+            Ok(CandidateList::default())
+        }
+
+        async fn activation_mode(&self, _: Deadline) -> Result<ActivationModeAnswer, GraphError> {
+            self.calls.lock().unwrap().push("activation-mode");
+            Ok(ActivationModeAnswer {
+                activation_mode: Some("manual".into()),
+                graph_request_id: None,
+            })
+        }
+
+        async fn activate(&self, _: &ServerIds, _: Deadline) -> Result<Option<String>, GraphError> {
+            self.calls.lock().unwrap().push("activate");
+            Ok(Some("activate-req".into()))
+        }
+
+        async fn set_activation_mode(
+            &self,
+            mode: ActivationMode,
+            _: Deadline,
+        ) -> Result<ActivationModeAnswer, GraphError> {
+            self.calls.lock().unwrap().push("set-activation-mode");
+            Ok(ActivationModeAnswer {
+                activation_mode: Some(mode.name().into()),
+                graph_request_id: None,
             })
         }
     }
@@ -1197,5 +1324,87 @@ mod tests {
             json,
             serde_json::json!({"displayName": "DC9", "verdict": "missing", "sensor": null})
         );
+    }
+
+    fn open_issue(dns: &str) -> crate::health::HealthIssue {
+        crate::health::HealthIssue {
+            display_name: Some("Sensor stopped communicating".into()),
+            severity: Some("high".into()),
+            status: Some("open".into()),
+            sensor_dns_names: vec![dns.to_owned()],
+            recommendations: vec!["Start the sensor service".into()],
+            ..crate::health::HealthIssue::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unhealthy_verdict_carries_the_sensors_open_issues_and_a_healthy_one_reads_none() {
+        let graph = FakeSensors {
+            sensors: vec![
+                sensor("DC1", "disconnected", "stopped", "notHealthyHigh"),
+                sensor("DC2", "upToDate", "running", "healthy"),
+            ],
+            issues: vec![open_issue("dc1.contoso.com"), open_issue("dc2.contoso.com")],
+            ..FakeSensors::default()
+        };
+        let dc1 = verdict(&graph, &HostName::parse("DC1").unwrap(), soon()).await.unwrap();
+        let json = serde_json::to_value(&dc1).unwrap();
+        assert_eq!(json["verdict"], "unhealthy");
+        assert_eq!(
+            json["healthIssues"],
+            serde_json::json!([{"displayName": "Sensor stopped communicating", "severity": "high", "recommendations": ["Start the sensor service"]}])
+        );
+        graph.calls.lock().unwrap().clear();
+        let dc2 = verdict(&graph, &HostName::parse("DC2").unwrap(), soon()).await.unwrap();
+        let json = serde_json::to_value(&dc2).unwrap();
+        assert!(
+            json.get("healthIssues").is_none() && json.get("healthIssuesUnavailable").is_none(),
+            "{json}"
+        );
+        assert_eq!(
+            *graph.calls.lock().unwrap(),
+            ["sensors"],
+            "a healthy sensor needs no explaining"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_the_health_permission_the_unhealthy_verdict_still_answers_and_names_it() {
+        let graph = FakeSensors {
+            sensors: vec![sensor("DC1", "disconnected", "stopped", "notHealthyHigh")],
+            issues_error: Some(|| GraphError::Forbidden {
+                reason: crate::upstream::Forbidden::MissingPermission {
+                    role: "SecurityIdentitiesHealth.Read.All",
+                },
+                code: "Forbidden".into(),
+                ids: UpstreamIds::default(),
+            }),
+            ..FakeSensors::default()
+        };
+        let dc1 = verdict(&graph, &HostName::parse("DC1").unwrap(), soon()).await.unwrap();
+        assert_eq!(dc1.verdict, Verdict::Unhealthy);
+        let json = serde_json::to_value(&dc1).unwrap();
+        assert!(
+            json["healthIssuesUnavailable"]
+                .as_str()
+                .unwrap()
+                .contains("SecurityIdentitiesHealth.Read.All"),
+            "{json}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hosts_health_issues_are_every_status_that_names_it() {
+        let mut closed = open_issue("dc1.contoso.com");
+        closed.status = Some("closed".into());
+        let graph = FakeSensors {
+            issues: vec![open_issue("dc1.contoso.com"), open_issue("dc2.contoso.com"), closed],
+            ..FakeSensors::default()
+        };
+        let found = host_health_issues(&graph, &HostName::parse("dc1").unwrap(), soon())
+            .await
+            .unwrap();
+        assert_eq!(found.health_issues.len(), 2);
+        assert_eq!(found.graph_request_id.as_deref(), Some("health-req"));
     }
 }

@@ -8,7 +8,7 @@ mod common;
 use std::process::Stdio;
 
 use common::*;
-use graph_sim::{Endpoint, Fault, RetryAfter, SimConfig, SimSensor};
+use graph_sim::{Endpoint, Fault, RetryAfter, SimCandidate, SimConfig, SimHealthIssue, SimSensor};
 use serde_json::Value;
 
 struct Run {
@@ -873,6 +873,10 @@ async fn every_command_has_help_that_documents_the_exit_codes() {
         vec!["bundle"],
         vec!["sensors"],
         vec!["verdict"],
+        vec!["health-issues"],
+        vec!["candidates"],
+        vec!["activate"],
+        vec!["activation-mode"],
         vec!["federation-trust"],
     ] {
         let mut args = command.clone();
@@ -885,4 +889,169 @@ async fn every_command_has_help_that_documents_the_exit_codes() {
             "{command:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_issues_and_an_unhealthy_verdict_show_the_open_issues_and_their_recommendations() {
+    let world = world(Setup::default()).await;
+    world.sim.set_sensors(tenant());
+    world.sim.set_health_issues(vec![
+        SimHealthIssue::open_on("dc3.fabrikam.com"),
+        SimHealthIssue::open_on("dc3.fabrikam.com").with("closed", "low"),
+        SimHealthIssue::open_on("dc1.contoso.com").with("closed", "medium"),
+    ]);
+
+    let issues = run(&world, &["health-issues", "DC3"]).await;
+    assert_eq!(issues.code, 0, "{}", issues.stderr);
+    let lines: Vec<&str> = issues.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("STATUS") && lines[0].contains("RECOMMENDATIONS"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines.len(), 3, "{}", issues.stdout);
+    let json = run(&world, &["health-issues", "dc3.fabrikam.com", "--json"]).await;
+    assert_eq!(json.json()["healthIssues"].as_array().unwrap().len(), 2);
+
+    let verdict = run(&world, &["verdict", "DC3"]).await;
+    assert_eq!(verdict.code, 0, "{}", verdict.stderr);
+    assert!(verdict.stdout.contains("Open health issues:"), "{}", verdict.stdout);
+    assert!(verdict.stdout.contains("Sensor stopped communicating") && verdict.stdout.contains("high"));
+
+    world.sim.set_roles(vec![graph_sim::READ_ROLE.to_owned()]);
+    let unexplained = run(&world, &["verdict", "DC3", "--json"]).await;
+    assert_eq!(unexplained.code, 0, "{}", unexplained.stderr);
+    assert!(
+        unexplained.json()["healthIssuesUnavailable"]
+            .as_str()
+            .unwrap()
+            .contains(graph_sim::HEALTH_READ_ROLE)
+    );
+    let refused = run(&world, &["health-issues", "DC3"]).await;
+    assert_eq!(
+        refused.code, 4,
+        "a missing permission is an upstream refusal: {}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains(graph_sim::HEALTH_READ_ROLE),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn candidates_are_listed_activated_and_the_mode_read_and_set_with_bad_ids_a_usage_error() {
+    let world = world(Setup::default()).await;
+    let dc5 = SimCandidate::new("dc5.contoso.com");
+    world
+        .sim
+        .set_sensor_candidates(vec![dc5.clone(), SimCandidate::new("dc6.contoso.com")]);
+
+    let list = run(&world, &["candidates"]).await;
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(list.stdout.lines().next().unwrap().starts_with("ID"), "{}", list.stdout);
+    assert_eq!(list.stdout.lines().count(), 3);
+
+    let activated = run(&world, &["activate", &dc5.id, "--json"]).await;
+    assert_eq!(activated.code, 0, "{}", activated.stderr);
+    assert_eq!(activated.json()["servers"][0]["serverId"], dc5.id.as_str());
+    assert_eq!(world.sim.activations(), [vec![dc5.id.clone()]]);
+
+    let mode = run(&world, &["activation-mode"]).await;
+    assert!(mode.stdout.contains("manual"), "{}", mode.stdout);
+    let set = run(&world, &["activation-mode", "--set", "automated", "--json"]).await;
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    assert_eq!(set.json()["activationMode"], "automated");
+    assert_eq!(world.sim.activation_mode(), "automated");
+
+    for args in [
+        vec!["activate", "a b"],
+        vec!["activate", "abc", "ABC"],
+        vec!["activation-mode", "--set", "Automated"],
+    ] {
+        let refused = run(&world, &args).await;
+        assert_eq!(refused.code, 2, "{args:?}: {}", refused.stderr);
+    }
+    assert_eq!(world.sim.activations().len(), 1, "nothing more was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdict_wait_polls_until_the_sensor_turns_healthy_mid_wait_and_exits_0_quietly_when_piped() {
+    let world = world(Setup::default()).await;
+    world
+        .sim
+        .set_sensors(vec![SimSensor::healthy("DC1", "contoso.com").with_status(
+            "updating",
+            "onboarding",
+            "healthy",
+        )]);
+
+    let (waited, ()) = tokio::join!(run(&world, &["verdict", "DC1", "--wait", "30s", "--json"]), async {
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        world.sim.set_sensors(vec![SimSensor::healthy("DC1", "contoso.com")]);
+    });
+
+    assert_eq!(waited.code, 0, "{}", waited.stderr);
+    assert_eq!(waited.json()["verdict"], "healthy");
+    assert!(world.sim.calls(Endpoint::ListSensors) >= 2, "it asked more than once");
+    assert!(
+        waited.stderr.is_empty(),
+        "no progress when stderr is not a terminal: {:?}",
+        waited.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdict_wait_ends_at_the_deadline_with_the_last_verdicts_own_exit_code() {
+    let world = world(Setup::default()).await;
+    for (sensors, code, verdict) in [
+        (
+            vec![SimSensor::healthy("DC1", "contoso.com").with_status("updating", "starting", "healthy")],
+            7,
+            "installing",
+        ),
+        (
+            vec![SimSensor::healthy("DC1", "contoso.com").with_status("disconnected", "stopped", "notHealthyHigh")],
+            6,
+            "unhealthy",
+        ),
+        (Vec::new(), 8, "missing"),
+    ] {
+        world.sim.set_sensors(sensors);
+        let started = std::time::Instant::now();
+
+        let waited = run(&world, &["verdict", "DC1", "--wait", "2s", "--json"]).await;
+
+        assert_eq!(waited.code, code, "{verdict}: {}", waited.stderr);
+        assert_eq!(waited.json()["verdict"], verdict);
+        assert!(
+            started.elapsed() >= std::time::Duration::from_secs(2),
+            "{verdict}: it waited"
+        );
+    }
+    for bad in ["0s", "1d", "soon"] {
+        let refused = run(&world, &["verdict", "DC1", "--wait", bad]).await;
+        assert_eq!(refused.code, 2, "{bad}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdict_wait_rides_out_throttling_but_stops_at_a_refusal() {
+    let world = world(Setup::default()).await;
+    world.sim.set_sensors(vec![SimSensor::healthy("DC1", "contoso.com")]);
+    for _ in 0..6 {
+        world.sim.inject(Endpoint::ListSensors, Fault::Status(503));
+    }
+    let waited = run(&world, &["verdict", "DC1", "--wait", "30s"]).await;
+    assert_eq!(waited.code, 0, "{}", waited.stderr);
+
+    world.sim.set_roles(vec![graph_sim::REQUIRED_ROLE.to_owned()]);
+    let started = std::time::Instant::now();
+    let refused = run(&world, &["verdict", "DC1", "--wait", "30s"]).await;
+    assert_eq!(refused.code, 4, "{}", refused.stderr);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "a refusal does not wait out the deadline"
+    );
 }

@@ -18,7 +18,10 @@ use std::collections::BTreeSet;
 
 use common::*;
 use graph_sim::{SimCloud, SimConfig, SimHandle, SimSensor};
-use mdi_sensor_key::graph::{ENDPOINTS, READ_ROLE, READ_WRITE_ROLE, SENSOR_PROPERTIES_READ};
+use mdi_sensor_key::graph::{
+    CANDIDATE_PROPERTIES_READ, ENDPOINTS, HEALTH_ISSUE_PROPERTIES_READ, HEALTH_READ_ROLE, READ_ROLE, READ_WRITE_ROLE,
+    SENSOR_PROPERTIES_READ, SET_ACTIVATION_CONFIGURATION,
+};
 use serde_json::Value;
 
 const NAMESPACE: &str = "microsoft.graph.security.";
@@ -96,10 +99,17 @@ async fn token(sim: &SimHandle) -> String {
 
 async fn send(token: &str, method: &str, url: &str) -> (u16, Value) {
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+    // An action's parameters: `activate` needs its serverIds.
+    let body = if url.ends_with("/activate") {
+        r#"{"serverIds":["c0633ebb8b4b2ab1c6b4c1a2d3e4f5a6b7c8d9e0"]}"#
+    } else {
+        ""
+    };
     let response = http()
         .request(method, url)
         .bearer_auth(token)
-        .header("content-length", "0")
+        .header("content-type", "application/json")
+        .body(body)
         .send()
         .await
         .expect("Graph answers");
@@ -197,18 +207,18 @@ async fn each_endpoint_needs_the_one_permission_the_map_names_in_the_client_and_
             .filter_map(Value::as_str)
             .collect();
         assert_eq!(
-            application,
-            [endpoint.role],
-            "{}: the map names no other",
+            application.first(),
+            Some(&endpoint.role),
+            "{}: the least privileged comes first",
             endpoint.path
         );
 
         let url = format!("{}/v1.0/{}", sim.graph_url(), endpoint.path);
-        let other = if endpoint.role == READ_ROLE {
-            READ_WRITE_ROLE
-        } else {
-            READ_ROLE
-        };
+        // A permission of this family the map does not list for the endpoint.
+        let other = [READ_ROLE, READ_WRITE_ROLE, HEALTH_READ_ROLE]
+            .into_iter()
+            .find(|role| !application.contains(role))
+            .expect("a permission the map does not list here");
         sim.set_roles(vec![other.to_owned()]);
         let (status, body) = send(&token(&sim).await, endpoint.method, &url).await;
         assert_eq!(status, 403, "{}: the simulator refuses {other}", endpoint.path);
@@ -265,5 +275,114 @@ async fn the_key_is_read_in_the_published_shape_and_in_the_api_pages_example_sha
 
         assert_eq!(reply.status, 200, "{shape:?}");
         assert_eq!(reply.key(), world.sim.current_key());
+    }
+}
+
+#[test]
+fn every_health_issue_property_the_client_reads_is_published_in_every_cloud_and_version() {
+    for (key, _, _, schema) in schemas() {
+        let published = properties(&schema["entityTypes"]["healthIssue"]);
+        for read in HEALTH_ISSUE_PROPERTIES_READ {
+            assert!(published.contains(read), "{key}: {read} is read but not published");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_simulator_serves_exactly_the_published_health_issue_per_cloud_and_version() {
+    for (key, cloud, version, schema) in schemas() {
+        let sim = graph_sim::Sim::start(SimConfig::in_cloud(cloud))
+            .await
+            .expect("the simulator starts");
+        sim.set_health_issues(vec![graph_sim::SimHealthIssue::open_on("dc1.contoso.com")]);
+        let url = format!("{}/{version}/security/identities/healthIssues", sim.graph_url());
+
+        let (status, body) = send(&token(&sim).await, "GET", &url).await;
+
+        assert_eq!(status, 200, "{key}");
+        let issue_type = &schema["entityTypes"]["healthIssue"];
+        let issue = &body["value"][0];
+        let served: BTreeSet<String> = issue.as_object().expect("an issue").keys().cloned().collect();
+        assert_eq!(served, properties(issue_type), "{key}: the issue's properties");
+        for (name, value) in issue.as_object().unwrap() {
+            let type_name = issue_type["properties"][name]["type"].as_str().unwrap_or("Edm.String");
+            if let Some(members) = enum_members(&schema, type_name) {
+                let value = value.as_str().expect("an enum value is a string");
+                assert!(
+                    members.contains(&value),
+                    "{key}: {name} = {value} is not in {members:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_activation_mode_update_carries_the_maps_permission_for_the_configuration_though_the_verb_differs() {
+    // The map lists POST on the singular path; the client sends PATCH there (src/graph/mod.rs
+    // says why). The permission is the map's either way.
+    let map = snapshot("graph-permissions.json");
+    let path = format!("/{}", SET_ACTIVATION_CONFIGURATION.path);
+    assert_eq!(SET_ACTIVATION_CONFIGURATION.method, "PATCH");
+    assert!(
+        map["paths"][&path]["PATCH"].is_null(),
+        "the map would settle the verb: use it"
+    );
+    assert_eq!(
+        map["paths"][&path]["POST"]["leastPrivilegedApplication"],
+        SET_ACTIVATION_CONFIGURATION.role
+    );
+}
+
+#[test]
+fn every_candidate_property_the_client_reads_is_published_where_candidates_are() {
+    for (key, _, _, schema) in schemas() {
+        let candidate = &schema["entityTypes"]["sensorCandidate"];
+        if candidate.is_null() {
+            assert_eq!(key, "v1.0-usgov", "only v1.0 in the US Government clouds lacks them");
+            continue;
+        }
+        let published = properties(candidate);
+        for read in CANDIDATE_PROPERTIES_READ {
+            // beta in the US Government clouds has no domainName; the client reads it as optional.
+            if read == "domainName" && key == "beta-usgov" {
+                assert!(!published.contains(read));
+                continue;
+            }
+            assert!(published.contains(read), "{key}: {read} is read but not published");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_simulator_serves_candidates_exactly_as_published_and_refuses_them_where_they_are_not() {
+    for (key, cloud, version, schema) in schemas() {
+        let sim = graph_sim::Sim::start(SimConfig::in_cloud(cloud))
+            .await
+            .expect("the simulator starts");
+        sim.set_sensor_candidates(vec![graph_sim::SimCandidate::new("dc5.contoso.com")]);
+        let token = token(&sim).await;
+        let url = format!("{}/{version}/security/identities/sensorCandidates", sim.graph_url());
+
+        let (status, body) = send(&token, "GET", &url).await;
+
+        let candidate_type = &schema["entityTypes"]["sensorCandidate"];
+        if candidate_type.is_null() {
+            assert_eq!(status, 400, "{key}: Graph does not know the segment");
+            let config = format!(
+                "{}/{version}/security/identities/sensorCandidateActivationConfiguration",
+                sim.graph_url()
+            );
+            assert_eq!(send(&token, "GET", &config).await.0, 400, "{key}");
+            continue;
+        }
+        assert_eq!(status, 200, "{key}");
+        let served: BTreeSet<String> = body["value"][0]
+            .as_object()
+            .expect("a candidate")
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(served, properties(candidate_type), "{key}: the candidate's properties");
     }
 }

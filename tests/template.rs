@@ -1139,6 +1139,7 @@ fn the_caller_policies_grant_invoke_function_only_through_the_url_and_are_output
     for (id, output) in [
         ("KeyReaderPolicy", "KeyReaderPolicyArn"),
         ("KeyRotatorPolicy", "KeyRotatorPolicyArn"),
+        ("SensorActivatorPolicy", "SensorActivatorPolicyArn"),
     ] {
         let statements = managed_policy_statements(&template, id);
         let invoke: Vec<_> = statements

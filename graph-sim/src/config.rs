@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 pub const REQUIRED_ROLE: &str = "SecurityIdentitiesSensors.ReadWrite.All";
 /// The role for the sensor list and the deployment package, and the only one the map names.
 pub const READ_ROLE: &str = "SecurityIdentitiesSensors.Read.All";
+/// The permission map's least privileged application permission for the health issues.
+pub const HEALTH_READ_ROLE: &str = "SecurityIdentitiesHealth.Read.All";
+/// The map's higher option for the same read.
+pub const HEALTH_READ_WRITE_ROLE: &str = "SecurityIdentitiesHealth.ReadWrite.All";
 
 /// The Microsoft cloud the simulated tenant lives in, as its OpenID
 /// configuration document tells it (`cloud_instance_name`, `msgraph_host`,
@@ -83,7 +87,8 @@ pub struct SimConfig {
     /// The resource a client-credentials scope must name, as `<graph_root>/.default`;
     /// also the `aud` of issued tokens.
     pub graph_root: String,
-    /// Application roles put into issued tokens: by default both, as the deploy steps grant.
+    /// Application roles put into issued tokens: by default the sensors' two and the health issues',
+    /// as the deploy steps grant.
     pub roles: Vec<String>,
     pub initial_key: String,
     pub token_lifetime_secs: u64,
@@ -117,7 +122,11 @@ impl Default for SimConfig {
             client_secret: "sim-client-secret".to_owned(),
             client_certificate_der: None,
             graph_root: "https://graph.microsoft.com".to_owned(),
-            roles: vec![REQUIRED_ROLE.to_owned(), READ_ROLE.to_owned()],
+            roles: vec![
+                REQUIRED_ROLE.to_owned(),
+                READ_ROLE.to_owned(),
+                HEALTH_READ_ROLE.to_owned(),
+            ],
             initial_key: crate::mint::random_key(),
             // Entra's own default for app tokens, so clients that refresh
             // "a bit before expiry" see realistic numbers.

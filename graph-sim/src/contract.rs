@@ -23,6 +23,14 @@ pub struct Schema {
     pub sensor: Vec<String>,
     /// The properties of `microsoft.graph.security.sensorSettings`.
     pub settings: Vec<String>,
+    /// The properties of `microsoft.graph.security.healthIssue` (`id` included).
+    pub health_issue: Vec<String>,
+    /// The properties of `microsoft.graph.security.sensorCandidate` (`id` included); empty where
+    /// the type is not published.
+    pub candidate: Vec<String>,
+    /// The navigation properties of `security.identityContainer`: which collections and
+    /// singletons exist under `/security/identities/` in this cloud and version.
+    pub identities: Vec<String>,
     /// Each enum type's members, in published order.
     pub enums: HashMap<String, Vec<String>>,
 }
@@ -80,10 +88,30 @@ fn parse() -> HashMap<String, Schema> {
         if sensor_type["baseType"] == "microsoft.graph.entity" {
             sensor.push("id".to_owned());
         }
+        let issue_type = &schema["entityTypes"]["healthIssue"];
+        let mut health_issue = names(&issue_type["properties"]);
+        if issue_type["baseType"] == "microsoft.graph.entity" {
+            health_issue.push("id".to_owned());
+        }
+        let candidate_type = &schema["entityTypes"]["sensorCandidate"];
+        let mut candidate = names(&candidate_type["properties"]);
+        if candidate_type["baseType"] == "microsoft.graph.entity" {
+            candidate.push("id".to_owned());
+        }
+        let identities = schema["entityTypes"]["identityContainer"]["navigation"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect();
         schemas.insert(
             key.clone(),
             Schema {
                 sensor,
+                health_issue,
+                candidate,
+                identities,
                 settings: names(&schema["complexTypes"]["sensorSettings"]["properties"]),
                 enums,
             },

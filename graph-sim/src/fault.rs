@@ -36,11 +36,19 @@ pub enum Endpoint {
     IssuerMetadata,
     /// IAM `POST /iam` `Action=GetOutboundWebIdentityFederationInfo`.
     FederationInfo,
+    /// Graph `GET /{version}/security/identities/healthIssues`, every page.
+    ListHealthIssues,
+    /// Graph `GET /{version}/security/identities/sensorCandidates`, every page.
+    ListSensorCandidates,
+    /// Graph `POST /{version}/security/identities/sensorCandidates/activate`.
+    ActivateSensors,
+    /// Graph `/{version}/security/identities/sensorCandidateActivationConfiguration`, read or update.
+    ActivationConfiguration,
 }
 
 impl Endpoint {
     /// How many endpoints there are: the size of the per-endpoint counters and fault queues.
-    pub(crate) const COUNT: usize = 9;
+    pub(crate) const COUNT: usize = 13;
 
     pub(crate) fn index(self) -> usize {
         match self {
@@ -53,6 +61,10 @@ impl Endpoint {
             Endpoint::WebIdentityToken => 6,
             Endpoint::IssuerMetadata => 7,
             Endpoint::FederationInfo => 8,
+            Endpoint::ListHealthIssues => 9,
+            Endpoint::ListSensorCandidates => 10,
+            Endpoint::ActivateSensors => 11,
+            Endpoint::ActivationConfiguration => 12,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! What every simulated Microsoft Graph operation shares: the bearer token check, the role
 //! check, and how Graph meets the faults (its answer shape from [`crate::reply::graph`], a
 //! revoked token's 401, a 403 with the fault's message, the `ProcessThen*` faults after the
-//! work). The operations themselves are in [`crate::keys`] and [`crate::sensors`].
+//! work). The operations themselves are in [`crate::keys`], [`crate::sensors`],
+//! [`crate::health`] and [`crate::candidates`].
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -45,6 +46,20 @@ impl GraphRequest<'_> {
             Ok(())
         } else {
             Err(self.reply.missing_role(required, roles))
+        }
+    }
+
+    /// `Ok` when `roles` hold one of `acceptable` (the permission map's order, least privileged
+    /// first); else Graph's 403 naming the first as required and all as acceptable.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the refusal is the answer sent a moment later; boxing it would only add an allocation"
+    )]
+    pub(crate) fn require_any(&self, acceptable: &[&str], roles: &[String]) -> Result<(), Response> {
+        if roles.iter().any(|role| acceptable.contains(&role.as_str())) {
+            Ok(())
+        } else {
+            Err(self.reply.missing_roles(acceptable, roles))
         }
     }
 }

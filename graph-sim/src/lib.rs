@@ -33,17 +33,21 @@
 mod router;
 // - injection: the one place a queued fault meets a request (the `Service` trait).
 mod injection;
-// - the services: Entra's token endpoint and discovery document, Graph's key and sensor
-//   operations (sharing `graph`), STS, IAM and the AWS issuer (`sts`), and `/_sim` (`control`).
+// - the services: Entra's token endpoint and discovery document, Graph's key, sensor, health
+//   issue and sensor candidate operations (sharing `graph`; the last two also `identities`),
+//   STS, IAM and the AWS issuer (`sts`), and `/_sim` (`control`).
+mod candidates;
 mod control;
 mod discovery;
 mod entra;
 mod graph;
+mod health;
+mod identities;
 mod keys;
 mod sensors;
 mod sts;
 // - what the services answer with, read and remember: the answer shapes (`reply`), the
-//   request, the simulator's state and the tenant's sensors.
+//   request, the simulator's state and the tenant's sensors, health issues and candidates.
 mod reply;
 mod request;
 mod state;
@@ -65,11 +69,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use certificate::{InvalidCertificate, TestCertificate, thumbprint_sha256};
-pub use config::{FederatedCredential, READ_ROLE, REQUIRED_ROLE, SimCloud, SimConfig};
+pub use config::{
+    FederatedCredential, HEALTH_READ_ROLE, HEALTH_READ_WRITE_ROLE, READ_ROLE, REQUIRED_ROLE, SimCloud, SimConfig,
+};
 pub use fault::{Endpoint, Fault, KeyShape, RetryAfter};
 pub use mint::random_key;
 pub use state::{MAX_RECORDED_REQUESTS, RecordedRequest};
-pub use tenant::{DEFAULT_PAGE_SIZE, SimPackage, SimSensor};
+pub use tenant::{DEFAULT_PAGE_SIZE, SimCandidate, SimHealthIssue, SimPackage, SimSensor};
 
 use certificate::RegisteredCertificate;
 use state::Shared;
@@ -316,6 +322,40 @@ impl SimHandle {
     /// the simulator, as a hostile or broken upstream might; `None` restores the simulator.
     pub fn set_sensor_next_link_root(&self, root: Option<&str>) {
         self.shared().sensors.set_next_link_root(root.map(str::to_owned));
+    }
+
+    /// The tenant's health issues, in the order the list pages them.
+    pub fn set_health_issues(&self, issues: Vec<SimHealthIssue>) {
+        self.shared().health.set_issues(issues);
+    }
+
+    /// Issues per page of the health issue list (at least 1).
+    pub fn set_health_issue_page_size(&self, size: usize) {
+        self.shared().health.set_page_size(size);
+    }
+
+    /// The tenant's sensor candidates, in the order the list pages them.
+    pub fn set_sensor_candidates(&self, candidates: Vec<SimCandidate>) {
+        self.shared().candidates.set_candidates(candidates);
+    }
+
+    pub fn sensor_candidates(&self) -> Vec<SimCandidate> {
+        self.shared().candidates.candidates()
+    }
+
+    /// Candidates per page (at least 1).
+    pub fn set_sensor_candidate_page_size(&self, size: usize) {
+        self.shared().candidates.set_page_size(size);
+    }
+
+    /// The activation mode the configuration holds (`manual` at start).
+    pub fn activation_mode(&self) -> String {
+        self.shared().candidates.activation_mode()
+    }
+
+    /// Every `serverIds` list an activation received, oldest first.
+    pub fn activations(&self) -> Vec<Vec<String>> {
+        self.shared().candidates.activations()
     }
 
     /// Queues a fault; each request to `endpoint` consumes the oldest one.

@@ -1,5 +1,5 @@
-//! A request as the simulated services see it: its method, headers, raw query and, for a form
-//! body, the decoded fields. The router builds it; the services and the reply helpers read it.
+//! A request as the simulated services see it: its method, headers, raw query, raw body and,
+//! for a form body, the decoded fields. The router builds it; the services and the reply helpers read it.
 
 use axum::http::Method;
 use axum::http::header::{CONTENT_TYPE, HeaderMap};
@@ -12,6 +12,8 @@ pub(crate) struct Incoming {
     pub query: Option<String>,
     /// Decoded fields of a form body; `None` when the body is not a form.
     pub form: Option<Vec<(String, String)>>,
+    /// The raw body, for JSON action parameters.
+    pub body: Vec<u8>,
 }
 
 impl Incoming {

@@ -16,6 +16,7 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use tokio::net::TcpListener;
 
+use crate::config::SimCloud;
 use crate::discovery::Discovery;
 use crate::entra::Token;
 use crate::fault::Endpoint;
@@ -24,7 +25,7 @@ use crate::injection::answer;
 use crate::request::{Incoming, is_form};
 use crate::state::{RecordedRequest, Shared};
 use crate::sts::{Iam, Issuer, IssuerDocument, Sts};
-use crate::{control, keys, sensors};
+use crate::{candidates, control, health, keys, sensors};
 
 /// Token requests are a few hundred bytes; anything far larger is not a
 /// client of these services.
@@ -74,13 +75,16 @@ enum Route {
         document: IssuerDocument,
     },
     Sensors(sensors::Target),
+    Health(health::Target),
+    Candidates(candidates::Target),
     /// The key operations, and every other Graph path, which the key endpoints' parser
     /// answers in Graph's words (a bad version, an unknown segment).
     Graph(keys::Target),
 }
 
 impl Route {
-    fn parse(path: &str) -> Route {
+    /// `cloud` decides which of the newer identity paths exist (the sensor candidates).
+    fn parse(path: &str, cloud: SimCloud) -> Route {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         match segments.as_slice() {
             [tenant, "oauth2", "v2.0", "token"] => Route::Token {
@@ -99,9 +103,15 @@ impl Route {
                 account: (*account).to_owned(),
                 document: IssuerDocument::Jwks,
             },
-            _ => match sensors::Target::parse(&segments) {
-                Some(target) => Route::Sensors(target),
-                None => Route::Graph(keys::Target::parse(&segments)),
+            _ => match (sensors::Target::parse(&segments), health::Target::parse(&segments)) {
+                (Some(target), _) => Route::Sensors(target),
+                (None, Some(target)) => Route::Health(target),
+                (None, None) => match candidates::Target::parse(&segments, |version, name| {
+                    candidates::published(cloud, version, name)
+                }) {
+                    Some(target) => Route::Candidates(target),
+                    None => Route::Graph(keys::Target::parse(&segments)),
+                },
             },
         }
     }
@@ -114,6 +124,8 @@ impl Route {
             Route::Iam => Some(Endpoint::FederationInfo),
             Route::Issuer { .. } => Some(Endpoint::IssuerMetadata),
             Route::Sensors(target) => Some(target.endpoint()),
+            Route::Health(target) => Some(target.endpoint()),
+            Route::Candidates(target) => Some(target.endpoint()),
             Route::Graph(target) => target.endpoint(),
         }
     }
@@ -122,7 +134,7 @@ impl Route {
 async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES).await.unwrap_or_default();
-    let route = Route::parse(parts.uri.path());
+    let route = Route::parse(parts.uri.path(), shared.fixed.cloud);
     let form = is_form(&parts.headers)
         .then(|| serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body).unwrap_or_default());
     let record = RecordedRequest {
@@ -152,6 +164,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
         headers: parts.headers,
         query: parts.uri.query().map(str::to_owned),
         form,
+        body: body.to_vec(),
     };
     let (shared, req) = (shared.as_ref(), &incoming);
     // Each service is the route's data; `answer` applies the fault and calls it.
@@ -162,6 +175,8 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
         Route::Iam => answer(&Iam, shared, req, fault).await,
         Route::Issuer { account, document } => answer(&Issuer { account, document }, shared, req, fault).await,
         Route::Sensors(target) => answer(&Graph(target), shared, req, fault).await,
+        Route::Health(target) => answer(&Graph(target), shared, req, fault).await,
+        Route::Candidates(target) => answer(&Graph(target), shared, req, fault).await,
         Route::Graph(target) => answer(&Graph(target), shared, req, fault).await,
     }
 }

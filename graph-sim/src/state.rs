@@ -19,7 +19,7 @@ use crate::certificate::RegisteredCertificate;
 use crate::config::{FederatedCredential, SimCloud, SimConfig};
 use crate::fault::{Endpoint, Fault, KeyShape};
 use crate::mint;
-use crate::tenant::SensorState;
+use crate::tenant::{CandidateState, HealthState, SensorState};
 
 /// Only the most recent requests are kept, so a long benchmark run does not
 /// grow the simulator without bound.
@@ -137,6 +137,10 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// The MDI sensors and the deployment package, kept apart from the key state.
     pub sensors: SensorState,
+    /// The health issues, behind their own lock.
+    pub health: HealthState,
+    /// The sensor candidates and the activation mode, behind their own lock.
+    pub candidates: CandidateState,
 }
 
 impl Shared {
@@ -173,6 +177,8 @@ impl Shared {
                 revoked_below: 0,
             }),
             sensors: SensorState::default(),
+            health: HealthState::default(),
+            candidates: CandidateState::default(),
         }
     }
 

@@ -1,7 +1,8 @@
-//! The simulated tenant's MDI sensors and sensor deployment package: the data tests set through
-//! [`crate::SimHandle`], kept behind their own lock apart from the key state, and how one
-//! sensor is written for a given cloud and API version ([`crate::contract`]). The endpoints that
-//! serve them are in [`crate::sensors`].
+//! The simulated tenant's MDI sensors and sensor deployment package, its health issues, and its
+//! sensor candidates with the activation mode: the data tests set through [`crate::SimHandle`],
+//! each kept behind its own lock apart from the key state, and how one sensor, issue or candidate
+//! is written for a given cloud and API version ([`crate::contract`]). The endpoints that serve
+//! them are in [`crate::sensors`], [`crate::health`] and [`crate::candidates`].
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -199,5 +200,218 @@ impl SensorState {
 
     pub(crate) fn set_next_link_root(&self, root: Option<String>) {
         self.lock().next_link_root = root;
+    }
+}
+
+/// One health issue as Graph describes it (`microsoft.graph.security.healthIssue`). Enum values
+/// are free strings so tests can serve members a client does not know; which properties are sent
+/// depends on the cloud and version ([`crate::contract`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimHealthIssue {
+    pub id: String,
+    pub display_name: String,
+    pub description: String,
+    /// `sensor`, `global`, `unknownFutureValue`.
+    pub health_issue_type: String,
+    /// `low`, `medium`, `high`, `unknownFutureValue`.
+    pub severity: String,
+    /// `open`, `closed`, `suppressed`, `unknownFutureValue`.
+    pub status: String,
+    pub issue_type_id: String,
+    #[serde(rename = "sensorDNSNames")]
+    pub sensor_dns_names: Vec<String>,
+    pub domain_names: Vec<String>,
+    pub recommendations: Vec<String>,
+    pub recommended_action_commands: Vec<String>,
+    pub additional_information: Vec<String>,
+    pub created_date_time: String,
+    pub last_modified_date_time: String,
+}
+
+impl SimHealthIssue {
+    /// An open, high-severity sensor issue on `dns_name` (e.g. `dc1.contoso.com`), worded after
+    /// the API page's example.
+    pub fn open_on(dns_name: &str) -> Self {
+        let domain = dns_name.split_once('.').map_or("", |(_, domain)| domain);
+        SimHealthIssue {
+            id: Uuid::new_v4().to_string(),
+            display_name: "Sensor stopped communicating".to_owned(),
+            description: format!("The sensor on {dns_name} has not communicated with the cloud service."),
+            health_issue_type: "sensor".to_owned(),
+            severity: "high".to_owned(),
+            status: "open".to_owned(),
+            issue_type_id: "1031".to_owned(),
+            sensor_dns_names: vec![dns_name.to_owned()],
+            domain_names: vec![domain.to_owned()],
+            recommendations: vec![
+                "Check that the sensor service is running and can reach the cloud service.".to_owned(),
+            ],
+            recommended_action_commands: vec!["Get-Service AATPSensor".to_owned()],
+            additional_information: Vec::new(),
+            created_date_time: "2026-01-15T09:30:00.1234567Z".to_owned(),
+            last_modified_date_time: "2026-01-15T10:30:00.1234567Z".to_owned(),
+        }
+    }
+
+    /// The same issue with another status and severity.
+    pub fn with(mut self, status: &str, severity: &str) -> Self {
+        status.clone_into(&mut self.status);
+        severity.clone_into(&mut self.severity);
+        self
+    }
+
+    /// The issue as `schema` publishes it: every property it has, and no other.
+    pub fn to_json(&self, schema: &Schema) -> Value {
+        let every = json!({
+            "id": self.id,
+            "displayName": self.display_name,
+            "description": self.description,
+            "healthIssueType": self.health_issue_type,
+            "severity": self.severity,
+            "status": self.status,
+            "issueTypeId": self.issue_type_id,
+            "sensorDNSNames": self.sensor_dns_names,
+            "domainNames": self.domain_names,
+            "recommendations": self.recommendations,
+            "recommendedActionCommands": self.recommended_action_commands,
+            "additionalInformation": self.additional_information,
+            "createdDateTime": self.created_date_time,
+            "lastModifiedDateTime": self.last_modified_date_time,
+        });
+        only(&schema.health_issue, every)
+    }
+}
+
+pub(crate) struct Issues {
+    pub issues: Vec<SimHealthIssue>,
+    pub page_size: usize,
+}
+
+/// The tenant's health issues, behind their own lock.
+pub(crate) struct HealthState {
+    inner: Mutex<Issues>,
+}
+
+impl Default for HealthState {
+    fn default() -> Self {
+        HealthState {
+            inner: Mutex::new(Issues {
+                issues: Vec::new(),
+                page_size: DEFAULT_PAGE_SIZE,
+            }),
+        }
+    }
+}
+
+impl HealthState {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Issues> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn set_issues(&self, issues: Vec<SimHealthIssue>) {
+        self.lock().issues = issues;
+    }
+
+    /// At least one: a page of nothing would never end.
+    pub(crate) fn set_page_size(&self, size: usize) {
+        self.lock().page_size = size.max(1);
+    }
+}
+
+/// One candidate server (`microsoft.graph.security.sensorCandidate`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimCandidate {
+    /// A Defender for Endpoint machine id: 40 hex digits.
+    pub id: String,
+    pub computer_dns_name: String,
+    pub domain_name: String,
+    pub last_seen_date_time: String,
+    pub sense_client_version: String,
+}
+
+impl SimCandidate {
+    /// A domain controller at `dns_name` (e.g. `dc5.contoso.com`) with a fresh machine id.
+    pub fn new(dns_name: &str) -> Self {
+        let domain = dns_name.split_once('.').map_or("", |(_, domain)| domain);
+        SimCandidate {
+            id: format!(
+                "{}{}",
+                Uuid::new_v4().simple(),
+                &Uuid::new_v4().simple().to_string()[..8]
+            ),
+            computer_dns_name: dns_name.to_owned(),
+            domain_name: domain.to_owned(),
+            last_seen_date_time: "2026-01-15T09:30:00.1234567Z".to_owned(),
+            sense_client_version: "10.8760.26100.3775".to_owned(),
+        }
+    }
+
+    /// The candidate as `schema` publishes it: every property it has, and no other.
+    pub(crate) fn to_json(&self, schema: &Schema) -> Value {
+        let every = json!({
+            "id": self.id,
+            "computerDnsName": self.computer_dns_name,
+            "domainName": self.domain_name,
+            "lastSeenDateTime": self.last_seen_date_time,
+            "senseClientVersion": self.sense_client_version,
+            // deviceType is a flags enum; one member for a domain controller.
+            "sensorTypes": ["domainController"],
+        });
+        only(&schema.candidate, every)
+    }
+}
+
+pub(crate) struct Candidates {
+    pub candidates: Vec<SimCandidate>,
+    pub page_size: usize,
+    pub activation_mode: String,
+    /// Every `serverIds` list received, in order.
+    pub activations: Vec<Vec<String>>,
+}
+
+/// The tenant's sensor candidates and activation mode, behind their own lock.
+pub(crate) struct CandidateState {
+    inner: Mutex<Candidates>,
+}
+
+impl Default for CandidateState {
+    fn default() -> Self {
+        CandidateState {
+            inner: Mutex::new(Candidates {
+                candidates: Vec::new(),
+                page_size: DEFAULT_PAGE_SIZE,
+                activation_mode: "manual".to_owned(),
+                activations: Vec::new(),
+            }),
+        }
+    }
+}
+
+impl CandidateState {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Candidates> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn set_candidates(&self, candidates: Vec<SimCandidate>) {
+        self.lock().candidates = candidates;
+    }
+
+    pub(crate) fn candidates(&self) -> Vec<SimCandidate> {
+        self.lock().candidates.clone()
+    }
+
+    /// At least one: a page of nothing would never end.
+    pub(crate) fn set_page_size(&self, size: usize) {
+        self.lock().page_size = size.max(1);
+    }
+
+    pub(crate) fn activation_mode(&self) -> String {
+        self.lock().activation_mode.clone()
+    }
+
+    pub(crate) fn activations(&self) -> Vec<Vec<String>> {
+        self.lock().activations.clone()
     }
 }

@@ -145,8 +145,50 @@ impl GraphClient {
         cap: Cap,
         deadline: Deadline,
     ) -> Result<GraphAnswer, GraphError> {
-        self.call_url(at, Method::GET, url, operation, token, Replay::Safe, cap, deadline)
-            .await
+        self.call_url(
+            at,
+            Method::GET,
+            url,
+            operation,
+            token,
+            Replay::Safe,
+            cap,
+            None,
+            deadline,
+        )
+        .await
+    }
+
+    /// A write at `path` under `at`'s Graph base with a JSON `body` (an action's parameters, an
+    /// update); `200 OK` and `204 No Content` are both success, the body of either read up to
+    /// the small cap.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call's whole description; a struct would only be unpacked again here"
+    )]
+    pub(super) async fn send_json(
+        &self,
+        at: &CloudEndpoints,
+        method: Method,
+        path: &str,
+        token: &AccessToken,
+        body: &[u8],
+        replay: Replay,
+        deadline: Deadline,
+    ) -> Result<GraphAnswer, GraphError> {
+        let url = format!("{}/{}", at.graph_base, path);
+        self.call_url(
+            at,
+            method,
+            &url,
+            path,
+            token,
+            replay,
+            untrusted::SMALL,
+            Some(body),
+            deadline,
+        )
+        .await
     }
 
     async fn call(
@@ -159,7 +201,7 @@ impl GraphClient {
         deadline: Deadline,
     ) -> Result<GraphAnswer, GraphError> {
         let url = format!("{}/{}", at.graph_base, path);
-        self.call_url(at, method, &url, path, token, replay, untrusted::SMALL, deadline)
+        self.call_url(at, method, &url, path, token, replay, untrusted::SMALL, None, deadline)
             .await
     }
 
@@ -176,6 +218,7 @@ impl GraphClient {
         token: &AccessToken,
         replay: Replay,
         cap: Cap,
+        json_body: Option<&[u8]>,
         deadline: Deadline,
     ) -> Result<GraphAnswer, GraphError> {
         // The token may only go to the cloud's Graph root (or the configured GRAPH_ENDPOINT). The
@@ -195,11 +238,16 @@ impl GraphClient {
         let sent = self
             .policy
             .send(Upstream::Graph, replay, deadline, || {
-                self.http
+                let request = self
+                    .http
                     .request(method.clone(), url)
                     .bearer_auth(token.secret())
                     .header("Accept", "application/json")
-                    .header("client-request-id", &client_request_id)
+                    .header("client-request-id", &client_request_id);
+                match json_body {
+                    Some(body) => request.header("Content-Type", "application/json").body(body.to_vec()),
+                    None => request,
+                }
             })
             .await;
         let mut ids = UpstreamIds {
@@ -239,16 +287,14 @@ impl GraphClient {
             return Err(refused);
         }
         // An error body only feeds the code and the 403 triage: the small cap does for it.
-        let cap = if status == StatusCode::OK {
-            cap
-        } else {
-            untrusted::SMALL
-        };
+        // A write may answer 204 No Content (an update) as well as 200 (an action without a result).
+        let succeeded = status == StatusCode::OK || (json_body.is_some() && status == StatusCode::NO_CONTENT);
+        let cap = if succeeded { cap } else { untrusted::SMALL };
         let body = match untrusted::read_capped(response, cap).await {
             Ok(body) => body,
             Err(error) => return Err(untrusted::body_error(error, cap, Upstream::Graph, ids)),
         };
-        if status == StatusCode::OK {
+        if succeeded {
             return Ok(GraphAnswer { body, ids });
         }
         Err(graph_failure(at, status, &body, retry_after, ids))

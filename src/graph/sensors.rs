@@ -1,6 +1,7 @@
-//! Graph's sensor endpoints for [`GraphSession`]: the deployment package and the sensor list.
+//! Graph's sensor endpoints for [`GraphSession`]: the deployment package, the sensor list, the health
+//! issues, the sensor candidates and their activation.
 //!
-//! The list is paged with `@odata.nextLink`. A next link is an absolute URL chosen by whoever
+//! The lists are paged with `@odata.nextLink`. A next link is an absolute URL chosen by whoever
 //! answered, and following it sends our bearer token there, so it is followed only while it stays
 //! on the configured Graph base (scheme, host, port and API version path); anything else fails
 //! the request instead.
@@ -10,15 +11,20 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::client::GraphAnswer;
+use super::retry::Replay;
 use super::session::GraphSession;
 use super::untrusted;
-use super::{GET_PACKAGE, GraphError, LIST_SENSORS, Upstream, UpstreamIds};
+use super::{
+    ACTIVATE_SENSOR_CANDIDATES, Endpoint, GET_ACTIVATION_CONFIGURATION, GET_PACKAGE, GraphError, LIST_HEALTH_ISSUES,
+    LIST_SENSOR_CANDIDATES, LIST_SENSORS, SET_ACTIVATION_CONFIGURATION, Upstream, UpstreamIds,
+};
+use crate::candidates::{ActivationMode, ActivationModeAnswer, CandidateList, SensorCandidate, ServerIds};
 use crate::credentials::CredentialsProvider;
 use crate::deadline::Deadline;
+use crate::health::{HealthIssue, HealthIssuesAnswer};
 use crate::sensors::{DeploymentPackage, PackageAnswer, Sensor, SensorSource, SensorsAnswer};
 
 const PACKAGE: &str = GET_PACKAGE.path;
-const SENSORS: &str = LIST_SENSORS.path;
 /// More pages than this is a loop, not a tenant.
 const MAX_PAGES: usize = 1000;
 
@@ -42,24 +48,133 @@ impl<S, C: CredentialsProvider> SensorSource for GraphSession<S, C> {
     }
 
     async fn sensors(&self, deadline: Deadline) -> Result<SensorsAnswer, GraphError> {
+        let (sensors, graph_request_id) = self.every_page(LIST_SENSORS, sensor, deadline).await?;
+        Ok(SensorsAnswer {
+            sensors,
+            graph_request_id,
+        })
+    }
+
+    async fn health_issues(&self, deadline: Deadline) -> Result<HealthIssuesAnswer, GraphError> {
+        let (issues, graph_request_id) = self.every_page(LIST_HEALTH_ISSUES, health_issue, deadline).await?;
+        Ok(HealthIssuesAnswer {
+            issues,
+            graph_request_id,
+        })
+    }
+
+    async fn sensor_candidates(&self, deadline: Deadline) -> Result<CandidateList, GraphError> {
+        let (sensor_candidates, graph_request_id) =
+            self.every_page(LIST_SENSOR_CANDIDATES, candidate, deadline).await?;
+        Ok(CandidateList {
+            sensor_candidates,
+            graph_request_id,
+        })
+    }
+
+    async fn activation_mode(&self, deadline: Deadline) -> Result<ActivationModeAnswer, GraphError> {
+        let path = GET_ACTIVATION_CONFIGURATION.path;
+        let answer = self
+            .authorized(
+                GET_ACTIVATION_CONFIGURATION,
+                deadline,
+                move |client, ready| async move {
+                    let url = format!("{}/{path}", ready.at.graph_base);
+                    client
+                        .get_at(&ready.at, &url, path, &ready.token, untrusted::SMALL, deadline)
+                        .await
+                },
+            )
+            .await?;
+        match extract_activation_mode(&answer.body) {
+            Ok(mode) => Ok(ActivationModeAnswer {
+                activation_mode: Some(mode),
+                graph_request_id: answer.ids.request_id,
+            }),
+            Err(reason) => Err(bad_response(reason, answer.ids)),
+        }
+    }
+
+    async fn activate(&self, servers: &ServerIds, deadline: Deadline) -> Result<Option<String>, GraphError> {
+        let body = serde_json::json!({ "serverIds": servers.as_slice() }).to_string();
+        let body = body.as_bytes();
+        let endpoint = ACTIVATE_SENSOR_CANDIDATES;
+        let answer = self
+            .authorized(endpoint, deadline, move |client, ready| async move {
+                // An action with effects: sent again only when Graph said it did not process it.
+                client
+                    .send_json(
+                        &ready.at,
+                        reqwest::Method::POST,
+                        endpoint.path,
+                        &ready.token,
+                        body,
+                        Replay::OnlyIfNotProcessed,
+                        deadline,
+                    )
+                    .await
+            })
+            .await?;
+        Ok(answer.ids.request_id)
+    }
+
+    async fn set_activation_mode(
+        &self,
+        mode: ActivationMode,
+        deadline: Deadline,
+    ) -> Result<ActivationModeAnswer, GraphError> {
+        let body = serde_json::json!({
+            "@odata.type": "#microsoft.graph.security.sensorCandidateActivationConfiguration",
+            "activationMode": mode.name(),
+        })
+        .to_string();
+        let body = body.as_bytes();
+        let endpoint = SET_ACTIVATION_CONFIGURATION;
+        let answer = self
+            .authorized(endpoint, deadline, move |client, ready| async move {
+                // Setting a value is idempotent: a retry sets the same one.
+                client
+                    .send_json(
+                        &ready.at,
+                        reqwest::Method::PATCH,
+                        endpoint.path,
+                        &ready.token,
+                        body,
+                        Replay::Safe,
+                        deadline,
+                    )
+                    .await
+            })
+            .await?;
+        Ok(ActivationModeAnswer {
+            activation_mode: Some(mode.name().to_owned()),
+            graph_request_id: answer.ids.request_id,
+        })
+    }
+}
+
+impl<S, C: CredentialsProvider> GraphSession<S, C> {
+    /// Every member of the collection at `endpoint`, each read by `read`, following
+    /// `@odata.nextLink` while it stays on the Graph base; with the first page's request id.
+    async fn every_page<T>(
+        &self,
+        endpoint: Endpoint,
+        read: fn(&Map<String, Value>) -> T,
+        deadline: Deadline,
+    ) -> Result<(Vec<T>, Option<String>), GraphError> {
+        let path = endpoint.path;
         let base = self.graph_base(deadline).await?;
         let base = base.as_str();
-        let mut url = format!("{base}/{SENSORS}");
-        let mut collected = SensorsAnswer::default();
+        let mut url = format!("{base}/{path}");
+        let mut collected = Vec::new();
+        let mut first_request_id = None;
         let mut total_bytes = 0;
         for page in 0..MAX_PAGES {
             let current = url.as_str();
             let answer: GraphAnswer = self
-                .authorized(LIST_SENSORS, deadline, move |client, ready| async move {
+                .authorized(endpoint, deadline, move |client, ready| async move {
                     client
-                        .get_at(
-                            &ready.at,
-                            current,
-                            SENSORS,
-                            &ready.token,
-                            untrusted::SENSOR_PAGE,
-                            deadline,
-                        )
+                        .get_at(&ready.at, current, path, &ready.token, untrusted::SENSOR_PAGE, deadline)
                         .await
                 })
                 .await?;
@@ -67,31 +182,32 @@ impl<S, C: CredentialsProvider> SensorSource for GraphSession<S, C> {
             if total_bytes > untrusted::SENSOR_LIST.bytes {
                 return Err(bad_response(untrusted::SENSOR_LIST.reason, answer.ids));
             }
-            let parsed = match parse_page(&answer.body) {
+            let parsed = match parse_page(&answer.body, read) {
                 Ok(parsed) => parsed,
                 Err(reason) => return Err(bad_response(reason, answer.ids)),
             };
             if page == 0 {
-                collected.graph_request_id = answer.ids.request_id.clone();
+                first_request_id = answer.ids.request_id.clone();
             }
-            collected.sensors.extend(parsed.sensors);
+            collected.extend(parsed.members);
             let Some(link) = parsed.next_link else {
-                return Ok(collected);
+                return Ok((collected, first_request_id));
             };
             url = match next_page(base, current, &link) {
                 Ok(next) => next,
                 Err(reason) => {
                     tracing::warn!(
                         graph_request_id = answer.ids.request_id.as_deref().unwrap_or(""),
+                        operation = path,
                         reason,
-                        "not following the sensor list's @odata.nextLink"
+                        "not following a list's @odata.nextLink"
                     );
                     return Err(bad_response(reason, answer.ids));
                 }
             };
         }
         Err(bad_response(
-            "the sensor list did not end within 1000 pages",
+            "a Graph list (sensors, health issues or candidates) did not end within 1000 pages",
             UpstreamIds::default(),
         ))
     }
@@ -137,8 +253,8 @@ fn extract_package(body: &[u8]) -> Result<DeploymentPackage, &'static str> {
     Ok(DeploymentPackage { download_url, version })
 }
 
-struct Page {
-    sensors: Vec<Sensor>,
+struct Page<T> {
+    members: Vec<T>,
     next_link: Option<String>,
 }
 
@@ -149,11 +265,11 @@ struct PageBody {
     next_link: Option<String>,
 }
 
-fn parse_page(body: &[u8]) -> Result<Page, &'static str> {
-    let parsed: PageBody =
-        serde_json::from_slice(body).map_err(|_| "the sensor list is not the JSON collection expected")?;
+fn parse_page<T>(body: &[u8], read: fn(&Map<String, Value>) -> T) -> Result<Page<T>, &'static str> {
+    let parsed: PageBody = serde_json::from_slice(body)
+        .map_err(|_| "a Graph list (sensors, health issues or candidates) is not the JSON collection expected")?;
     Ok(Page {
-        sensors: parsed.value.iter().map(sensor).collect(),
+        members: parsed.value.iter().map(read).collect(),
         next_link: parsed.next_link,
     })
 }
@@ -214,16 +330,118 @@ fn sensor(fields: &Map<String, Value>) -> Sensor {
     }
 }
 
+/// Every candidate property [`candidate`] reads; tests/contract.rs holds it to the published
+/// `sensorCandidate` (beta in the US Government clouds has no `domainName`).
+pub const CANDIDATE_PROPERTIES_READ: [&str; 5] = [
+    "id",
+    "computerDnsName",
+    "domainName",
+    "lastSeenDateTime",
+    "senseClientVersion",
+];
+
+fn candidate(fields: &Map<String, Value>) -> SensorCandidate {
+    let text = |name: &str| {
+        fields
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|value| value.len() <= MAX_DNS_NAME)
+            .map(str::to_owned)
+    };
+    SensorCandidate {
+        id: text("id"),
+        computer_dns_name: text("computerDnsName"),
+        domain_name: text("domainName"),
+        last_seen_date_time: text("lastSeenDateTime"),
+        sense_client_version: text("senseClientVersion"),
+    }
+}
+
+/// `activationMode`, from the configuration bare or wrapped in `value` (the v1.0 API page's
+/// example wraps it); a value Graph adds later passes through.
+fn extract_activation_mode(body: &[u8]) -> Result<String, &'static str> {
+    const UNREADABLE: &str = "the activation configuration has no activationMode";
+    let parsed: Value = serde_json::from_slice(body).map_err(|_| UNREADABLE)?;
+    [&parsed["value"]["activationMode"], &parsed["activationMode"]]
+        .into_iter()
+        .find_map(Value::as_str)
+        .filter(|mode| !mode.is_empty() && mode.len() <= 64 && mode.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(str::to_owned)
+        .ok_or(UNREADABLE)
+}
+
+/// Every health issue property [`health_issue`] reads; tests/contract.rs holds it to the
+/// published `healthIssue` (the same in every cloud and version of the snapshot).
+pub const HEALTH_ISSUE_PROPERTIES_READ: [&str; 13] = [
+    "id",
+    "displayName",
+    "description",
+    "healthIssueType",
+    "severity",
+    "status",
+    "sensorDNSNames",
+    "domainNames",
+    "recommendations",
+    "recommendedActionCommands",
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "issueTypeId",
+];
+
+/// A recommendation or a command is a sentence or a line of PowerShell; longer is not text for people.
+const MAX_ISSUE_TEXT: usize = 4096;
+/// More entries than this in one of an issue's lists is not an issue's.
+const MAX_ISSUE_LIST: usize = 64;
+
+/// A health issue from its JSON, leniently as [`sensor`]: a member missing or not of its
+/// published type is `None` or empty; long texts and lists are clamped (the answer is untrusted).
+fn health_issue(fields: &Map<String, Value>) -> HealthIssue {
+    let clamp = |text: &str| -> String { text.chars().take(MAX_ISSUE_TEXT).collect() };
+    let text = |name: &str| fields.get(name).and_then(Value::as_str).map(clamp);
+    let list = |name: &str| -> Vec<String> {
+        fields
+            .get(name)
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .take(MAX_ISSUE_LIST)
+                    .map(clamp)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    HealthIssue {
+        id: text("id"),
+        display_name: text("displayName"),
+        description: text("description"),
+        health_issue_type: text("healthIssueType"),
+        severity: text("severity"),
+        status: text("status"),
+        sensor_dns_names: list("sensorDNSNames")
+            .into_iter()
+            .filter(|name| !name.is_empty() && name.len() <= MAX_DNS_NAME)
+            .collect(),
+        domain_names: list("domainNames"),
+        recommendations: list("recommendations"),
+        recommended_action_commands: list("recommendedActionCommands"),
+        created_date_time: text("createdDateTime"),
+        last_modified_date_time: text("lastModifiedDateTime"),
+        issue_type_id: text("issueTypeId"),
+    }
+}
+
 /// The next page's URL, when `link` (resolved against the `current` page) stays under the Graph
 /// `base` and moves on. Everything is compared after URL parsing, so case, default ports and dot
 /// segments cannot disguise another host or path.
 fn next_page(base: &str, current: &str, link: &str) -> Result<String, &'static str> {
-    const ELSEWHERE: &str = "the sensor list's @odata.nextLink leaves the configured Graph root; it was not followed";
+    const ELSEWHERE: &str = "the list's @odata.nextLink leaves the configured Graph root; it was not followed";
     let base = Url::parse(&format!("{base}/")).map_err(|_| ELSEWHERE)?;
     let current = Url::parse(current).map_err(|_| ELSEWHERE)?;
     let next = current
         .join(link)
-        .map_err(|_| "the sensor list's @odata.nextLink is not a URL")?;
+        .map_err(|_| "the list's @odata.nextLink is not a URL")?;
     let on_base = next.scheme() == base.scheme()
         && next.host() == base.host()
         && next.port_or_known_default() == base.port_or_known_default()
@@ -234,7 +452,7 @@ fn next_page(base: &str, current: &str, link: &str) -> Result<String, &'static s
         return Err(ELSEWHERE);
     }
     if next == current {
-        return Err("the sensor list's @odata.nextLink points at the page it came from");
+        return Err("the list's @odata.nextLink points at the page it came from");
     }
     Ok(next.into())
 }
@@ -301,16 +519,57 @@ mod tests {
     }
 
     #[test]
+    fn a_health_issue_is_read_leniently_with_its_lists_clamped() {
+        let many: Vec<String> = (0..100).map(|n| format!("step {n}")).collect();
+        let body = serde_json::json!({"value": [{
+            "id": "i1", "displayName": "Sensor stopped communicating", "severity": "brandNew",
+            "status": "open", "sensorDNSNames": ["dc1.contoso.com", 7, ""],
+            "recommendations": many, "recommendedActionCommands": ["x".repeat(10_000)],
+            "domainNames": "not a list"
+        }]});
+        let page = parse_page(body.to_string().as_bytes(), health_issue).unwrap();
+        let issue = &page.members[0];
+        assert_eq!(
+            issue.severity.as_deref(),
+            Some("brandNew"),
+            "unknown members pass through"
+        );
+        assert_eq!(issue.sensor_dns_names, ["dc1.contoso.com"]);
+        assert_eq!(issue.recommendations.len(), MAX_ISSUE_LIST);
+        assert_eq!(issue.recommended_action_commands[0].len(), MAX_ISSUE_TEXT);
+        assert!(issue.domain_names.is_empty());
+        let mut every = Map::new();
+        for property in HEALTH_ISSUE_PROPERTIES_READ {
+            let value = match property {
+                "sensorDNSNames" | "domainNames" | "recommendations" | "recommendedActionCommands" => {
+                    serde_json::json!(["x"])
+                }
+                _ => serde_json::json!("x"),
+            };
+            every.insert(property.to_owned(), value);
+        }
+        let full = serde_json::to_value(health_issue(&every)).unwrap();
+        assert!(
+            full.as_object()
+                .unwrap()
+                .values()
+                .all(|value| !value.is_null() && value != &serde_json::json!([])),
+            "a field the list does not feed: {full}"
+        );
+    }
+
+    #[test]
     fn a_page_keeps_unknown_enum_values_and_tolerates_odd_fields() {
         let page = parse_page(
             br#"{"value":[{"id":"1","displayName":"DC1","deploymentStatus":"brandNewStatus","healthStatus":7,"settings":{"x":1}}],"@odata.nextLink":"https://graph.microsoft.com/beta/security/identities/sensors?$skiptoken=2"}"#,
+            sensor,
         )
         .unwrap();
-        assert_eq!(page.sensors[0].deployment_status.as_deref(), Some("brandNewStatus"));
-        assert_eq!(page.sensors[0].health_status, None);
+        assert_eq!(page.members[0].deployment_status.as_deref(), Some("brandNewStatus"));
+        assert_eq!(page.members[0].health_status, None);
         assert!(page.next_link.is_some());
-        assert!(parse_page(br#"{"value":{"not":"a list"}}"#).is_err());
-        assert!(parse_page(br#"{"value":["not an object"]}"#).is_err());
+        assert!(parse_page(br#"{"value":{"not":"a list"}}"#, sensor).is_err());
+        assert!(parse_page(br#"{"value":["not an object"]}"#, health_issue).is_err());
     }
 
     #[test]

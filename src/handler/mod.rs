@@ -15,6 +15,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::access::Permission;
 use crate::app::App;
+use crate::candidates;
 use crate::deadline::{DEFAULT_BUDGET, Deadline};
 use crate::keys::{KeySource, Trigger};
 use crate::metrics;
@@ -127,6 +128,11 @@ enum Route {
     InstallBundle,
     ListSensors,
     SensorVerdict,
+    SensorHealthIssues,
+    ListSensorCandidates,
+    ActivationMode,
+    SetActivationMode,
+    ActivateSensors,
 }
 
 impl Route {
@@ -135,6 +141,7 @@ impl Route {
     fn permission(self) -> Permission {
         match self {
             Route::RegenerateKey => Permission::RegenerateKey,
+            Route::ActivateSensors | Route::SetActivationMode => Permission::ActivateSensors,
             _ => Permission::ReadKey,
         }
     }
@@ -155,9 +162,20 @@ fn route(path: &str, method: &lambda_http::http::Method) -> Result<Route, Reques
         ("/sensor-package", &Method::GET) => Ok(Route::SensorPackage),
         ("/sensor-install-bundle", &Method::GET) => Ok(Route::InstallBundle),
         ("/sensors", &Method::GET) => Ok(Route::ListSensors),
+        ("/sensor-candidates", &Method::GET) => Ok(Route::ListSensorCandidates),
+        ("/sensor-candidates", _) => Err(RequestError::MethodNotAllowed("GET")),
+        ("/sensor-candidates/activate", &Method::POST) => Ok(Route::ActivateSensors),
+        ("/sensor-candidates/activate", _) => Err(RequestError::MethodNotAllowed("POST")),
+        ("/sensor-candidates/activation-mode", &Method::GET) => Ok(Route::ActivationMode),
+        ("/sensor-candidates/activation-mode", &Method::PUT) => Ok(Route::SetActivationMode),
+        ("/sensor-candidates/activation-mode", _) => Err(RequestError::MethodNotAllowed("GET, PUT")),
         ("/sensor-package" | "/sensor-install-bundle" | "/sensors", _) => Err(RequestError::MethodNotAllowed("GET")),
         (path, method) if verdict_segment(path).is_some() => match *method {
             Method::GET => Ok(Route::SensorVerdict),
+            _ => Err(RequestError::MethodNotAllowed("GET")),
+        },
+        (path, method) if host_segment(path, HEALTH_ISSUES).is_some() => match *method {
+            Method::GET => Ok(Route::SensorHealthIssues),
             _ => Err(RequestError::MethodNotAllowed("GET")),
         },
         _ => Err(RequestError::NotFound),
@@ -166,11 +184,20 @@ fn route(path: &str, method: &lambda_http::http::Method) -> Result<Route, Reques
 
 /// The `{displayName}` of `/sensors/{displayName}/verdict`, still percent-encoded.
 fn verdict_segment(path: &str) -> Option<&str> {
-    let segment = path.strip_prefix("/sensors/")?.strip_suffix("/verdict")?;
+    host_segment(path, "/verdict")
+}
+
+const HEALTH_ISSUES: &str = "/health-issues";
+
+/// The `{host}` of `/sensors/{host}{suffix}`, still percent-encoded.
+fn host_segment<'a>(path: &'a str, suffix: &str) -> Option<&'a str> {
+    let segment = path.strip_prefix("/sensors/")?.strip_suffix(suffix)?;
     (!segment.is_empty() && !segment.contains('/')).then_some(segment)
 }
 
-/// The route's operation with its input, from the path and the query string; unknown query parameters are ignored.
+/// The route's operation with its input, from the path, the query string and (for the two
+/// activation writes) the JSON body; unknown query parameters are ignored, unknown body members
+/// refused.
 fn operation(route: Route, request: &Request) -> Result<Operation, RequestError> {
     let query = request.query_string_parameters_ref();
     let values = |name: &str| query.and_then(|query| query.all(name)).unwrap_or_default();
@@ -184,10 +211,39 @@ fn operation(route: Route, request: &Request) -> Result<Operation, RequestError>
             let segment = verdict_segment(request.raw_http_path()).ok_or(RequestError::NotFound)?;
             Operation::SensorVerdict(query::host_from_path_segment(segment)?)
         }
+        Route::SensorHealthIssues => {
+            let segment = host_segment(request.raw_http_path(), HEALTH_ISSUES).ok_or(RequestError::NotFound)?;
+            Operation::SensorHealthIssues(query::host_from_path_segment(segment)?)
+        }
+        Route::ListSensorCandidates => Operation::ListSensorCandidates,
+        Route::ActivationMode => Operation::ReadActivationMode,
+        Route::ActivateSensors => Operation::ActivateSensors(candidates::activation_body(body_bytes(request.body())?)?),
+        Route::SetActivationMode => {
+            Operation::SetActivationMode(candidates::activation_mode_body(body_bytes(request.body())?)?)
+        }
     })
 }
 
-/// The operations take no input: only an empty body or an empty JSON object is accepted.
+/// Whether the route takes a JSON body (the activation writes); the others take none.
+fn takes_body(route: Route) -> bool {
+    matches!(route, Route::ActivateSensors | Route::SetActivationMode)
+}
+
+/// A body's bytes, at most [`MAX_BODY_BYTES`] of them.
+fn body_bytes(body: &Body) -> Result<&[u8], RequestError> {
+    let bytes: &[u8] = match body {
+        Body::Empty => &[],
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => return Err(RequestError::BadRequest("the body could not be read")),
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(RequestError::TooLarge(MAX_BODY_BYTES));
+    }
+    Ok(bytes)
+}
+
+/// The other operations take no input: only an empty body or an empty JSON object is accepted.
 fn check_empty_body(body: &Body) -> Result<(), RequestError> {
     let bytes: &[u8] = match body {
         Body::Empty => return Ok(()),
@@ -291,7 +347,9 @@ fn admit<K: KeySource, S: SecretStore>(
     if !app.access.allows(caller, permission) {
         return Err(RequestError::NotAllowed(permission.name()));
     }
-    check_empty_body(request.body())?;
+    if !takes_body(route) {
+        check_empty_body(request.body())?;
+    }
     operation(route, request)
 }
 
@@ -300,6 +358,7 @@ fn count(tally: Tally, outcome: &str) {
         Tally::KeyRead => metrics::key_read(outcome),
         Tally::Regeneration => metrics::regeneration(outcome),
         Tally::SensorQuery => metrics::sensor_query(outcome),
+        Tally::SensorActivation => metrics::sensor_activation(outcome),
     }
 }
 
@@ -388,16 +447,28 @@ mod tests {
             route("/sensors/DC1%2Ex/verdict", &Method::GET),
             Ok(Route::SensorVerdict)
         );
+        assert_eq!(
+            route("/sensors/dc1.contoso.com/health-issues", &Method::GET),
+            Ok(Route::SensorHealthIssues)
+        );
         for path in [
             "/sensors/",
             "/sensors//verdict",
             "/sensors/a/b/verdict",
             "/sensors/a/verdict/",
+            "/sensors//health-issues",
+            "/sensors/a/b/health-issues",
+            "/sensors/a/Health-Issues",
             "/Sensors",
         ] {
             assert_eq!(route(path, &Method::GET), Err(RequestError::NotFound), "{path}");
         }
-        for path in ["/sensor-package", "/sensors", "/sensors/DC1/verdict"] {
+        for path in [
+            "/sensor-package",
+            "/sensors",
+            "/sensors/DC1/verdict",
+            "/sensors/DC1/health-issues",
+        ] {
             assert_eq!(
                 route(path, &Method::POST),
                 Err(RequestError::MethodNotAllowed("GET")),
@@ -412,6 +483,49 @@ mod tests {
     }
 
     #[test]
+    fn candidate_routes_match_exactly_and_only_the_writes_take_a_body_and_need_activators() {
+        assert_eq!(
+            route("/sensor-candidates", &Method::GET),
+            Ok(Route::ListSensorCandidates)
+        );
+        assert_eq!(
+            route("/sensor-candidates/activate", &Method::POST),
+            Ok(Route::ActivateSensors)
+        );
+        assert_eq!(
+            route("/sensor-candidates/activation-mode", &Method::GET),
+            Ok(Route::ActivationMode)
+        );
+        assert_eq!(
+            route("/sensor-candidates/activation-mode", &Method::PUT),
+            Ok(Route::SetActivationMode)
+        );
+        assert_eq!(
+            route("/sensor-candidates/activation-mode", &Method::POST),
+            Err(RequestError::MethodNotAllowed("GET, PUT"))
+        );
+        for path in [
+            "/sensor-candidates/",
+            "/sensor-candidates/activate/",
+            "/Sensor-Candidates",
+        ] {
+            assert_eq!(route(path, &Method::GET), Err(RequestError::NotFound), "{path}");
+        }
+        for route in [Route::ActivateSensors, Route::SetActivationMode] {
+            assert!(takes_body(route));
+            assert_eq!(route.permission(), Permission::ActivateSensors);
+        }
+        for route in [
+            Route::ListSensorCandidates,
+            Route::ActivationMode,
+            Route::ReadKey,
+            Route::RegenerateKey,
+        ] {
+            assert!(!takes_body(route), "{route:?} keeps refusing bodies");
+        }
+    }
+
+    #[test]
     fn a_routes_permission_is_its_operations_whatever_the_input() {
         for (name, route) in [
             ("get-key.json", Route::ReadKey),
@@ -420,6 +534,10 @@ mod tests {
             ("get-install-bundle.json", Route::InstallBundle),
             ("get-sensors.json", Route::ListSensors),
             ("get-sensor-verdict.json", Route::SensorVerdict),
+            ("get-sensor-health-issues.json", Route::SensorHealthIssues),
+            ("get-sensor-candidates.json", Route::ListSensorCandidates),
+            ("activate-sensors.json", Route::ActivateSensors),
+            ("set-activation-mode.json", Route::SetActivationMode),
         ] {
             let text = std::fs::read_to_string(format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
             let mut event: lambda_http::request::LambdaRequest = serde_json::from_str(&text).unwrap();

@@ -82,12 +82,20 @@ impl GraphReply {
 
     /// The refusal of an application that lacks `required` (the only role the endpoint accepts).
     pub(crate) fn missing_role(&self, required: &str, roles: &[String]) -> Response {
+        self.missing_roles(&[required], roles)
+    }
+
+    /// The refusal of an application that holds none of `acceptable`; the first is named as the
+    /// required one.
+    pub(crate) fn missing_roles(&self, acceptable: &[&str], roles: &[String]) -> Response {
         self.error(
             StatusCode::FORBIDDEN,
             "Forbidden",
             &format!(
-                "Missing application roles. API required roles: {required}. API acceptable roles: {required}. \
+                "Missing application roles. API required roles: {}. API acceptable roles: {}. \
                  Application roles: {}.",
+                acceptable.first().copied().unwrap_or_default(),
+                acceptable.join(","),
                 roles.join(",")
             ),
         )

@@ -17,7 +17,9 @@ Exit codes:
      AWS credentials), a key secret that is missing or unreadable, an invalid endpoint
   4  upstream refused: Entra ID or Graph said no (wrong client secret, unknown app or tenant,
      missing permission or admin consent, tenant not onboarded to Defender for Identity)
-  5  upstream unavailable: throttled, unreachable or timed out; try again later";
+  5  upstream unavailable: throttled, unreachable or timed out; try again later
+  verdict --wait only, by the last verdict: 0 healthy, 6 unhealthy, 7 still installing,
+  8 missing (at the end of the wait)";
 
 const CREDENTIALS: &str = "\
 Credentials: with --credentials-secret, the Secrets Manager secret holding
@@ -196,6 +198,39 @@ pub enum Command {
         /// that several domains have is refused (exit 2)
         #[arg(value_name = "HOST")]
         host: HostName,
+        /// Ask again, with growing pauses, until the sensor is healthy or DURATION (90s, 10m, 1h)
+        /// has passed; the exit code says the last verdict (0 healthy, 6 unhealthy, 7 installing,
+        /// 8 missing). Progress on stderr when it is a terminal
+        #[arg(long, value_name = "DURATION", value_parser = crate::wait::parse_duration)]
+        wait: Option<std::time::Duration>,
+    },
+    /// List the health issues (open, closed or suppressed) that name one server; needs the app
+    /// permission SecurityIdentitiesHealth.Read.All
+    #[command(name = "health-issues", after_help = EXIT_CODES)]
+    HealthIssues {
+        /// The server's short name (DC1, matching the first label of an issue's DNS names) or
+        /// fully qualified name (dc1.contoso.com)
+        #[arg(value_name = "HOST")]
+        host: HostName,
+    },
+    /// List the servers (onboarded to Defender for Endpoint) that can run the v3 sensor without an
+    /// installer
+    #[command(after_help = EXIT_CODES)]
+    Candidates,
+    /// Activate the sensor on candidate servers (it deploys software on them); at most 100 ids,
+    /// none twice
+    #[command(after_help = EXIT_CODES)]
+    Activate {
+        /// The candidates' ids (`id` in `candidates`)
+        #[arg(value_name = "SERVER_ID", required = true, num_args = 1..)]
+        server_ids: Vec<String>,
+    },
+    /// Print the tenant's activation mode for candidates, or set it with --set
+    #[command(name = "activation-mode", after_help = EXIT_CODES)]
+    ActivationMode {
+        /// manual: each server is activated on request; automated: every candidate is
+        #[arg(long, value_name = "MODE", value_parser = ["manual", "automated"])]
+        set: Option<String>,
     },
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish
     Completions {
@@ -217,6 +252,11 @@ impl Command {
             Command::Bundle { .. } => "read-install-bundle",
             Command::Sensors { .. } => "list-sensors",
             Command::Verdict { .. } => "sensor-verdict",
+            Command::HealthIssues { .. } => "sensor-health-issues",
+            Command::Candidates => "list-sensor-candidates",
+            Command::Activate { .. } => "activate-sensors",
+            Command::ActivationMode { set: None } => "read-activation-mode",
+            Command::ActivationMode { set: Some(_) } => "set-activation-mode",
             Command::Completions { .. } => "completions",
         }
     }

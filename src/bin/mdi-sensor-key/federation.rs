@@ -45,6 +45,7 @@ pub async fn trust(role_arn: &str, app_id: &str, cloud: CloudArg) -> Result<Repo
                 ("Audience", &trust.audience),
             ])
         ),
+        code: 0,
     })
 }
 

@@ -13,6 +13,7 @@ mod exit;
 mod federation;
 mod output;
 mod settings;
+mod wait;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -24,9 +25,11 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::config::ProvideCredentials as _;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
+use mdi_sensor_key::candidates::{ActivationMode, SensorCandidate, ServerIds};
 use mdi_sensor_key::credentials::{CredentialsCache, StaticCredentials};
 use mdi_sensor_key::deadline::Deadline;
 use mdi_sensor_key::graph::{GraphClient, GraphSession, RetryPolicy};
+use mdi_sensor_key::health::{Explanation, HealthIssue, IssueSummary};
 use mdi_sensor_key::keys::{KeyService, Trigger};
 use mdi_sensor_key::metrics;
 use mdi_sensor_key::operations::{self, Operation, Outcome};
@@ -72,7 +75,7 @@ fn main() -> ExitCode {
         Ok(report) => {
             let mut stdout = std::io::stdout().lock();
             match writeln!(stdout, "{}", report.render(json)).and_then(|()| stdout.flush()) {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(()) => ExitCode::from(report.code),
                 // A closed pipe: the output went nowhere, so this was not a success.
                 Err(_) => ExitCode::from(1),
             }
@@ -285,7 +288,25 @@ async fn execute(
             domain_name: domain,
             host: None,
         }),
-        Command::Verdict { host } => Operation::SensorVerdict(host),
+        Command::Verdict { host, wait: None } => Operation::SensorVerdict(host),
+        Command::Verdict { host, wait: Some(wait) } => {
+            let keys = KeyService::new(Arc::clone(&graph), None::<AwsSecretStore>, None);
+            let per_poll = deadline.remaining();
+            let (answer, verdict) = wait::wait_for(graph.as_ref(), &keys, &host, wait, per_poll).await?;
+            let mut report = report(&answer.outcome);
+            report.code = wait::exit_code(verdict);
+            return Ok((report, answer.graph_request_id));
+        }
+        Command::HealthIssues { host } => Operation::SensorHealthIssues(host),
+        Command::Candidates => Operation::ListSensorCandidates,
+        Command::Activate { server_ids } => Operation::ActivateSensors(
+            ServerIds::parse(&server_ids).map_err(|error| Failure::Usage(error.to_string()))?,
+        ),
+        Command::ActivationMode { set: None } => Operation::ReadActivationMode,
+        Command::ActivationMode { set: Some(mode) } => Operation::SetActivationMode(
+            mode.parse::<ActivationMode>()
+                .map_err(|error| Failure::Usage(error.to_string()))?,
+        ),
     };
     // Only `regenerate --store` writes: check_usage made sure it has a key secret, and the other
     // commands are given none, whatever SENSOR_KEY_SECRET_ID says.
@@ -337,6 +358,7 @@ async fn rotate(
         Report {
             json: json!(summary),
             table,
+            code: 0,
         },
         None,
     ))
@@ -384,10 +406,91 @@ fn report(outcome: &Outcome) -> Report {
                     ("Version", or_dash(sensor.version.as_deref())),
                 ]);
             }
-            pairs(&rows)
+            let mut table = pairs(&rows);
+            match &verdict.explanation {
+                Some(Explanation::Issues(issues)) if !issues.is_empty() => {
+                    table.push_str("\n\nOpen health issues:\n");
+                    table.push_str(&issue_table(issues));
+                }
+                Some(Explanation::Issues(_)) => table.push_str("\n\nNo open health issue names this sensor."),
+                Some(explanation @ (Explanation::PermissionMissing { .. } | Explanation::Unavailable { .. })) => {
+                    let json = serde_json::to_value(explanation).unwrap_or_default();
+                    let said = json["healthIssuesUnavailable"].as_str().unwrap_or_default();
+                    table.push_str(&format!("\n\nHealth issues: {said}"));
+                }
+                None => {}
+            }
+            table
+        }
+        Outcome::HealthIssues(found) => health_issue_table(&found.health_issues),
+        Outcome::Candidates(list) => candidate_table(&list.sensor_candidates),
+        Outcome::ActivationMode(mode) => pairs(&[("Activation mode", or_dash(mode.activation_mode.as_deref()))]),
+        Outcome::Activated(activation) => {
+            let rows: Vec<Vec<String>> = activation
+                .servers
+                .iter()
+                .map(|server| vec![server.server_id.clone(), server.outcome.to_owned()])
+                .collect();
+            columns(&["SERVER", "GRAPH"], &rows)
         }
     };
-    Report { json, table }
+    Report { json, table, code: 0 }
+}
+
+/// An unhealthy verdict's open issues: title, severity and the recommendations, one per line.
+fn issue_table(issues: &[IssueSummary]) -> String {
+    let rows: Vec<Vec<String>> = issues
+        .iter()
+        .map(|issue| {
+            vec![
+                or_dash(issue.severity.as_deref()).to_owned(),
+                or_dash(issue.display_name.as_deref()).to_owned(),
+                issue.recommendations.join(" / "),
+            ]
+        })
+        .collect();
+    columns(&["SEVERITY", "ISSUE", "RECOMMENDATIONS"], &rows)
+}
+
+fn health_issue_table(issues: &[HealthIssue]) -> String {
+    if issues.is_empty() {
+        return "No health issue names this server.".to_owned();
+    }
+    let rows: Vec<Vec<String>> = issues
+        .iter()
+        .map(|issue| {
+            vec![
+                or_dash(issue.status.as_deref()).to_owned(),
+                or_dash(issue.severity.as_deref()).to_owned(),
+                or_dash(issue.display_name.as_deref()).to_owned(),
+                or_dash(issue.last_modified_date_time.as_deref()).to_owned(),
+                issue.recommendations.join(" / "),
+            ]
+        })
+        .collect();
+    columns(&["STATUS", "SEVERITY", "ISSUE", "MODIFIED", "RECOMMENDATIONS"], &rows)
+}
+
+fn candidate_table(candidates: &[SensorCandidate]) -> String {
+    if candidates.is_empty() {
+        return "No sensor candidates.".to_owned();
+    }
+    let rows: Vec<Vec<String>> = candidates
+        .iter()
+        .map(|candidate| {
+            [
+                candidate.id.as_deref(),
+                candidate.computer_dns_name.as_deref(),
+                candidate.domain_name.as_deref(),
+                candidate.sense_client_version.as_deref(),
+                candidate.last_seen_date_time.as_deref(),
+            ]
+            .into_iter()
+            .map(|cell| or_dash(cell).to_owned())
+            .collect()
+        })
+        .collect();
+    columns(&["ID", "DNS NAME", "DOMAIN", "MDE CLIENT", "LAST SEEN"], &rows)
 }
 
 fn sensor_table(list: &SensorList) -> String {

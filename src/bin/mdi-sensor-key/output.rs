@@ -7,6 +7,8 @@ use serde_json::Value;
 pub struct Report {
     pub json: Value,
     pub table: String,
+    /// The exit code with the output: 0, but for `verdict --wait` the last verdict's.
+    pub code: u8,
 }
 
 impl Report {
@@ -84,6 +86,7 @@ mod tests {
         let report = Report {
             json: serde_json::json!({"a": 1}),
             table: "A  1".into(),
+            code: 0,
         };
         assert_eq!(serde_json::from_str::<Value>(&report.render(true)).unwrap()["a"], 1);
         assert_eq!(report.render(false), "A  1");
