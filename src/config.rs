@@ -116,8 +116,9 @@ impl Config {
             }
         };
         let api_version = match get("GRAPH_API_VERSION").as_deref() {
-            // v1.0 is generally available for every sensor endpoint, in the global cloud and in
-            // US Government; Microsoft does not support beta in production.
+            // v1.0 has the key, package, sensor and health endpoints in the global cloud and in US
+            // Government (the v3 candidates only in the global cloud); Microsoft does not support
+            // beta in production.
             None | Some("v1.0") => ApiVersion::V1,
             Some("beta") => ApiVersion::Beta,
             Some(_) => {
