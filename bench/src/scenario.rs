@@ -109,7 +109,8 @@ async fn request(
     Ok((outcome.duration, after.since(&before)))
 }
 
-fn check(outcome: &Outcome, key: Option<&str>) -> Result<(), String> {
+/// A 200 (carrying `key`, when given), or what the function answered instead.
+pub fn check(outcome: &Outcome, key: Option<&str>) -> Result<(), String> {
     let text = String::from_utf8_lossy(&outcome.body);
     if outcome.kind == OutcomeKind::Error {
         return Err(format!("invocation error: {text}"));
