@@ -18,7 +18,6 @@ use crate::graph::{
     EntraRefusal, FederationRefusal, Forbidden, GraphError, RefusedAssertion, Unavailable, Upstream, UpstreamIds,
 };
 use crate::keys::KeyError;
-use crate::operations::OperationError;
 use crate::secrets::StoreError;
 use crate::sensors::SensorError;
 
@@ -120,27 +119,6 @@ impl Serialize for ProblemType {
     }
 }
 
-/// Refusals decided from the request alone, before anything upstream is touched.
-#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
-pub enum RequestError {
-    #[error("the request carries no IAM caller identity; call the function URL with a SigV4-signed request")]
-    Unauthenticated,
-    #[error("the caller is not allowed to {0}")]
-    NotAllowed(&'static str),
-    #[error("no such route")]
-    NotFound,
-    #[error("method not allowed; allowed: {0}")]
-    MethodNotAllowed(&'static str),
-    #[error("{0}")]
-    BadRequest(&'static str),
-    #[error("the request body exceeds {0} bytes")]
-    TooLarge(usize),
-    #[error(transparent)]
-    Input(#[from] crate::sensors::InputError),
-    #[error(transparent)]
-    Activation(#[from] crate::candidates::InputError),
-}
-
 /// A problem document plus the headers that go with it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -170,15 +148,16 @@ pub struct Problem {
     pub code: Option<String>,
     #[serde(skip)]
     pub retry_after: Option<Duration>,
+    /// The methods a path takes, for a `405`'s `Allow`.
     #[serde(skip)]
-    pub allow: Option<&'static str>,
+    pub allow: Option<String>,
 }
 
 /// Retry-After suggested when an upstream gave none.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 impl Problem {
-    fn new(kind: ProblemType, detail: impl Into<String>) -> Self {
+    pub fn new(kind: ProblemType, detail: impl Into<String>) -> Self {
         Problem {
             kind,
             title: kind.title(),
@@ -193,6 +172,11 @@ impl Problem {
             retry_after: None,
             allow: None,
         }
+    }
+
+    pub fn with_allow(mut self, methods: String) -> Self {
+        self.allow = Some(methods);
+        self
     }
 
     pub fn with_request_id(mut self, request_id: &str) -> Self {
@@ -230,32 +214,13 @@ impl Problem {
         if let Some(after) = self.retry_after {
             headers.push((http::header::RETRY_AFTER, after.as_secs().to_string()));
         }
-        if let Some(methods) = self.allow {
-            headers.push((http::header::ALLOW, methods.to_owned()));
+        if let Some(methods) = &self.allow {
+            headers.push((http::header::ALLOW, methods.clone()));
         }
         if self.status == 401 {
             headers.push((http::header::WWW_AUTHENTICATE, WWW_AUTHENTICATE.to_owned()));
         }
         headers
-    }
-}
-
-impl From<&RequestError> for Problem {
-    fn from(error: &RequestError) -> Self {
-        let detail = error.to_string();
-        match error {
-            RequestError::Unauthenticated => Problem::new(ProblemType::Unauthenticated, detail),
-            RequestError::NotAllowed(_) => Problem::new(ProblemType::Forbidden, detail),
-            RequestError::NotFound => Problem::new(ProblemType::NotFound, detail),
-            RequestError::MethodNotAllowed(allow) => {
-                let mut problem = Problem::new(ProblemType::MethodNotAllowed, detail);
-                problem.allow = Some(allow);
-                problem
-            }
-            RequestError::BadRequest(_) => Problem::new(ProblemType::BadRequest, detail),
-            RequestError::TooLarge(_) => Problem::new(ProblemType::PayloadTooLarge, detail),
-            RequestError::Input(_) | RequestError::Activation(_) => Problem::new(ProblemType::BadRequest, detail),
-        }
     }
 }
 
@@ -285,15 +250,6 @@ fn store_problem(source: &StoreError, detail: String) -> Problem {
         Problem::new(ProblemType::KeyStoreUnavailable, detail).retry_after(None)
     } else {
         Problem::new(ProblemType::KeyStoreMisconfigured, detail)
-    }
-}
-
-impl From<&OperationError> for Problem {
-    fn from(error: &OperationError) -> Self {
-        match error {
-            OperationError::Key(error) => Problem::from(error),
-            OperationError::Sensor(error) => Problem::from(error),
-        }
     }
 }
 
@@ -545,6 +501,7 @@ mod tests {
     use super::*;
     use crate::certificate::CertificateError;
     use crate::cloud::TenantCloud;
+    use crate::handler::RequestError;
 
     fn ids() -> UpstreamIds {
         UpstreamIds {
@@ -761,10 +718,10 @@ mod tests {
             RequestError::Unauthenticated,
             RequestError::NotAllowed("read the key"),
             RequestError::NotFound,
-            RequestError::MethodNotAllowed("GET"),
+            RequestError::MethodNotAllowed("GET".into()),
             RequestError::BadRequest("bad"),
             RequestError::TooLarge(65536),
-            RequestError::Input(crate::sensors::InputError::HostName),
+            RequestError::Input(crate::sensors::InputError::HostName.into()),
         ];
         let sensors = [SensorError::AmbiguousHost {
             host: "dc1".into(),
@@ -798,8 +755,7 @@ mod tests {
             | RequestError::MethodNotAllowed(_)
             | RequestError::BadRequest(_)
             | RequestError::TooLarge(_)
-            | RequestError::Input(_)
-            | RequestError::Activation(_) => {}
+            | RequestError::Input(_) => {}
         }
         match key {
             KeyError::Graph(_) | KeyError::Store { .. } | KeyError::NotStored { .. } => {}
@@ -919,7 +875,7 @@ mod tests {
             unauthenticated.headers(),
             vec![(http::header::WWW_AUTHENTICATE, "AWS4-HMAC-SHA256".to_owned())]
         );
-        let method = Problem::from(&RequestError::MethodNotAllowed("GET"));
+        let method = Problem::from(&RequestError::MethodNotAllowed("GET".into()));
         assert_eq!(method.headers(), vec![(http::header::ALLOW, "GET".to_owned())]);
     }
 
@@ -1067,8 +1023,8 @@ mod tests {
 
     #[test]
     fn method_not_allowed_carries_the_allowed_methods() {
-        let problem = Problem::from(&RequestError::MethodNotAllowed("GET"));
+        let problem = Problem::from(&RequestError::MethodNotAllowed("GET".into()));
         assert_eq!(problem.status, 405);
-        assert_eq!(problem.allow, Some("GET"));
+        assert_eq!(problem.allow.as_deref(), Some("GET"));
     }
 }
