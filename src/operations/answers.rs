@@ -5,10 +5,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Serialize, Serializer};
 
 use crate::candidates::{Activation, ActivationModeAnswer, CandidateList};
-use crate::health::HostHealthIssues;
 use crate::keys::{AccessKey, KeyError};
 use crate::problem::Problem;
 use crate::secrets::StoredVersion;
+use crate::sensors::health::HostHealthIssues;
 use crate::sensors::{DeploymentPackage, HostVerdict, SensorError, SensorList};
 use crate::upstream::GraphError;
 
