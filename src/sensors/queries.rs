@@ -10,6 +10,7 @@ use super::model::Sensor;
 use super::port::SensorSource;
 use super::verdict::{SensorReport, Verdict};
 use crate::deadline::Deadline;
+use crate::problem::{Problem, ProblemType};
 use crate::upstream::GraphError;
 
 /// The answer to `GET /sensors`.
@@ -51,6 +52,18 @@ pub enum SensorError {
         domains: Vec<String>,
         graph_request_id: Option<String>,
     },
+}
+
+impl From<&SensorError> for Problem {
+    fn from(error: &SensorError) -> Self {
+        match error {
+            SensorError::Graph(graph) => Problem::from(graph),
+            SensorError::AmbiguousHost { graph_request_id, .. } => {
+                Problem::new(ProblemType::AmbiguousHost, error.to_string())
+                    .with_graph_request_id(graph_request_id.as_ref())
+            }
+        }
+    }
 }
 
 /// The tenant's sensors that pass `filter`, each with its verdict, in Graph's order.
