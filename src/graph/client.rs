@@ -58,6 +58,10 @@ impl GraphClient {
         })
     }
 
+    pub(crate) fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
     pub fn endpoints(&self) -> &GraphEndpoints {
         &self.endpoints
     }

@@ -5,11 +5,13 @@
 //!
 //! No token storm (issue 22). A token is replaced a tenth of its life before it expires (at most
 //! five minutes before: [`super::entra::refresh_margin`]), so even a five-minute token serves many
-//! calls. A 403 fetches a fresh token at most once per token and endpoint: when the fresh token is
-//! refused too, the session remembers that this token was refused there, and later 403s with it
-//! are answered at once, until the token is replaced for another reason (expiry, a 401). So an
-//! optional permission the app lacks (the health issues' `SecurityIdentitiesHealth.Read.All`)
-//! costs one extra token request, not one per call. And when Entra answers a token request with
+//! calls. A 403 fetches a fresh token at most once per token and endpoint within the policy's
+//! `refusal_hold` (five minutes): when the fresh token is refused too, the session remembers that
+//! this token was refused there, and later 403s with it are answered at once, until the token is
+//! replaced for another reason (expiry, a 401) or the hold has passed. So an optional permission
+//! the app lacks (the health issues' `SecurityIdentitiesHealth.Read.All`) costs one extra token
+//! request per five minutes, not one per call, and an admin consent granted meanwhile is seen
+//! within five minutes (a token carries the roles of when it was issued, so only a new one can). And when Entra answers a token request with
 //! 429 and `Retry-After` (its answer to "acquiring a token on every request", MSAL's guidance),
 //! no token request is sent until that time has passed: calls that need a new token fail at once
 //! as throttled, with the time left, as MSAL's client throttling does.
@@ -67,9 +69,10 @@ enum CloudVerdict {
 #[derive(Default)]
 struct State {
     token: Option<Ready>,
-    /// The endpoints that refused the cached token although it was fresh from a 403: no new
-    /// token is fetched for them until the token is replaced. Cleared with the token.
-    refused: Vec<Endpoint>,
+    /// The endpoints that refused the cached token although it was fresh from a 403, and when:
+    /// no new token is fetched for them until the token is replaced or the policy's
+    /// `refusal_hold` has passed. Cleared with the token.
+    refused: Vec<(Endpoint, Instant)>,
     /// Entra's `Retry-After` after a 429 to a token request: no token request before this.
     entra_not_before: Option<Instant>,
     /// The tenant the verdict is about, and the verdict.
@@ -150,20 +153,26 @@ impl<S, C: CredentialsProvider> GraphSession<S, C> {
         }
     }
 
-    /// Whether `token` is the cached one and was refused fresh at `endpoint` already.
+    /// Whether `token` is the cached one and was refused fresh at `endpoint` within the hold.
     async fn refused_before(&self, token: &AccessToken, endpoint: Endpoint) -> bool {
+        let hold = self.client.policy().refusal_hold;
         let state = self.state.lock().await;
         let cached = state.token.as_ref().is_some_and(|ready| ready.token.same_as(token));
-        cached && state.refused.contains(&endpoint)
+        cached
+            && state
+                .refused
+                .iter()
+                .any(|(refused, at)| *refused == endpoint && at.elapsed() < hold)
     }
 
-    /// Remembers that `token`, fetched because of a refusal, was refused at `endpoint` too; unless
-    /// it is no longer the cached token.
+    /// Remembers that `token`, fetched because of a refusal, was refused at `endpoint` too (from
+    /// now); unless it is no longer the cached token.
     async fn remember_refusal(&self, token: &AccessToken, endpoint: Endpoint) {
         let mut state = self.state.lock().await;
         let cached = state.token.as_ref().is_some_and(|ready| ready.token.same_as(token));
-        if cached && !state.refused.contains(&endpoint) {
-            state.refused.push(endpoint);
+        if cached {
+            state.refused.retain(|(refused, _)| *refused != endpoint);
+            state.refused.push((endpoint, Instant::now()));
         }
     }
 
