@@ -38,20 +38,6 @@ pub fn make_convertible(event: &mut LambdaRequest) {
                 request.request_context.stage = None;
             }
         }
-        LambdaRequest::ApiGatewayV1(request) => {
-            defuse_body(&mut request.body, &mut request.is_base64_encoded);
-            let host = host(&request.headers, request.request_context.domain_name.as_deref());
-            let path = with_stage(
-                request.request_context.stage.as_deref(),
-                request.path.as_deref().unwrap_or(""),
-            );
-            // REST API query strings are rebuilt from decoded maps by lambda_http, always encoded.
-            if !convertible(&request.headers, host.as_deref(), &path, None) {
-                strip_url_headers(&mut request.headers);
-                request.path = Some(MALFORMED_REQUEST_PATH.to_owned());
-                request.request_context.stage = None;
-            }
-        }
         _ => {}
     }
 }
