@@ -22,6 +22,11 @@ use crate::federation::WebIdentityToken;
 #[derive(Clone, Debug)]
 pub struct AccessToken {
     value: SecretString,
+    /// `Bearer <token>`, built and checked once per token rather than once per call (a token
+    /// is kilobytes, and each byte is validated: issue 22). Marked sensitive, so its `Debug`
+    /// prints no token; `None` when the token cannot be a header value, which then fails as the
+    /// request is built.
+    authorization: Option<reqwest::header::HeaderValue>,
     expires_at: Instant,
     /// When the cache replaces it: [`refresh_margin`] before `expires_at`.
     refresh_at: Instant,
@@ -46,8 +51,15 @@ impl AccessToken {
     pub fn new(value: SecretString, lifetime: Duration) -> Self {
         let lifetime = lifetime.min(untrusted::MAX_TOKEN_LIFETIME);
         let now = Instant::now();
+        let authorization = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", value.expose_secret()))
+            .ok()
+            .map(|mut header| {
+                header.set_sensitive(true);
+                header
+            });
         AccessToken {
             value,
+            authorization,
             expires_at: now + lifetime,
             refresh_at: now + (lifetime - refresh_margin(lifetime)),
         }
@@ -55,6 +67,11 @@ impl AccessToken {
 
     pub(crate) fn secret(&self) -> &str {
         self.value.expose_secret()
+    }
+
+    /// The `Authorization` header that carries it, when the token can be one.
+    pub(crate) fn authorization(&self) -> Option<&reqwest::header::HeaderValue> {
+        self.authorization.as_ref()
     }
 
     /// Whether the token has `margin` or less of its life left.

@@ -49,7 +49,8 @@ pub async fn handle<K: KeySource + SensorSource, S: SecretStore>(
     };
     match request.request_context_ref() {
         Some(RequestContext::PassThrough) | None => {
-            let summary = events::handle(app, request.body(), deadline).await?;
+            // Boxed, as the operations are: the rotation's future would make every request's large.
+            let summary = Box::pin(events::handle(app, request.body(), deadline)).await?;
             Ok(json_response(StatusCode::OK, "application/json", summary))
         }
         Some(context) => {
