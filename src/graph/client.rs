@@ -39,6 +39,19 @@ pub struct GraphClient {
     policy: RetryPolicy,
     /// Each cloud's Graph base (global, US Gov, DoD), parsed once ([`CloudEndpoints::base_url`]).
     graph_bases: [Option<Url>; 3],
+    /// Each cloud's key URL (the warm GET's one call), parsed and checked once.
+    key_urls: [Option<Url>; 3],
+}
+
+const CLOUDS: [Cloud; 3] = [Cloud::Global, Cloud::UsGov, Cloud::Dod];
+
+/// `cloud`'s place in [`CLOUDS`].
+fn index(cloud: Cloud) -> usize {
+    match cloud {
+        Cloud::Global => 0,
+        Cloud::UsGov => 1,
+        Cloud::Dod => 2,
+    }
 }
 
 impl GraphClient {
@@ -56,7 +69,13 @@ impl GraphClient {
         Ok(GraphClient {
             http,
             policy,
-            graph_bases: [Cloud::Global, Cloud::UsGov, Cloud::Dod].map(|cloud| endpoints.for_cloud(cloud).base_url()),
+            graph_bases: CLOUDS.map(|cloud| endpoints.for_cloud(cloud).base_url()),
+            key_urls: CLOUDS.map(|cloud| {
+                let at = endpoints.for_cloud(cloud);
+                let url = Url::parse(&format!("{}/{}", at.graph_base, GET_KEY.path)).ok()?;
+                let base = at.base_url()?;
+                crate::cloud::under(&base, &url).then_some(url)
+            }),
             endpoints,
         })
     }
@@ -64,12 +83,17 @@ impl GraphClient {
     /// Whether `target` lies under `cloud`'s Graph base (the configured `GRAPH_ENDPOINT` or the
     /// cloud's root).
     fn in_graph_root(&self, cloud: Cloud, target: &Url) -> bool {
-        let base = match cloud {
-            Cloud::Global => &self.graph_bases[0],
-            Cloud::UsGov => &self.graph_bases[1],
-            Cloud::Dod => &self.graph_bases[2],
-        };
-        base.as_ref().is_some_and(|base| crate::cloud::under(base, target))
+        self.graph_bases[index(cloud)]
+            .as_ref()
+            .is_some_and(|base| crate::cloud::under(base, target))
+    }
+
+    /// `url` parsed, when it lies under `cloud`'s Graph base; the key URL from its cache.
+    fn graph_target(&self, cloud: Cloud, url: &str) -> Option<Url> {
+        match &self.key_urls[index(cloud)] {
+            Some(key_url) if key_url.as_str() == url => Some(key_url.clone()),
+            _ => Url::parse(url).ok().filter(|target| self.in_graph_root(cloud, target)),
+        }
     }
 
     pub(crate) fn policy(&self) -> &RetryPolicy {
@@ -243,10 +267,7 @@ impl GraphClient {
         // allowed base is derived here from the client's own configuration, never taken from the
         // caller, so no caller can widen it.
         // Parsed once: the parsed URL is what is checked and what reqwest is given.
-        let target = Url::parse(url)
-            .ok()
-            .filter(|target| self.in_graph_root(at.cloud, target));
-        let Some(target) = target else {
+        let Some(target) = self.graph_target(at.cloud, url) else {
             tracing::error!(
                 operation = path,
                 "refused to send the token outside the configured Graph root"

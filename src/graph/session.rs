@@ -199,7 +199,10 @@ impl<S, C: CredentialsProvider> GraphSession<S, C> {
                 ids: UpstreamIds::default(),
             });
         }
-        let fetched = self.fetch(&mut state, deadline).await;
+        // Boxed: fetching a token (credentials from Secrets Manager or STS, discovery, Entra) is
+        // a large future, and unboxed it would be part of every call's future, which is moved
+        // by value up the stack on every warm GET (issue 22).
+        let fetched = Box::pin(self.fetch(&mut state, deadline)).await;
         if let Err(GraphError::Throttled {
             upstream: Upstream::Entra,
             retry_after: Some(wait),
