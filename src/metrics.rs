@@ -8,6 +8,7 @@
 //! `Outcome`, `GraphLatency` (milliseconds), `GraphThrottles` by `Upstream`, `ColdStarts`,
 //! `KeyAgeDays` and `CertificateDaysToExpiry`.
 
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -96,7 +97,8 @@ pub fn document(
 
 /// [`document`] as the line that is printed, written directly: building a `serde_json::Value`
 /// first cost some 10,000 instructions a line, twice per warm GET (issue 22, docs/benchmark.md).
-/// Every string goes through serde_json's escaping; the value too (a non-finite one is `null`).
+/// Every string is escaped as serde_json escapes it; the value is spelled by serde_json (a
+/// non-finite one is `null`).
 pub fn line(
     settings: &Settings,
     metric: &str,
@@ -108,7 +110,7 @@ pub fn line(
     let timestamp = at.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_millis() as u64;
     let mut out = String::with_capacity(320);
     out.push_str("{\"_aws\":{\"Timestamp\":");
-    out.push_str(&timestamp.to_string());
+    let _ = write!(out, "{timestamp}");
     out.push_str(",\"CloudWatchMetrics\":[{\"Namespace\":");
     quoted(&mut out, &settings.namespace);
     // One dimension set: the service, then the metric's own dimension if it has one.
@@ -140,9 +142,10 @@ pub fn line(
     out
 }
 
-/// `text` as a JSON string, escaped by serde_json.
+/// `text` as a JSON string, escaped as serde_json escapes it, written in place.
 fn quoted(out: &mut String, text: &str) {
-    out.push_str(&serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned()));
+    // Writing to a String cannot fail.
+    let _ = crate::logging::write_quoted(out, text);
 }
 
 fn emit(metric: &str, unit: Unit, value: f64, dimension: Option<(&str, &str)>) {
