@@ -29,6 +29,14 @@ impl Incoming {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Whether the request carries a SigV4 `Authorization` header, as AWS's query-protocol services
+    /// (STS, IAM) require; the signature itself is not checked (there is no secret key to check
+    /// it against).
+    pub(crate) fn sigv4_signed(&self) -> bool {
+        self.header("authorization")
+            .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 Credential="))
+    }
+
     /// The token of a `Bearer` authorization header, if there is one.
     pub(crate) fn bearer(&self) -> Option<&str> {
         let (scheme, token) = self.header("authorization")?.trim().split_once(' ')?;
