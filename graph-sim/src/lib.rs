@@ -74,10 +74,10 @@ pub use certificate::{InvalidCertificate, TestCertificate, thumbprint_sha256};
 pub use config::{
     FederatedCredential, HEALTH_READ_ROLE, HEALTH_READ_WRITE_ROLE, READ_ROLE, REQUIRED_ROLE, SimCloud, SimConfig,
 };
-pub use fault::{Endpoint, Fault, KeyShape, RetryAfter};
+pub use fault::{ActivationUpdate, Endpoint, Fault, KeyShape, RetryAfter, UnknownServerIds};
 pub use mint::random_key;
 pub use state::{MAX_RECORDED_REQUESTS, RecordedRequest};
-pub use tenant::{DEFAULT_PAGE_SIZE, SimCandidate, SimHealthIssue, SimPackage, SimSensor};
+pub use tenant::{DEFAULT_PAGE_SIZE, SimCandidate, SimHealthIssue, SimPackage, SimSensor, SimSensorType};
 
 use certificate::RegisteredCertificate;
 use state::Shared;
@@ -353,6 +353,17 @@ impl SimHandle {
     /// The activation mode the configuration holds (`manual` at start).
     pub fn activation_mode(&self) -> String {
         self.shared().candidates.activation_mode()
+    }
+
+    /// Which verbs update the activation configuration ([`ActivationUpdate::Both`] at start).
+    pub fn set_activation_update(&self, verbs: ActivationUpdate) {
+        self.shared().candidates.lock().update_verbs = verbs;
+    }
+
+    /// What an activation does with a server id that names no candidate
+    /// ([`UnknownServerIds::Ignored`] at start).
+    pub fn set_unknown_server_ids(&self, answer: UnknownServerIds) {
+        self.shared().candidates.lock().unknown_server_ids = answer;
     }
 
     /// Every `serverIds` list an activation received, oldest first.
