@@ -116,6 +116,12 @@ pub enum Fault {
     TokenRevoked,
     /// Graph: 403 `Forbidden` with this message (e.g. tenant not onboarded).
     Forbidden { message: String },
+    /// Graph: `400 BadRequest` "Resource not found for the segment '<the path's last segment>'.",
+    /// Graph's answer for a path it does not know, as a cloud or version that lacks the API
+    /// answers it (the same words in microsoftgraph/msgraph-sdk-dotnet#1779 and
+    /// msgraph-beta-sdk-python#764, microsoft-graph-docs#21648); the simulator answers paths its
+    /// cloud's schema lacks this way on its own.
+    UnknownSegment,
     /// Token: 401 `invalid_client` (AADSTS7000215) even with the right secret.
     InvalidClient,
     /// Does the work (regenerates the key, issues the token), then answers
@@ -235,6 +241,7 @@ mod wire {
             message: String,
         },
         InvalidClient,
+        UnknownSegment,
         ProcessThenStatus {
             status: u16,
         },
@@ -290,6 +297,7 @@ mod wire {
                 FaultWire::TokenRevoked => Fault::TokenRevoked,
                 FaultWire::Forbidden { message } => Fault::Forbidden { message },
                 FaultWire::InvalidClient => Fault::InvalidClient,
+                FaultWire::UnknownSegment => Fault::UnknownSegment,
                 FaultWire::ProcessThenStatus { status } => Fault::ProcessThenStatus(status),
                 FaultWire::ProcessThenDrop => Fault::ProcessThenDrop,
                 FaultWire::WithoutExpiresIn => Fault::WithoutExpiresIn,
@@ -320,6 +328,7 @@ mod wire {
                 Fault::TokenRevoked => FaultWire::TokenRevoked,
                 Fault::Forbidden { message } => FaultWire::Forbidden { message },
                 Fault::InvalidClient => FaultWire::InvalidClient,
+                Fault::UnknownSegment => FaultWire::UnknownSegment,
                 Fault::ProcessThenStatus(status) => FaultWire::ProcessThenStatus { status },
                 Fault::ProcessThenDrop => FaultWire::ProcessThenDrop,
                 Fault::WithoutExpiresIn => FaultWire::WithoutExpiresIn,

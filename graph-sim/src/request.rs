@@ -1,4 +1,4 @@
-//! A request as the simulated services see it: its method, headers, raw query, raw body and,
+//! A request as the simulated services see it: its method, path, headers, raw query, raw body and,
 //! for a form body, the decoded fields. The router builds it; the services and the reply helpers read it.
 
 use axum::http::Method;
@@ -7,6 +7,8 @@ use axum::http::header::{CONTENT_TYPE, HeaderMap};
 /// What the service handlers need to know about a request.
 pub(crate) struct Incoming {
     pub method: Method,
+    /// The URL's path, as sent.
+    pub path: String,
     pub headers: HeaderMap,
     /// The raw query string, for paging.
     pub query: Option<String>,

@@ -163,6 +163,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
     }
     let incoming = Incoming {
         method: parts.method,
+        path: parts.uri.path().to_owned(),
         headers: parts.headers,
         query: parts.uri.query().map(str::to_owned),
         form,

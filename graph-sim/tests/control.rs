@@ -284,6 +284,7 @@ fn every_fault_survives_the_json_round_trip() {
             message: "nope".to_owned(),
         },
         Fault::InvalidClient,
+        Fault::UnknownSegment,
         Fault::ProcessThenStatus(504),
         Fault::ProcessThenDrop,
         Fault::WithoutExpiresIn,
@@ -322,6 +323,7 @@ fn the_documented_fault_json_parses() {
             Fault::TooManyRequests { retry_after: None },
         ),
         (json!({"type": "withoutExpiresIn"}), Fault::WithoutExpiresIn),
+        (json!({"type": "unknownSegment"}), Fault::UnknownSegment),
     ];
     for (value, expected) in cases {
         assert_eq!(serde_json::from_value::<Fault>(value).unwrap(), expected);
