@@ -143,7 +143,7 @@ impl Explanation {
                     .collect(),
             ),
             Err(GraphError::Forbidden {
-                reason: Forbidden::MissingPermission { role },
+                reason: Forbidden::MissingPermission { role, .. },
                 ..
             }) => Explanation::PermissionMissing { permission: role },
             Err(error) => Explanation::Unavailable {
@@ -253,6 +253,7 @@ mod tests {
         let forbidden = Err(GraphError::Forbidden {
             reason: Forbidden::MissingPermission {
                 role: "SecurityIdentitiesHealth.Read.All",
+                accepted: &["SecurityIdentitiesHealth.Read.All"],
             },
             code: "Forbidden".into(),
             ids: UpstreamIds::default(),

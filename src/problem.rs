@@ -412,7 +412,7 @@ impl From<&GraphError> for Problem {
             .with_code(code),
             GraphError::Forbidden { reason, code, ids } => {
                 let detail = match reason {
-                    Forbidden::MissingPermission { role } => format!(
+                    Forbidden::MissingPermission { role, .. } => format!(
                         "Microsoft Graph refused access (403): the app lacks the application permission {role} or its admin consent (a fresh token's roles claim does not carry it); add the permission to the app registration and grant admin consent for the tenant (az ad app permission admin-consent --id <clientId>)"
                     ),
                     Forbidden::TenantNotOnboarded => {
@@ -639,6 +639,7 @@ mod tests {
         for reason in [
             Forbidden::MissingPermission {
                 role: crate::graph::READ_ROLE,
+                accepted: &[crate::graph::READ_ROLE],
             },
             Forbidden::TenantNotOnboarded,
             Forbidden::RoleHeldButRefused,
@@ -940,6 +941,7 @@ mod tests {
         let problem = Problem::from(&GraphError::Forbidden {
             reason: Forbidden::MissingPermission {
                 role: crate::graph::READ_WRITE_ROLE,
+                accepted: &[crate::graph::READ_WRITE_ROLE],
             },
             code: "Forbidden".into(),
             ids: ids(),

@@ -125,8 +125,13 @@ pub struct RefusedAssertion {
 /// Why Graph answered 403, as told by the token's `roles` claim and Graph's message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Forbidden {
-    /// The token lacks the application permission `role` (no grant or no admin consent).
-    MissingPermission { role: &'static str },
+    /// The token holds none of the application permissions the endpoint accepts (`accepted`,
+    /// least privileged first, as Microsoft's permission map lists them; no grant or no admin
+    /// consent); `role` is the least privileged, the one to grant.
+    MissingPermission {
+        role: &'static str,
+        accepted: &'static [&'static str],
+    },
     /// The tenant has no Defender for Identity workspace.
     TenantNotOnboarded,
     /// The token carries the permission, yet Graph refused without saying why.

@@ -179,6 +179,7 @@ mod tests {
                 GraphError::Forbidden {
                     reason: Forbidden::MissingPermission {
                         role: mdi_sensor_key::graph::READ_WRITE_ROLE,
+                        accepted: &[mdi_sensor_key::graph::READ_WRITE_ROLE],
                     },
                     code: "Forbidden".into(),
                     ids: ids(),
@@ -228,6 +229,7 @@ mod tests {
         let failure = Failure::from(&GraphError::Forbidden {
             reason: Forbidden::MissingPermission {
                 role: mdi_sensor_key::graph::READ_WRITE_ROLE,
+                accepted: &[mdi_sensor_key::graph::READ_WRITE_ROLE],
             },
             code: "Forbidden".into(),
             ids: ids(),
