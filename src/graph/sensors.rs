@@ -24,7 +24,7 @@ use super::{
 use crate::candidates::{ActivationMode, ActivationModeAnswer, CandidateList, SensorCandidate, ServerIds};
 use crate::credentials::CredentialsProvider;
 use crate::deadline::Deadline;
-use crate::health::{HealthIssue, HealthIssuesAnswer};
+use crate::sensors::health::{HealthIssue, HealthIssuesAnswer};
 use crate::sensors::{DeploymentPackage, PackageAnswer, Sensor, SensorSource, SensorsAnswer};
 
 /// More pages than this is a loop, not a tenant.
