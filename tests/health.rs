@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::*;
 use graph_sim::{
     Endpoint, Fault, HEALTH_READ_ROLE, HEALTH_READ_WRITE_ROLE, READ_ROLE, SimCloud, SimConfig, SimHealthIssue,
-    SimSensor,
+    SimSensor, SimSensorType,
 };
 use lambda_http::Request;
 use serde_json::Value;
@@ -273,4 +273,44 @@ async fn an_app_holding_health_read_write_all_refused_for_another_reason_is_not_
     let said = verdict.json["healthIssuesUnavailable"].as_str().unwrap();
     assert!(!said.contains(HEALTH_READ_ROLE), "{said}");
     assert!(!said.contains("lacks the application permission"), "{said}");
+}
+
+#[tokio::test]
+async fn an_ad_fs_sensors_explanation_carries_its_own_issues_never_those_of_the_domain_controllers_it_lists() {
+    let world = world(Setup::default()).await;
+    world.sim.set_sensors(vec![
+        SimSensor::of_type(SimSensorType::Adfs, "ADFS1", "contoso.com", &["dc1.contoso.com"]).with_status(
+            "disconnected",
+            "stopped",
+            "notHealthyHigh",
+        ),
+        unhealthy_dc1(),
+    ]);
+    world.sim.set_health_issues(vec![
+        SimHealthIssue::open_on("dc1.contoso.com").with("open", "high"),
+        SimHealthIssue::open_on("adfs1.contoso.com").with("open", "medium"),
+    ]);
+
+    let adfs1 = call(&world.app, get("/sensors/adfs1.contoso.com/verdict")).await;
+    let dc1 = call(&world.app, get("/sensors/dc1.contoso.com/verdict")).await;
+
+    assert_eq!(adfs1.json["verdict"], "unhealthy", "{}", adfs1.json);
+    let severities = |reply: &Reply| -> Vec<String> {
+        reply.json["healthIssues"]
+            .as_array()
+            .expect("issues")
+            .iter()
+            .map(|issue| issue["severity"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(severities(&adfs1), ["medium"], "{}", adfs1.json);
+    assert_eq!(dc1.json["sensor"]["displayName"], "DC1");
+    assert_eq!(severities(&dc1), ["high"], "{}", dc1.json);
+    let route = call(&world.app, get("/sensors/adfs1/health-issues")).await;
+    assert_eq!(
+        route.json["healthIssues"].as_array().unwrap().len(),
+        1,
+        "{}",
+        route.json
+    );
 }

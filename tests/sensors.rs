@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use graph_sim::{Endpoint, Fault, READ_ROLE, RetryAfter, Sim, SimConfig, SimPackage, SimSensor};
+use graph_sim::{Endpoint, Fault, READ_ROLE, RetryAfter, Sim, SimConfig, SimPackage, SimSensor, SimSensorType};
 use lambda_http::Request;
 use serde_json::Value;
 
@@ -770,4 +770,101 @@ async fn each_sensor_route_writes_an_audit_line_naming_its_operation() {
         );
     }
     world.assert_no_leaks();
+}
+
+/// The sensor types whose `settings.domainControllerDnsNames` lists OTHER domain controllers.
+const BESIDE_OR_WATCHING_A_DC: [(SimSensorType, &str); 4] = [
+    (SimSensorType::Adfs, "ADFS1"),
+    (SimSensorType::Adcs, "ADCS1"),
+    (SimSensorType::EntraConnect, "ENTRA1"),
+    (SimSensorType::Standalone, "STANDALONE1"),
+];
+
+#[tokio::test]
+async fn a_sensor_that_lists_a_domain_controller_never_answers_for_it_and_is_found_by_its_own_name() {
+    for (kind, name) in BESIDE_OR_WATCHING_A_DC {
+        let world = world(Setup::default()).await;
+        // The other sensor is healthy and lists DC1; DC1's own sensor is still installing.
+        world.sim.set_sensors(vec![
+            SimSensor::of_type(kind, name, "contoso.com", &["dc1.contoso.com", "dc2.contoso.com"]),
+            SimSensor::healthy("DC1", "contoso.com").with_status("updating", "starting", "healthy"),
+        ]);
+
+        for host in ["dc1.contoso.com", "DC1"] {
+            let dc1 = call(&world.app, get(&format!("/sensors/{host}/verdict"), "")).await;
+            assert_eq!(dc1.status, 200, "{kind:?}: {}", dc1.json);
+            assert_eq!(dc1.json["verdict"], "installing", "{kind:?} {host}: DC1 not masked");
+            assert_eq!(dc1.json["sensor"]["displayName"], "DC1");
+        }
+        let dc2 = call(&world.app, get("/sensors/dc2.contoso.com/verdict", "")).await;
+        assert_eq!(dc2.json["verdict"], "missing", "{kind:?}: DC2 has no sensor of its own");
+
+        for host in [
+            name.to_ascii_lowercase(),
+            format!("{}.contoso.com", name.to_ascii_lowercase()),
+        ] {
+            let own = call(&world.app, get(&format!("/sensors/{host}/verdict"), "")).await;
+            assert_eq!(own.json["verdict"], "healthy", "{kind:?} {host}: {}", own.json);
+            assert_eq!(own.json["sensor"]["displayName"], name);
+            assert_eq!(own.json["sensor"]["sensorType"], kind.member());
+        }
+
+        let listed = call(&world.app, get("/sensors", "displayName=dc1.contoso.com")).await;
+        assert_eq!(
+            names(&listed),
+            ["DC1"],
+            "{kind:?}: the list's filter matches the same way"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_sensor_waiting_for_its_configuration_needs_configuration_and_says_what_to_configure() {
+    let world = world(Setup::default()).await;
+    let mut sensors: Vec<SimSensor> = BESIDE_OR_WATCHING_A_DC
+        .iter()
+        .map(|(kind, name)| SimSensor::of_type(*kind, name, "contoso.com", &[]).needing_configuration())
+        .collect();
+    sensors.push(SimSensor::healthy("DC1", "contoso.com").needing_configuration());
+    world.sim.set_sensors(sensors);
+
+    for (kind, name) in BESIDE_OR_WATCHING_A_DC {
+        let reply = call(&world.app, get(&format!("/sensors/{name}/verdict"), "")).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.json["verdict"], "needs-configuration", "{kind:?}: {}", reply.json);
+        assert_eq!(reply.json["sensor"]["deploymentStatus"], "notConfigured");
+        let to_configure = reply.json["toConfigure"].as_str().unwrap();
+        assert!(to_configure.contains("Domain Controllers (FQDN)"), "{to_configure}");
+        assert!(reply.json.get("healthIssues").is_none(), "{}", reply.json);
+    }
+    // Microsoft documents notConfigured for those types only: on a domain controller sensor it
+    // is not something to configure away.
+    let dc1 = call(&world.app, get("/sensors/DC1/verdict", "")).await;
+    assert_eq!(dc1.json["verdict"], "unhealthy", "{}", dc1.json);
+    assert!(dc1.json.get("toConfigure").is_none());
+}
+
+#[tokio::test]
+async fn an_ad_fs_sensor_initialising_reads_initialising_until_its_service_runs() {
+    for kind in [SimSensorType::Adfs, SimSensorType::Adcs, SimSensorType::EntraConnect] {
+        let world = world(Setup::default()).await;
+        world.sim.set_sensors(vec![
+            SimSensor::of_type(kind, "ADFS1", "contoso.com", &["dc1.contoso.com"]).initialising(2),
+        ]);
+
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let reply = call(&world.app, get("/sensors/adfs1.contoso.com/verdict", "")).await;
+            seen.push(reply.json["verdict"].as_str().unwrap().to_owned());
+        }
+
+        assert_eq!(seen, ["initialising", "initialising", "healthy"], "{kind:?}");
+    }
+    // A domain controller sensor whose service is stopped is not initialising: unhealthy.
+    let world = world(Setup::default()).await;
+    world
+        .sim
+        .set_sensors(vec![SimSensor::healthy("DC1", "contoso.com").initialising(5)]);
+    let dc1 = call(&world.app, get("/sensors/DC1/verdict", "")).await;
+    assert_eq!(dc1.json["verdict"], "unhealthy");
 }

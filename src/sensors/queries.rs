@@ -32,6 +32,9 @@ pub struct HostVerdict {
     /// read (`healthIssues` or `healthIssuesUnavailable`).
     #[serde(flatten)]
     pub explanation: Option<Explanation>,
+    /// For a `needs-configuration` verdict only: what to configure, and where.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_configure: Option<&'static str>,
     #[serde(skip)]
     pub graph_request_id: Option<String>,
 }
@@ -129,11 +132,16 @@ pub async fn verdict<G: SensorSource>(
         )),
         _ => None,
     };
+    let to_configure = match &best {
+        Some(report) if verdict == Verdict::NeedsConfiguration => report.sensor.to_configure(),
+        _ => None,
+    };
     Ok(HostVerdict {
         display_name: host.as_str().to_owned(),
         verdict,
         sensor: best,
         explanation,
+        to_configure,
         graph_request_id: answer.graph_request_id,
     })
 }

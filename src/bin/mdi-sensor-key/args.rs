@@ -27,7 +27,8 @@ Exit codes:
      missing permission or admin consent, tenant not onboarded to Defender for Identity)
   5  upstream unavailable: throttled, unreachable or timed out; try again later
   verdict --wait only, by the last verdict: 0 healthy, 6 unhealthy, 7 still installing,
-  8 missing (at the end of the wait)";
+  8 missing, 10 still initialising (at the end of the wait), 9 needs configuration (at once:
+  it does not clear by itself)";
 
 const CREDENTIALS: &str = "\
 Credentials: with --credentials-secret, the Secrets Manager secret holding
@@ -200,9 +201,11 @@ pub enum Command {
         /// that several domains have is refused (exit 2)
         #[arg(value_name = "HOST")]
         host: HostName,
-        /// Ask again, with growing pauses, until the sensor is healthy or DURATION (90s, 10m, 1h)
-        /// has passed; the exit code says the last verdict (0 healthy, 6 unhealthy, 7 installing,
-        /// 8 missing). Progress on stderr when it is a terminal
+        /// Ask again, with growing pauses, until the sensor is healthy, needs configuration (which
+        /// does not clear by itself) or DURATION (90s, 10m, 1h) has passed; the exit code says the
+        /// last verdict (0 healthy, 6 unhealthy, 7 installing, 8 missing, 9 needs configuration,
+        /// 10 initialising). A tenant's first v3 sensor may take up to an hour to show as running:
+        /// wait 1h then. Progress on stderr when it is a terminal
         #[arg(long, value_name = "DURATION", value_parser = crate::wait::parse_duration)]
         wait: Option<std::time::Duration>,
     },

@@ -391,6 +391,9 @@ fn report(outcome: &Outcome) -> Report {
                 }
                 None => {}
             }
+            if let Some(to_configure) = verdict.to_configure {
+                table.push_str(&format!("\n\nTo configure: {to_configure}"));
+            }
             table
         }
         Outcome::HealthIssues(found) => health_issue_table(&found.health_issues),
