@@ -1146,3 +1146,44 @@ async fn verdict_wait_keeps_waiting_through_initialising_and_exits_10_if_it_is_s
     assert_eq!(still.json()["verdict"], "initialising");
     assert!(started.elapsed() >= std::time::Duration::from_secs(2), "it waited");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundle_names_the_proxy_user_says_the_install_may_restart_the_server_and_its_help_says_so_too() {
+    let world = world(Setup::default()).await;
+
+    let table = run(
+        &world,
+        &[
+            "bundle",
+            "--proxy-url",
+            "http://proxy.contoso.com:8080",
+            "--proxy-user-name",
+            r"CONTOSO\ProxyUser",
+        ],
+    )
+    .await;
+
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(
+        table
+            .stdout
+            .contains(r#"ProxyUserName="CONTOSO\ProxyUser" ProxyUserPassword="%MDI_PROXY_USER_PASSWORD%""#),
+        "{}",
+        table.stdout
+    );
+    assert!(table.stdout.contains("Before installing:"), "{}", table.stdout);
+    assert!(table.stdout.contains("automatically restart the server"));
+    let without_proxy = run(&world, &["bundle", "--proxy-user-name", r"CONTOSO\ProxyUser"]).await;
+    assert_eq!(without_proxy.code, 2, "{}", without_proxy.stderr);
+
+    let help = run(&world, &["bundle", "--help"]).await;
+    assert_eq!(help.code, 0);
+    for said in [
+        "restart the server",
+        "maintenance window",
+        ".NET Framework 4.7",
+        "--proxy-user-name",
+    ] {
+        assert!(help.stdout.contains(said), "{said}: {}", help.stdout);
+    }
+}

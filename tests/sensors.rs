@@ -236,17 +236,10 @@ async fn the_two_graph_reads_of_a_bundle_run_at_the_same_time() {
 }
 
 #[tokio::test]
-async fn a_bundle_without_options_has_the_plain_command_and_unknown_parameters_are_ignored() {
+async fn a_bundle_without_options_has_the_plain_command_and_says_the_install_may_restart_the_server() {
     let world = world(Setup::default()).await;
 
-    let reply = call(
-        &world.app,
-        get(
-            "/sensor-install-bundle",
-            "utm_source=wiki&delayedUpdate=false&x=%22%3Bcalc",
-        ),
-    )
-    .await;
+    let reply = call(&world.app, get("/sensor-install-bundle", "delayedUpdate=false")).await;
 
     assert_eq!(reply.status, 200);
     let command = reply.json["installCommand"].as_str().unwrap();
@@ -254,6 +247,116 @@ async fn a_bundle_without_options_has_the_plain_command_and_unknown_parameters_a
         command.ends_with(&format!("AccessKey=\"{}\"", world.sim.current_key())),
         "no switches"
     );
+    let notes: Vec<&str> = reply.json["notes"]
+        .as_array()
+        .expect("notes")
+        .iter()
+        .map(|note| note.as_str().unwrap())
+        .collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(notes[0].contains("automatically restart the server") && notes[0].contains("maintenance window"));
+    assert!(notes[0].contains("norestart"));
+    assert!(notes[1].contains(".NET Framework 4.7 or later"));
+}
+
+#[tokio::test]
+async fn an_unknown_query_parameter_is_400_naming_it_and_graph_is_not_called() {
+    let world = world(Setup::default()).await;
+    for (path, query, named) in [
+        // The installer's switch, as Microsoft spells it: the route's name is proxyUserName.
+        (
+            "/sensor-install-bundle",
+            "proxyUrl=http%3A%2F%2Fproxy%3A8080&ProxyUserName=CONTOSO%5Cu",
+            "ProxyUserName",
+        ),
+        (
+            "/sensor-install-bundle",
+            "utm_source=wiki&delayedUpdate=false",
+            "utm_source",
+        ),
+        ("/sensors", "domainName=contoso.com&displayname=dc1", "displayname"),
+        ("/sensor-key", "x=1", "x"),
+        ("/sensors/DC1/verdict", "wait=60", "wait"),
+    ] {
+        let reply = call(&world.app, get(path, query)).await;
+        assert_eq!(reply.status, 400, "{path}?{query}");
+        assert_eq!(reply.json["type"], "tag:mdi-sensor-key,2026:problem/bad-request");
+        let detail = reply.json["detail"].as_str().unwrap();
+        assert!(
+            detail.starts_with(&format!("unknown query parameter {named}:")),
+            "{detail}"
+        );
+    }
+    let odd = call(&world.app, get("/sensor-install-bundle", "%22%3Bcalc=1")).await;
+    assert_eq!(odd.status, 400);
+    assert!(!odd.json["detail"].as_str().unwrap().contains("calc"), "{}", odd.json);
+    assert_eq!(sensor_calls(&world), (0, 0, 0));
+    assert_eq!(world.sim.calls(Endpoint::GetKey), 0);
+}
+
+#[tokio::test]
+async fn a_proxy_user_goes_on_the_command_and_its_password_is_read_from_the_servers_environment() {
+    let world = world(Setup::default()).await;
+
+    let reply = call(
+        &world.app,
+        get(
+            "/sensor-install-bundle",
+            "proxyUrl=http%3A%2F%2Fproxy.contoso.com%3A8080&proxyUserName=CONTOSO%5CProxyUser",
+        ),
+    )
+    .await;
+
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    assert!(
+        reply.json["installCommand"].as_str().unwrap().ends_with(
+            r#"ProxyUrl="http://proxy.contoso.com:8080" ProxyUserName="CONTOSO\ProxyUser" ProxyUserPassword="%MDI_PROXY_USER_PASSWORD%""#
+        ),
+        "{}",
+        reply.json["installCommand"]
+    );
+    assert!(
+        reply.json["installCommandPowerShell"]
+            .as_str()
+            .unwrap()
+            .ends_with(r#"ProxyUserName="CONTOSO\ProxyUser" ProxyUserPassword="$env:MDI_PROXY_USER_PASSWORD""#)
+    );
+    assert!(
+        reply.json["notes"][2]
+            .as_str()
+            .unwrap()
+            .contains("MDI_PROXY_USER_PASSWORD")
+    );
+
+    // A password is never taken in a URL, whatever else the request says.
+    for query in [
+        "proxyUrl=http%3A%2F%2Fproxy%3A8080&proxyUserName=CONTOSO%5Cu&proxyUserPassword=hunter2",
+        "ProxyUserPassword=hunter2",
+    ] {
+        let refused = call(&world.app, get("/sensor-install-bundle", query)).await;
+        assert_eq!(refused.status, 400, "{query}");
+        let detail = refused.json["detail"].as_str().unwrap();
+        assert!(
+            detail.starts_with("proxyUserPassword is never taken in a URL"),
+            "{detail}"
+        );
+        assert!(!detail.contains("hunter2"));
+    }
+    for query in [
+        "proxyUserName=CONTOSO%5CProxyUser",
+        "proxyUrl=http%3A%2F%2Fproxy%3A8080&proxyUserName=ProxyUser",
+        "proxyUrl=http%3A%2F%2Fproxy%3A8080&proxyUserName=CONTOSO%5Ca%22%26calc",
+    ] {
+        let refused = call(&world.app, get("/sensor-install-bundle", query)).await;
+        assert_eq!(refused.status, 400, "{query}");
+        assert!(!refused.json["detail"].as_str().unwrap().contains("calc"));
+    }
+    assert_eq!(
+        world.sim.calls(Endpoint::GetKey),
+        1,
+        "only the good request reached Graph"
+    );
+    world.assert_no_leaks();
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ pub static DECLARATION: Declaration = Declaration {
     permission: Permission::ReadKey,
     tally: Tally::SensorQuery,
     body: Body::None,
+    query: &[],
     command: "verdict",
     about: "Print the verdict on one sensor: healthy, installing, unhealthy or missing",
     input: |request| Ok(Operation::SensorVerdict(request.host()?)),
