@@ -92,7 +92,11 @@ async fn an_unknown_server_id_is_ignored_or_refused_as_the_test_says_and_a_refus
 
         assert_eq!((got, got_code.as_str()), (status, code), "{answer:?}");
         assert!(message.contains(stale), "{message}");
-        assert_eq!(sim.sensor_candidates(), [dc5.clone()], "nothing was activated");
+        assert_eq!(
+            sim.sensor_candidates(),
+            std::slice::from_ref(&dc5),
+            "nothing was activated"
+        );
     }
 
     sim.set_unknown_server_ids(UnknownServerIds::Ignored);

@@ -436,7 +436,6 @@ fn classify_forbidden(message: &str, endpoint: Endpoint) -> Forbidden {
     let message = message.to_ascii_lowercase();
     if message.contains("role") || message.contains("permission") || message.contains("consent") {
         Forbidden::MissingPermission {
-            role: endpoint.least_privileged(),
             accepted: endpoint.roles,
         }
     } else if message.contains("onboard") || message.contains("workspace") || message.contains("provision") {
@@ -520,14 +519,12 @@ mod tests {
                 GET_KEY
             ),
             Forbidden::MissingPermission {
-                role: READ_WRITE_ROLE,
                 accepted: &[READ_WRITE_ROLE]
             }
         );
         assert_eq!(
             classify_forbidden("Missing application roles.", LIST_HEALTH_ISSUES),
             Forbidden::MissingPermission {
-                role: LIST_HEALTH_ISSUES.roles[0],
                 accepted: LIST_HEALTH_ISSUES.roles
             }
         );

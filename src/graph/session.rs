@@ -247,7 +247,6 @@ fn worth_a_fresh_token(error: &GraphError) -> bool {
 fn triage(from_message: Forbidden, token: &AccessToken, endpoint: Endpoint) -> Forbidden {
     let roles = token.roles();
     let missing = Forbidden::MissingPermission {
-        role: endpoint.least_privileged(),
         accepted: endpoint.roles,
     };
     let reason = match &roles {
@@ -314,7 +313,6 @@ mod tests {
 
     fn missing(endpoint: Endpoint) -> Forbidden {
         Forbidden::MissingPermission {
-            role: endpoint.least_privileged(),
             accepted: endpoint.roles,
         }
     }
@@ -327,23 +325,18 @@ mod tests {
         assert_eq!(
             triage(Forbidden::Unknown, &token_with(&[READ_ROLE]), GET_KEY),
             Forbidden::MissingPermission {
-                role: READ_WRITE_ROLE,
                 accepted: &[READ_WRITE_ROLE]
             },
             "Read.All does not do for the key"
         );
         assert_eq!(
             triage(Forbidden::Unknown, &token_with(&[READ_WRITE_ROLE]), LIST_SENSORS),
-            Forbidden::MissingPermission {
-                role: READ_ROLE,
-                accepted: &[READ_ROLE]
-            },
+            Forbidden::MissingPermission { accepted: &[READ_ROLE] },
             "the permission map lists only Read.All for the sensor reads"
         );
         assert_eq!(
             triage(Forbidden::Unknown, &token_with(&[READ_ROLE]), LIST_HEALTH_ISSUES),
             Forbidden::MissingPermission {
-                role: HEALTH_READ_ROLE,
                 accepted: &[HEALTH_READ_ROLE, HEALTH_READ_WRITE_ROLE]
             },
             "the least privileged is named, and every accepted one carried"

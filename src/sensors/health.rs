@@ -134,7 +134,7 @@ impl Explanation {
                     .collect(),
             ),
             Err(GraphError::Forbidden {
-                reason: Forbidden::MissingPermission { role, .. },
+                reason: Forbidden::MissingPermission { accepted: [role, ..] },
                 ..
             }) => Explanation::PermissionMissing { permission: role },
             Err(error) => Explanation::Unavailable {
@@ -257,7 +257,6 @@ mod tests {
     fn a_missing_permission_is_named_and_other_failures_are_said_without_failing() {
         let forbidden = Err(GraphError::Forbidden {
             reason: Forbidden::MissingPermission {
-                role: "SecurityIdentitiesHealth.Read.All",
                 accepted: &["SecurityIdentitiesHealth.Read.All"],
             },
             code: "Forbidden".into(),

@@ -314,7 +314,6 @@ mod tests {
             sensors: vec![sensor("DC1", "disconnected", "stopped", "notHealthyHigh")],
             issues_error: Some(|| GraphError::Forbidden {
                 reason: crate::upstream::Forbidden::MissingPermission {
-                    role: "SecurityIdentitiesHealth.Read.All",
                     accepted: &["SecurityIdentitiesHealth.Read.All"],
                 },
                 code: "Forbidden".into(),

@@ -99,17 +99,24 @@ pub struct RefusedAssertion {
 pub enum Forbidden {
     /// The token holds none of the application permissions the endpoint accepts (`accepted`,
     /// least privileged first, as Microsoft's permission map lists them; no grant or no admin
-    /// consent); `role` is the least privileged, the one to grant.
-    MissingPermission {
-        role: &'static str,
-        accepted: &'static [&'static str],
-    },
+    /// consent); the first is the one to grant ([`Forbidden::role_to_grant`]).
+    MissingPermission { accepted: &'static [&'static str] },
     /// The tenant has no Defender for Identity workspace.
     TenantNotOnboarded,
     /// The token carries the permission, yet Graph refused without saying why.
     RoleHeldButRefused,
     /// Neither the token nor Graph's message tells.
     Unknown,
+}
+
+impl Forbidden {
+    /// For a missing permission, the least privileged the endpoint accepts: the one to grant.
+    pub fn role_to_grant(&self) -> Option<&'static str> {
+        match self {
+            Forbidden::MissingPermission { accepted } => accepted.first().copied(),
+            _ => None,
+        }
+    }
 }
 
 /// How an upstream was unavailable.

@@ -178,7 +178,6 @@ mod tests {
             (
                 GraphError::Forbidden {
                     reason: Forbidden::MissingPermission {
-                        role: mdi_sensor_key::graph::READ_WRITE_ROLE,
                         accepted: &[mdi_sensor_key::graph::READ_WRITE_ROLE],
                     },
                     code: "Forbidden".into(),
@@ -228,7 +227,6 @@ mod tests {
     fn the_message_explains_and_carries_graphs_request_id() {
         let failure = Failure::from(&GraphError::Forbidden {
             reason: Forbidden::MissingPermission {
-                role: mdi_sensor_key::graph::READ_WRITE_ROLE,
                 accepted: &[mdi_sensor_key::graph::READ_WRITE_ROLE],
             },
             code: "Forbidden".into(),
