@@ -19,7 +19,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
-use graph_sim::{SimCloud, SimConfig, SimHandle, SimSensor};
+use graph_sim::{SimCloud, SimConfig, SimHandle, SimSensor, SimSensorType};
 use mdi_sensor_key::graph::{
     ACTIVATION_UPDATE_OTHER_VERB, CANDIDATE_PROPERTIES_READ, ENDPOINTS, HEALTH_ISSUE_PROPERTIES_READ, HEALTH_READ_ROLE,
     HEALTH_READ_WRITE_ROLE, READ_ROLE, READ_WRITE_ROLE, SENSOR_PROPERTIES_READ, SET_ACTIVATION_CONFIGURATION, Schema,
@@ -127,7 +127,42 @@ fn simulated_tenant() -> Vec<SimSensor> {
         SimSensor::healthy("DC1", "contoso.com"),
         SimSensor::healthy("DC2", "contoso.com").with_status("updating", "starting", "healthy"),
         SimSensor::healthy("DC3", "contoso.com").with_status("disconnected", "stopped", "notHealthyHigh"),
+        // Every type the simulator serves, with the states it models for them.
+        SimSensor::of_type(SimSensorType::Adfs, "ADFS1", "contoso.com", &["dc1.contoso.com"]).initialising(1),
+        SimSensor::of_type(SimSensorType::Adcs, "ADCS1", "contoso.com", &[]).needing_configuration(),
+        SimSensor::of_type(
+            SimSensorType::EntraConnect,
+            "ENTRA1",
+            "contoso.com",
+            &["dc2.contoso.com"],
+        ),
+        SimSensor::of_type(SimSensorType::Standalone, "SA1", "contoso.com", &["dc1.contoso.com"])
+            .needing_configuration(),
     ]
+}
+
+#[test]
+fn the_client_knows_every_published_sensor_type_and_the_simulator_serves_each() {
+    use mdi_sensor_key::sensors::Sensor;
+    use mdi_sensor_key::sensors::model::SensorKind;
+    for (key, _, _, schema) in schemas() {
+        let members = enum_members(&schema, "microsoft.graph.security.sensorType").expect("sensorType");
+        for member in &members {
+            let kind = Sensor {
+                sensor_type: Some((*member).to_owned()),
+                ..Sensor::default()
+            }
+            .kind();
+            assert_eq!(
+                kind == SensorKind::Other,
+                *member == "unknownFutureValue",
+                "{key}: {member} is {kind:?}"
+            );
+        }
+        for served in SimSensorType::ALL {
+            assert!(members.contains(&served.member()), "{key}: {}", served.member());
+        }
+    }
 }
 
 #[test]
