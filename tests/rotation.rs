@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::types::RotationRulesType;
+use common::rotation_function::RotationFunction;
 use common::*;
 use graph_sim::{Endpoint, Fault};
 use mdi_sensor_key::handler::EventError;
@@ -642,4 +643,104 @@ async fn a_rotation_step_on_a_secret_without_rotation_enabled_is_refused() {
         .unwrap_err();
 
     assert!(error.to_string().contains("rotation is not enabled"), "{error}");
+}
+
+// ---- native rotation as Secrets Manager runs it: RotateSecret, then the function invoked ----
+
+/// `RotateSecret` on the key secret, as an operator or the schedule calls it: with the function's
+/// ARN, or without parameters. The new version's id, or the refusal's message.
+async fn rotate_secret(world: &World, function: Option<&str>, immediately: bool) -> Result<String, String> {
+    let mut request = world
+        .moto
+        .rotate_secret()
+        .secret_id(&world.key_secret)
+        .rotate_immediately(immediately);
+    if let Some(function) = function {
+        request = request
+            .rotation_lambda_arn(function)
+            .rotation_rules(RotationRulesType::builder().automatically_after_days(30).build());
+    }
+    match request.send().await {
+        Ok(answer) => Ok(answer.version_id().unwrap_or_default().to_owned()),
+        Err(error) => Err(format!("{:?}", error.into_service_error())),
+    }
+}
+
+fn logged(name: &str, token: &str) -> (String, String) {
+    (name.to_owned(), token.to_owned())
+}
+
+async fn current_version(world: &World) -> String {
+    at_stage(&world.moto, &world.key_secret, "AWSCURRENT").await.0
+}
+
+/// Every invocation of the function succeeded (a failure raises the failed-rotation alarm).
+fn all_succeeded(function: &RotationFunction) {
+    for invocation in function.invocations() {
+        assert!(invocation.result.is_ok(), "{invocation:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_second_native_rotation_after_a_complete_one_starts_and_rotates_under_both_awspending_variants() {
+    for variant in ["kept", "cleared"] {
+        let world = world(Setup::default()).await;
+        world.secrets_manager_variant(variant, "empty").await;
+        let function = world.rotation_function().await;
+
+        let first = rotate_secret(&world, Some(&function.arn), true).await.unwrap();
+        world.rotation_events().await;
+        // Without parameters: "starts a rotation with the values already stored in the secret".
+        let second = rotate_secret(&world, None, true).await;
+        let events = world.rotation_events().await;
+
+        let second = second.unwrap_or_else(|refused| panic!("{variant}: refused: {refused}"));
+        assert!(events.contains(&logged("RotationSucceeded", &first)), "{variant}: {events:?}");
+        assert!(events.contains(&logged("RotationSucceeded", &second)), "{variant}: {events:?}");
+        all_succeeded(&function);
+        assert_eq!(world.sim.keys_generated(), 2, "{variant}");
+        assert_eq!(current_version(&world).await, second, "{variant}");
+        assert_eq!(
+            stored_key(&world.moto, &world.key_secret).await,
+            world.sim.current_key()
+        );
+        let described = world
+            .moto
+            .describe_secret()
+            .secret_id(&world.key_secret)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(described.rotation_lambda_arn(), Some(function.arn.as_str()), "{variant}");
+        assert_no_stray_pending(&world).await;
+        world.assert_no_leaks();
+    }
+}
+
+#[tokio::test]
+async fn an_http_regenerate_postpones_the_next_native_rotation() {
+    // "If you also manually update your secret value while automatic rotation is set up, then
+    // Secrets Manager considers that a valid rotation when it calculates the next rotation date."
+    let world = world(Setup::default()).await;
+    let function = world.rotation_function().await;
+    rotate_secret(&world, Some(&function.arn), true).await.unwrap();
+    world.rotation_events().await;
+    let next_rotation = || async {
+        world
+            .moto
+            .describe_secret()
+            .secret_id(&world.key_secret)
+            .send()
+            .await
+            .unwrap()
+            .next_rotation_date()
+            .map(|date| date.secs())
+            .expect("a next rotation date")
+    };
+    let before = next_rotation().await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    assert_eq!(call(&world.app, event("regenerate.json")).await.status, 200);
+
+    assert!(next_rotation().await > before);
 }

@@ -3,6 +3,7 @@
 //! for leaked secrets.
 #![allow(dead_code)]
 
+pub mod rotation_function;
 pub mod secrets_proxy;
 
 use std::collections::HashMap;
@@ -86,6 +87,8 @@ pub struct World {
     pub credentials_secret: String,
     pub key_secret: String,
     pub key_secret_arn: String,
+    /// The claim store: the secret whose versions claim a rotation occurrence.
+    pub claims_secret: String,
     pub app: TestApp,
     pub proxy: Option<secrets_proxy::SecretsProxy>,
     /// The function's STS client, in federation worlds.
@@ -129,6 +132,13 @@ pub async fn world(setup: Setup) -> World {
         .await
         .expect("key secret created");
     let key_secret_arn = created.arn().expect("arn").to_owned();
+    let claims_secret = unique("mdi-sensor-key-claims");
+    moto.create_secret()
+        .name(&claims_secret)
+        .secret_string("{}")
+        .send()
+        .await
+        .expect("claims secret created");
 
     let mut env: HashMap<&str, String> = HashMap::from([
         ("GRAPH_CREDENTIALS_SECRET_ID", credentials_secret.clone()),
@@ -136,6 +146,7 @@ pub async fn world(setup: Setup) -> World {
         ("AUTHORITY_HOST", sim.authority_url()),
         ("KEY_READERS", READER_ROLE.to_owned()),
         ("KEY_ROTATORS", ROTATOR.to_owned()),
+        ("ROTATION_CLAIMS_SECRET_ID", claims_secret.clone()),
         (
             "CREDENTIALS_CACHE_TTL_SECONDS",
             setup.credentials_ttl_seconds.to_string(),
@@ -184,6 +195,7 @@ pub async fn world(setup: Setup) -> World {
         credentials_secret,
         key_secret,
         key_secret_arn,
+        claims_secret,
         app,
         proxy,
         web_identity,
