@@ -90,6 +90,8 @@ problem_types! {
     UpstreamBadResponse => ("upstream-bad-response", 502, "Unreadable Upstream Response"),
     KeyStoreUnavailable => ("key-store-unavailable", 503, "Key Store Unavailable"),
     KeyStoreMisconfigured => ("key-store-misconfigured", 500, "Key Store Misconfigured"),
+    /// Secrets Manager refused a new version of the key secret: its version quota is full.
+    KeyStoreQuotaExceeded => ("key-store-quota-exceeded", 503, "Key Store Version Quota Exceeded"),
     CloudMismatch => ("cloud-mismatch", 500, "Cloud Mismatch"),
     CloudUnsupported => ("cloud-unsupported", 500, "Cloud Unsupported"),
     CloudDiscoveryFailed => ("cloud-discovery-failed", 503, "Cloud Discovery Failed"),
@@ -280,8 +282,14 @@ impl From<&KeyError> for Problem {
     }
 }
 
+/// Secrets Manager removes unlabelled versions once they are a day old, and asks for at most one
+/// new version every 10 minutes (Secrets Manager quotas): the earliest a retry can help.
+const QUOTA_RETRY_AFTER: Duration = Duration::from_secs(600);
+
 fn store_problem(source: &StoreError, detail: String) -> Problem {
-    if source.is_transient() {
+    if let StoreError::QuotaExceeded { .. } = source {
+        Problem::new(ProblemType::KeyStoreQuotaExceeded, detail).retry_after(Some(QUOTA_RETRY_AFTER))
+    } else if source.is_transient() {
         Problem::new(ProblemType::KeyStoreUnavailable, detail).retry_after(None)
     } else {
         Problem::new(ProblemType::KeyStoreMisconfigured, detail)
@@ -573,6 +581,7 @@ mod tests {
                 StoreError::Throttled,
                 StoreError::Timeout,
                 StoreError::TokenConflict,
+                StoreError::QuotaExceeded { message: "m".into() },
                 StoreError::Refused {
                     code: "c".into(),
                     message: "m".into(),

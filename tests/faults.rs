@@ -326,6 +326,47 @@ async fn a_rotation_whose_store_times_out_fails_and_its_retry_stores_without_reg
     );
 }
 
+#[tokio::test]
+async fn a_regenerate_refused_by_the_version_quota_is_a_retryable_quota_problem_and_loses_nothing() {
+    let world = world(Setup::default()).await;
+    // Today's writes: the key secret holds 100 versions, all younger than a day, so Secrets
+    // Manager can prune none of them (tools/moto_server.py follows the quotas page).
+    for n in 1..100 {
+        world
+            .moto
+            .put_secret_value()
+            .secret_id(&world.key_secret)
+            .secret_string(format!(r#"{{"sensorDeploymentAccessKey":"{}","n":{n}}}"#, world.sim.current_key()))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let reply = call(&world.app, event("regenerate.json")).await;
+
+    assert_eq!(reply.status, 503, "{:?}", reply.json);
+    assert_eq!(
+        reply.json["type"],
+        "tag:mdi-sensor-key,2026:problem/key-store-quota-exceeded"
+    );
+    assert!(reply.header("retry-after").is_some());
+    let detail = reply.json["detail"].as_str().unwrap();
+    assert!(detail.contains("not lost"), "{detail}");
+    assert!(!reply.json.to_string().contains(&world.sim.current_key()));
+
+    // A day later the unlabelled versions can go, and the next rotation stores Graph's key.
+    common::rotation_function::age_versions(&world.key_secret, 25 * 60 * 60).await;
+    let summary = invoke_event(&world.app, &events_json("schedule.json")).await.unwrap();
+
+    assert_eq!(summary["regenerated"], false);
+    assert_eq!(world.sim.keys_generated(), 1);
+    assert_eq!(
+        stored_key(&world.moto, &world.key_secret).await,
+        world.sim.current_key()
+    );
+    world.assert_no_leaks();
+}
+
 // ---- the deadline ----
 
 #[tokio::test]

@@ -181,6 +181,9 @@ fn classify<E: ProvideErrorMetadata, R>(error: SdkError<E, R>) -> StoreError {
             StoreError::Throttled
         }
         "ResourceExistsException" => StoreError::TokenConflict,
+        // "The request failed because it would exceed one of the Secrets Manager quotas" (botocore's
+        // model); for PutSecretValue, the versions of a secret.
+        "LimitExceededException" => StoreError::QuotaExceeded { message },
         "InternalServiceError" | "InternalFailure" | "ServiceUnavailable" => StoreError::Unavailable(code),
         _ => StoreError::Refused { code, message },
     }

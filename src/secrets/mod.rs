@@ -99,6 +99,10 @@ pub enum StoreError {
     Timeout,
     #[error("the idempotency token was already used for a different value")]
     TokenConflict,
+    /// `LimitExceededException`: the secret holds as many versions as Secrets Manager allows
+    /// (~100); it removes unlabelled versions once they are a day old (Secrets Manager quotas).
+    #[error("Secrets Manager refused a new version: the secret holds its quota of versions ({message})")]
+    QuotaExceeded { message: String },
     #[error("Secrets Manager refused the request ({code}): {message}")]
     Refused { code: String, message: String },
     #[error("Secrets Manager is unavailable ({0})")]
@@ -106,11 +110,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Worth another attempt later (as opposed to a fault an operator must fix).
+    /// Worth another attempt later (as opposed to a fault an operator must fix). The version
+    /// quota is: unlabelled versions are removed once they are a day old.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            StoreError::Throttled | StoreError::Timeout | StoreError::Unavailable(_)
+            StoreError::Throttled | StoreError::Timeout | StoreError::Unavailable(_) | StoreError::QuotaExceeded { .. }
         )
     }
 }

@@ -89,6 +89,7 @@ fn class(kind: ProblemType) -> Option<fn(String) -> Failure> {
         | ProblemType::UpstreamTimeout
         | ProblemType::UpstreamUnavailable
         | ProblemType::KeyStoreUnavailable
+        | ProblemType::KeyStoreQuotaExceeded
         | ProblemType::CloudDiscoveryFailed => Failure::Unavailable,
         ProblemType::UpstreamFailed | ProblemType::UpstreamBadResponse | ProblemType::OutsideGraphRoot => {
             Failure::Other
