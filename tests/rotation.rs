@@ -718,6 +718,136 @@ async fn a_second_native_rotation_after_a_complete_one_starts_and_rotates_under_
 }
 
 #[tokio::test]
+async fn test_secret_alone_leaves_awscurrent_where_it_was_and_regenerates_nothing() {
+    // RotateImmediately=false (and RotateImmediatelyOnUpdate: false): only testSecret runs, on an
+    // AWSPENDING version Secrets Manager then removes; whether it holds a value is not documented.
+    for value in ["empty", "current"] {
+        let world = world(Setup::default()).await;
+        world.secrets_manager_variant("kept", value).await;
+        let function = world.rotation_function().await;
+        let before = current_version(&world).await;
+
+        let token = rotate_secret(&world, Some(&function.arn), false).await.unwrap();
+        let events = world.rotation_events().await;
+
+        assert!(
+            events.contains(&logged("TestRotationSucceeded", &token)),
+            "{value}: {events:?}"
+        );
+        assert_eq!(
+            function.steps_for(&token),
+            [("testSecret".to_owned(), Ok("verified".to_owned()))],
+            "{value}"
+        );
+        assert_eq!(current_version(&world).await, before, "{value}: AWSCURRENT did not move");
+        assert_eq!(world.sim.calls(Endpoint::RegenerateKey), 0, "{value}");
+        assert_eq!(
+            stored_key(&world.moto, &world.key_secret).await,
+            world.sim.current_key()
+        );
+        assert_no_stray_pending(&world).await;
+    }
+}
+
+/// How the rotation before the reattempt ended.
+#[derive(Debug, Clone, Copy)]
+enum Earlier {
+    /// It never reached the function: AWSPENDING on an empty version.
+    NeverRan,
+    /// As `NeverRan`, and a regenerate through the HTTP route came after it.
+    NeverRanThenRegenerated,
+    /// It finished, and a regenerate through the HTTP route overtook it.
+    FinishedThenRegenerated,
+}
+
+#[tokio::test]
+async fn the_reattempt_with_the_old_token_ends_with_graphs_key_current_and_every_step_succeeds() {
+    for variant in ["kept", "cleared"] {
+        for earlier in [
+            Earlier::NeverRan,
+            Earlier::NeverRanThenRegenerated,
+            Earlier::FinishedThenRegenerated,
+        ] {
+            let world = world(Setup::default()).await;
+            world.secrets_manager_variant(variant, "empty").await;
+            let function = world.unreachable_rotation_function().await;
+            if let Earlier::FinishedThenRegenerated = earlier {
+                function.register().await;
+            }
+            let old = rotate_secret(&world, Some(&function.arn), true).await.unwrap();
+            world.rotation_events().await;
+            if !matches!(earlier, Earlier::NeverRan) {
+                assert_eq!(call(&world.app, event("regenerate.json")).await.status, 200);
+            }
+            function.register().await;
+
+            // The schedule's (or an operator's) next RotateSecret.
+            let next = rotate_secret(&world, None, true).await;
+            let events = world.rotation_events().await;
+
+            let context = format!(
+                "{variant}, {earlier:?}: {next:?}, {events:?}, {:?}",
+                function.invocations()
+            );
+            let stray = match (variant, earlier) {
+                (_, Earlier::NeverRan) | ("kept", _) => true,
+                _ => false,
+            };
+            if stray {
+                let refused = next.expect_err(&context);
+                assert!(refused.contains("A previous rotation isn't complete"), "{context}");
+                assert_eq!(events.last(), Some(&logged("RotationSucceeded", &old)), "{context}");
+                assert_eq!(
+                    function
+                        .steps_for(&old)
+                        .iter()
+                        .rev()
+                        .take(4)
+                        .map(|(step, _)| step.as_str())
+                        .collect::<Vec<_>>(),
+                    ["finishSecret", "testSecret", "setSecret", "createSecret"],
+                    "{context}: the old token's rotation ran again"
+                );
+            } else {
+                let next = next.expect(&context);
+                assert_eq!(events.last(), Some(&logged("RotationSucceeded", &next)), "{context}");
+            }
+            all_succeeded(&function);
+            assert_eq!(
+                stored_key(&world.moto, &world.key_secret).await,
+                world.sim.current_key(),
+                "{context}"
+            );
+            assert_no_stray_pending(&world).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_daily_check_leaves_the_awspending_of_a_rotation_that_has_not_reached_the_function() {
+    let world = world(Setup::default()).await;
+    let function = world.unreachable_rotation_function().await;
+    let token = rotate_secret(&world, Some(&function.arn), true).await.unwrap();
+    world.rotation_events().await;
+    let check = r#"{"action":"check","scheduleArn":"arn:aws:scheduler:us-east-1:123456789012:schedule/keys/check","scheduledTime":"2026-12-03T00:00:00Z"}"#;
+
+    let checked = invoke_event(&world.app, check).await.unwrap();
+    function.register().await;
+    let next = rotate_secret(&world, None, true).await;
+    let events = world.rotation_events().await;
+
+    assert_eq!(checked["outcome"], "verified");
+    assert!(next.is_err(), "the unfinished rotation still holds AWSPENDING: {next:?}");
+    assert_eq!(events.last(), Some(&logged("RotationSucceeded", &token)));
+    all_succeeded(&function);
+    assert_eq!(world.sim.keys_generated(), 1);
+    assert_eq!(
+        stored_key(&world.moto, &world.key_secret).await,
+        world.sim.current_key()
+    );
+}
+
+#[tokio::test]
 async fn an_http_regenerate_postpones_the_next_native_rotation() {
     // "If you also manually update your secret value while automatic rotation is set up, then
     // Secrets Manager considers that a valid rotation when it calculates the next rotation date."

@@ -200,6 +200,7 @@ impl SecretStore for AwsSecretStore {
         let request = match selector {
             VersionSelector::Current => request.version_stage(AWSCURRENT),
             VersionSelector::Pending(version_id) => request.version_id(version_id).version_stage(AWSPENDING),
+            VersionSelector::Version(version_id) => request.version_id(version_id),
         };
         let mut output = bounded(deadline, request.send()).await?;
         Ok(SecretValue {

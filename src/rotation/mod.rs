@@ -100,10 +100,18 @@ pub enum RotationError {
     RotationNotEnabled(String),
     #[error("the key secret {secret_id} has no version {token}")]
     UnknownToken { secret_id: String, token: String },
-    #[error("version {token} of the key secret {secret_id} is not AWSPENDING")]
-    NotPending { secret_id: String, token: String },
-    #[error("version {token} of the key secret {secret_id} has no value to test (createSecret has not completed)")]
-    NothingToTest { secret_id: String, token: String },
+    #[error(
+        "version {token} of the key secret {secret_id} has no value yet (createSecret has not completed); failing so that Secrets Manager retries the rotation from createSecret"
+    )]
+    NotCreated { secret_id: String, token: String },
+    #[error(
+        "{step:?}: AWSCURRENT of {secret_id} does not hold the key Graph accepts (a regenerate elsewhere?); setSecret and testSecret write nothing, so the step fails: the rotation's retry (createSecret settles) or the daily check stores Graph's key"
+    )]
+    CurrentNotGraphs {
+        secret_id: String,
+        step: Step,
+        graph_request_id: Option<String>,
+    },
     #[error(
         "AWSCURRENT of {secret_id} still differs from the key Graph accepts after repeated repairs (another writer keeps regenerating); failing so the invocation is retried"
     )]
@@ -120,7 +128,8 @@ impl RotationError {
     /// Graph's request id, where Graph answered, for the Lambda error.
     pub fn graph_request_id(&self) -> Option<&str> {
         match self {
-            RotationError::KeyUnchanged { graph_request_id } => graph_request_id.as_deref(),
+            RotationError::KeyUnchanged { graph_request_id }
+            | RotationError::CurrentNotGraphs { graph_request_id, .. } => graph_request_id.as_deref(),
             RotationError::Key(KeyError::Graph(error)) => error.ids().and_then(|ids| ids.request_id.as_deref()),
             RotationError::Key(KeyError::NotStored { graph_request_id, .. }) => graph_request_id.as_deref(),
             _ => None,
@@ -345,10 +354,14 @@ async fn scheduled<K: KeySource, S: SecretStore>(
 }
 
 /// A scheduled check: settles AWSCURRENT against Graph (a repair if a regenerate elsewhere left it
-/// behind), regenerates nothing, and takes AWSPENDING off any version that is not AWSCURRENT's.
-/// A finished native rotation leaves AWSPENDING on its version beside AWSCURRENT; a regenerate
-/// through the HTTP route or a repair then moves AWSCURRENT away, and Secrets Manager would refuse
-/// every later `RotateSecret` while AWSPENDING stays behind.
+/// behind), regenerates nothing, and takes AWSPENDING off a version that is not AWSCURRENT's
+/// when that version holds a key Graph no longer accepts: a finished native rotation that kept
+/// AWSPENDING beside AWSCURRENT, overtaken by a regenerate through the HTTP route or a repair.
+/// Secrets Manager would refuse every later `RotateSecret` while it stays. The AWSPENDING of a
+/// rotation in progress is never removed: an empty version (`RotateSecret` made it, createSecret
+/// has not written it yet, or the function was never reached) or one holding the key Graph accepts
+/// (createSecret wrote it and has not promoted it yet). If that rotation stopped there, Secrets
+/// Manager's reattempt finishes it with the old token.
 async fn check<K: KeySource, S: SecretStore>(
     keys: &KeyService<K, S>,
     secret_id: &str,
@@ -358,21 +371,30 @@ async fn check<K: KeySource, S: SecretStore>(
     let arn = describe(keys, secret_id, deadline).await?.arn;
     let settled = settle(keys, secret_id, deadline).await?;
     let description = describe(keys, secret_id, deadline).await?;
-    let strays = description
+    let candidates = description
         .versions
         .iter()
         .filter(|(_, stages)| stages.iter().any(|s| s == AWSPENDING) && !stages.iter().any(|s| s == AWSCURRENT))
         .map(|(version_id, _)| version_id);
-    for version_id in strays {
-        tracing::warn!(
-            secret_id,
-            version_id,
-            "AWSPENDING left on a version that is not AWSCURRENT; removing it so rotation can start"
-        );
-        keys.store()
-            .remove_pending(secret_id, version_id, deadline)
-            .await
-            .map_err(|source| store_error(secret_id, "relabelled", source))?;
+    for version_id in candidates {
+        match keys.stored_pending_key(secret_id, version_id, deadline).await? {
+            Some(key) if !key.same_as(&settled.key) => {
+                tracing::warn!(
+                    secret_id,
+                    version_id,
+                    "AWSPENDING left on a version whose key Graph no longer accepts; removing it so rotation can start"
+                );
+                keys.store()
+                    .remove_pending(secret_id, version_id, deadline)
+                    .await
+                    .map_err(|source| store_error(secret_id, "relabelled", source))?;
+            }
+            _ => tracing::info!(
+                secret_id,
+                version_id,
+                "a native rotation is in progress (or stopped before it promoted its key): leaving its AWSPENDING for it or for Secrets Manager's reattempt"
+            ),
+        }
     }
     Ok(RotationSummary {
         outcome: if settled.repaired {
@@ -393,8 +415,11 @@ async fn check<K: KeySource, S: SecretStore>(
 /// Native rotation. Graph holds one key: from the regenerate on, only the new key works, so
 /// createSecret promotes the new version at once (ending, as the RotateSecret reference allows,
 /// with AWSPENDING and AWSCURRENT on the same version) rather than leaving AWSCURRENT dead until
-/// finishSecret. The later steps find the token AWSCURRENT and, like every redelivery, settle it
-/// against Graph; a pending key Graph no longer accepts is never promoted.
+/// finishSecret. setSecret and testSecret only read: they check AWSCURRENT against Graph and
+/// write nothing, whatever the token's labels (testSecret may run alone, on a test version
+/// Secrets Manager then removes). A token whose rotation is over (AWSCURRENT, AWSPREVIOUS or
+/// no label left), as in AWS's reattempt of a rotation an HTTP regenerate overtook, is settled,
+/// never refused: a step that fails although nothing is wrong raises the alarm for nothing.
 async fn native<K: KeySource, S: SecretStore>(
     keys: &KeyService<K, S>,
     secret_id: &str,
@@ -402,7 +427,7 @@ async fn native<K: KeySource, S: SecretStore>(
     token: &str,
     deadline: Deadline,
 ) -> Result<RotationSummary, RotationError> {
-    let summary = |outcome, regenerated, drift_repaired, settled: &Settled| RotationSummary {
+    let summary = |outcome, regenerated, drift_repaired, stored_at| RotationSummary {
         outcome,
         secret_id: secret_id.to_owned(),
         version_id: Some(token.to_owned()),
@@ -410,53 +435,57 @@ async fn native<K: KeySource, S: SecretStore>(
         step: Some(step),
         regenerated,
         drift_repaired,
-        key_stored_at: settled.stored_at,
+        key_stored_at: stored_at,
     };
-    // The guards of AWS's rotation function template.
+    // The guards of AWS's rotation function template: rotation enabled, the token a version of
+    // the secret. Listed or not: a token whose dead pending key an earlier step put aside still
+    // exists, without labels, and DescribeSecret leaves such versions out.
     let description = describe(keys, secret_id, deadline).await?;
     if !description.rotation_enabled {
         return Err(RotationError::RotationNotEnabled(secret_id.to_owned()));
     }
-    if !description.versions.contains_key(token) {
-        // Listed or not: a token whose dead pending key an earlier step put aside still exists,
-        // without labels, and DescribeSecret leaves such versions out.
-        let exists = keys
+    let listed = description.versions.contains_key(token);
+    if !listed
+        && !keys
             .store()
             .version_exists(secret_id, token, deadline)
             .await
-            .map_err(|source| store_error(secret_id, "read", source))?;
-        if !exists {
-            return Err(RotationError::UnknownToken {
+            .map_err(|source| store_error(secret_id, "read", source))?
+    {
+        return Err(RotationError::UnknownToken {
+            secret_id: secret_id.to_owned(),
+            token: token.to_owned(),
+        });
+    }
+    if let Step::Set | Step::Test = step {
+        let verified = keys.verify(secret_id, deadline).await?;
+        if !verified.holds_graphs_key {
+            return Err(RotationError::CurrentNotGraphs {
                 secret_id: secret_id.to_owned(),
-                token: token.to_owned(),
+                step,
+                graph_request_id: verified.graph_request_id,
             });
         }
+        let outcome = match step {
+            Step::Set => Outcome::NothingToDo,
+            _ => Outcome::Verified,
+        };
+        return Ok(summary(outcome, false, false, verified.stored_at));
+    }
+    let pending = description.has_stage(token, AWSPENDING) && !description.has_stage(token, AWSCURRENT);
+    if !pending {
+        // The rotation of this token is over: AWSCURRENT (createSecret promoted it), AWSPREVIOUS
+        // or no label (a later write moved AWSCURRENT on). Settle, as every redelivery does.
         let settled = settle(keys, secret_id, deadline).await?;
+        if settled.repaired {
+            clear_stale_pending(keys, secret_id, token, deadline).await?;
+        }
         let outcome = if settled.repaired {
             Outcome::Repaired
         } else {
             Outcome::AlreadyDone
         };
-        return Ok(summary(outcome, false, settled.repaired, &settled));
-    }
-    if description.has_stage(token, AWSCURRENT) {
-        let settled = settle(keys, secret_id, deadline).await?;
-        if settled.repaired {
-            clear_stale_pending(keys, secret_id, token, deadline).await?;
-        }
-        let outcome = match (settled.repaired, step) {
-            (true, _) => Outcome::Repaired,
-            (false, Step::Set) => Outcome::NothingToDo,
-            (false, Step::Test) => Outcome::Verified,
-            (false, _) => Outcome::AlreadyDone,
-        };
-        return Ok(summary(outcome, false, settled.repaired, &settled));
-    }
-    if !description.has_stage(token, AWSPENDING) {
-        return Err(RotationError::NotPending {
-            secret_id: secret_id.to_owned(),
-            token: token.to_owned(),
-        });
+        return Ok(summary(outcome, false, settled.repaired, settled.stored_at));
     }
     let mut regenerated = false;
     if step == Step::Create && keys.stored_pending_key(secret_id, token, deadline).await?.is_none() {
@@ -492,7 +521,7 @@ async fn native<K: KeySource, S: SecretStore>(
         })?;
     }
     let (outcome, drift_repaired, settled) = promote_if_live(keys, secret_id, token, deadline).await?;
-    Ok(summary(outcome, regenerated, drift_repaired, &settled))
+    Ok(summary(outcome, regenerated, drift_repaired, settled.stored_at))
 }
 
 /// Ends a rotation whose token is AWSPENDING with a value: promotes it if Graph accepts its key;
@@ -509,7 +538,7 @@ async fn promote_if_live<K: KeySource, S: SecretStore>(
     let pending = keys
         .stored_pending_key(secret_id, token, deadline)
         .await?
-        .ok_or_else(|| RotationError::NothingToTest {
+        .ok_or_else(|| RotationError::NotCreated {
             secret_id: secret_id.to_owned(),
             token: token.to_owned(),
         })?;
@@ -567,7 +596,7 @@ mod tests {
     use super::*;
     use crate::keys::fake::FakeGraph;
     use crate::keys::parse_stored_key;
-    use crate::secrets::memory::GatedStore;
+    use crate::secrets::memory::{GatedStore, PendingVariant};
 
     const SECRET: &str = "key";
     const TOKEN: &str = "11111111-2222-4333-8444-555555555555";
@@ -798,7 +827,32 @@ mod tests {
     // ---- native ----
 
     fn start_native(keys: &KeyService<FakeGraph, GatedStore>) {
-        keys.store().store.start_rotation(SECRET, TOKEN);
+        keys.store().store.start_rotation(SECRET, TOKEN).unwrap();
+    }
+
+    const STEPS: [Step; 4] = [Step::Create, Step::Set, Step::Test, Step::Finish];
+
+    fn native_with(step: Step, token: &str) -> RotationRequest {
+        RotationRequest::Native {
+            step,
+            secret_id: SECRET.to_owned(),
+            token: token.to_owned(),
+        }
+    }
+
+    /// Runs the four steps of `token`'s rotation as Secrets Manager does, then what Secrets
+    /// Manager does once they all succeeded; every step must succeed.
+    async fn rotate(keys: &KeyService<FakeGraph, GatedStore>, rotator: &Rotator, token: &str) -> Vec<Outcome> {
+        let mut outcomes = Vec::new();
+        for step in STEPS {
+            let summary = rotator
+                .run(keys, native_with(step, token), soon())
+                .await
+                .unwrap_or_else(|error| panic!("{step:?} failed: {error}"));
+            outcomes.push(summary.outcome);
+        }
+        keys.store().store.finish_rotation(SECRET, token);
+        outcomes
     }
 
     #[tokio::test]
@@ -883,9 +937,13 @@ mod tests {
             Some(vec![]),
             "AWSPENDING taken off"
         );
-        for step in [Step::Set, Step::Test, Step::Finish] {
+        for (step, expected) in [
+            (Step::Set, Outcome::NothingToDo),
+            (Step::Test, Outcome::Verified),
+            (Step::Finish, Outcome::AlreadyDone),
+        ] {
             let later = rotator.run(&keys, native(step), soon()).await.unwrap();
-            assert_eq!(later.outcome, Outcome::AlreadyDone, "{step:?}");
+            assert_eq!(later.outcome, expected, "{step:?}");
             assert_current_is_graphs(&keys);
         }
     }
@@ -953,5 +1011,150 @@ mod tests {
         assert_eq!(held.unwrap().outcome, Outcome::Repaired);
         assert_current_is_graphs(&keys);
         assert_no_stray_pending(&keys);
+    }
+
+    #[tokio::test]
+    async fn test_secret_alone_reads_and_writes_nothing_whatever_the_test_versions_value() {
+        for with_value in [false, true] {
+            let keys = world();
+            let before = keys.store().store.version_with(SECRET, AWSCURRENT);
+            // RotateImmediately=false: testSecret alone, on a test version removed afterwards.
+            keys.store().store.start_test_rotation(SECRET, TOKEN, with_value);
+
+            let test = Rotator::default().run(&keys, native(Step::Test), soon()).await.unwrap();
+            keys.store().store.end_test_rotation(SECRET, TOKEN);
+
+            assert_eq!((test.outcome, test.regenerated), (Outcome::Verified, false), "{with_value}");
+            assert_eq!(keys.store().store.version_with(SECRET, AWSCURRENT), before, "{with_value}");
+            assert_eq!(keys.store().store.version_count(SECRET), 1, "{with_value}: nothing written");
+            assert_eq!(posts(&keys).await, 0);
+            assert_current_is_graphs(&keys);
+            assert_no_stray_pending(&keys);
+        }
+    }
+
+    #[tokio::test]
+    async fn set_and_test_secret_fail_without_writing_when_awscurrent_is_not_graphs_key() {
+        let keys = world();
+        start_native(&keys);
+        let rotator = Rotator::default();
+        rotator.run(&keys, native(Step::Create), soon()).await.unwrap();
+        keys.source().regenerate_elsewhere("outside");
+        let versions = keys.store().store.version_count(SECRET);
+
+        for step in [Step::Set, Step::Test] {
+            let error = rotator.run(&keys, native(step), soon()).await.unwrap_err();
+            assert!(matches!(error, RotationError::CurrentNotGraphs { .. }), "{error:?}");
+        }
+        assert_eq!(keys.store().store.version_count(SECRET), versions, "nothing written");
+        // Secrets Manager retries the rotation from createSecret, which settles.
+        assert_eq!(rotate(&keys, &rotator, TOKEN).await[0], Outcome::Repaired);
+        assert_current_is_graphs(&keys);
+    }
+
+    #[tokio::test]
+    async fn a_second_rotation_after_a_complete_one_starts_in_either_awspending_variant() {
+        for variant in [PendingVariant::Kept, PendingVariant::Cleared] {
+            let keys = world();
+            keys.store().store.set_pending_variant(variant);
+            let rotator = Rotator::default();
+            start_native(&keys);
+            rotate(&keys, &rotator, TOKEN).await;
+
+            let second = "22222222-2222-4333-8444-555555555555";
+            keys.store().store.start_rotation(SECRET, second).unwrap();
+            let outcomes = rotate(&keys, &rotator, second).await;
+
+            assert_eq!(outcomes[0], Outcome::Rotated, "{variant:?}");
+            assert_eq!(posts(&keys).await, 2);
+            assert_current_is_graphs(&keys);
+            assert_no_stray_pending(&keys);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_reattempt_of_a_rotation_an_http_regenerate_overtook_succeeds_at_every_step() {
+        for variant in [PendingVariant::Kept, PendingVariant::Cleared] {
+            let keys = world();
+            keys.store().store.set_pending_variant(variant);
+            let rotator = Rotator::default();
+            start_native(&keys);
+            rotate(&keys, &rotator, TOKEN).await;
+            keys.regenerate(Trigger::Api, "22222222-2222-4333-8444-555555555555", soon())
+                .await
+                .unwrap();
+
+            let next = "33333333-2222-4333-8444-555555555555";
+            match keys.store().store.start_rotation(SECRET, next) {
+                // Kept: AWSPENDING stayed on the old token's version, now AWSPREVIOUS. Secrets
+                // Manager refuses and runs the old token's rotation again.
+                Err(old) => {
+                    assert_eq!((variant, old.as_str()), (PendingVariant::Kept, TOKEN));
+                    let outcomes = rotate(&keys, &rotator, TOKEN).await;
+                    assert_eq!(
+                        outcomes,
+                        [
+                            Outcome::Repaired,
+                            Outcome::NothingToDo,
+                            Outcome::Verified,
+                            Outcome::AlreadyDone
+                        ]
+                    );
+                    assert_eq!(posts(&keys).await, 2, "the reattempt regenerates nothing");
+                }
+                Ok(()) => {
+                    assert_eq!(variant, PendingVariant::Cleared);
+                    assert_eq!(rotate(&keys, &rotator, next).await[0], Outcome::Rotated);
+                }
+            }
+            assert_current_is_graphs(&keys);
+            assert_no_stray_pending(&keys);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rotation_that_never_reached_the_function_is_reattempted_with_its_old_token_and_rotates() {
+        let keys = world();
+        let rotator = Rotator::default();
+        start_native(&keys);
+
+        let refused = keys
+            .store()
+            .store
+            .start_rotation(SECRET, "22222222-2222-4333-8444-555555555555");
+        let outcomes = rotate(&keys, &rotator, TOKEN).await;
+
+        assert_eq!(refused, Err(TOKEN.to_owned()));
+        assert_eq!(outcomes[0], Outcome::Rotated);
+        assert_eq!(posts(&keys).await, 1);
+        assert_current_is_graphs(&keys);
+        assert_no_stray_pending(&keys);
+    }
+
+    #[tokio::test]
+    async fn the_daily_check_leaves_the_awspending_of_a_rotation_in_progress() {
+        let keys = world();
+        let rotator = Rotator::default();
+        let check = || RotationRequest::Check {
+            trigger: Trigger::Scheduler,
+            token: "check".into(),
+        };
+        start_native(&keys);
+        // RotateSecret made the version; createSecret has not run (or never reached us).
+        rotator.run(&keys, check(), soon()).await.unwrap();
+        assert_eq!(keys.store().store.labels(SECRET, TOKEN), Some(vec![AWSPENDING.to_owned()]));
+
+        // createSecret has written the new key and not yet promoted it.
+        let mut gate = keys.store().gates.arm("store.promote", 1);
+        let (create, ()) = tokio::join!(rotator.run(&keys, native(Step::Create), soon()), async {
+            gate.arrived().await;
+            Rotator::default().run(&keys, check(), soon()).await.unwrap();
+            assert_eq!(keys.store().store.labels(SECRET, TOKEN), Some(vec![AWSPENDING.to_owned()]));
+            gate.open();
+        });
+
+        assert_eq!(create.unwrap().outcome, Outcome::Rotated);
+        assert_eq!(posts(&keys).await, 1);
+        assert_current_is_graphs(&keys);
     }
 }
