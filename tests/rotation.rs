@@ -10,6 +10,7 @@ use common::rotation_function::RotationFunction;
 use common::*;
 use graph_sim::{Endpoint, Fault};
 use mdi_sensor_key::handler::EventError;
+use mdi_sensor_key::rotation::{Claims, Rotator};
 
 const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:mdi-sensor-key";
 
@@ -165,12 +166,12 @@ async fn describe_secret_leaves_out_unlabelled_versions_and_a_redelivery_still_f
 }
 
 #[tokio::test]
-async fn two_concurrent_deliveries_of_one_occurrence_both_succeed_with_graphs_key_current() {
+async fn two_concurrent_deliveries_of_one_occurrence_regenerate_once_at_graph() {
     let world = world(Setup::default()).await;
     let second = world.another_instance();
     let event = scheduler_event("2026-12-01T00:00:00Z");
-    // The first delivery's regenerate is slow; the second delivery runs start to end meanwhile
-    // and writes the occurrence's version first.
+    // The first delivery's regenerate is slow; the second arrives meanwhile, finds the occurrence
+    // claimed, waits for the first and settles.
     world
         .sim
         .inject(Endpoint::RegenerateKey, Fault::Delay(Duration::from_millis(1500)));
@@ -180,16 +181,62 @@ async fn two_concurrent_deliveries_of_one_occurrence_both_succeed_with_graphs_ke
         invoke_event(&second, &event).await
     });
 
-    assert_eq!(meanwhile.unwrap()["outcome"], "rotated");
-    let held = held.unwrap();
-    assert_eq!(held["outcome"], "rotated");
-    assert_eq!(held["driftRepaired"], true);
+    assert_eq!(held.unwrap()["outcome"], "rotated");
+    assert_eq!(meanwhile.unwrap()["outcome"], "already-done");
+    assert_eq!(world.sim.calls(Endpoint::RegenerateKey), 1, "one POST at Graph");
+    assert_eq!(world.sim.keys_generated(), 1);
     assert_eq!(
         stored_key(&world.moto, &world.key_secret).await,
         world.sim.current_key()
     );
     let again = invoke_event(&world.app, &event).await.unwrap();
     assert_eq!(again["outcome"], "already-done");
+}
+
+#[tokio::test]
+async fn a_delivery_takes_over_an_occurrence_whose_claim_holder_died_and_regenerates_once() {
+    let world = world(Setup::default()).await;
+    let second = world.another_instance();
+    let event = scheduler_event("2026-12-01T00:00:00Z");
+    // The holder claims the occurrence, then dies while it reads Graph, before any regenerate:
+    // its Lambda deadline is three seconds away, and its claim lapses with it.
+    world
+        .sim
+        .inject(Endpoint::GetKey, Fault::Delay(Duration::from_millis(6000)));
+    let holder = {
+        // Its claim's lease ends at its deadline: no grace for a regenerate in flight, as it
+        // never sends one.
+        let mut app = world.another_instance();
+        app.rotator = Rotator::with_claims(
+            Claims::new(world.claims_secret.clone()).with_timing(Duration::from_millis(50), Duration::ZERO),
+        );
+        let request = request_from_json(&event, Duration::from_secs(3));
+        tokio::spawn(async move {
+            let _ = mdi_sensor_key::handler::handle(&app, request).await;
+        })
+    };
+    // On a loaded machine it may reach its deadline before Graph: dead all the same.
+    for _ in 0..200 {
+        if world.sim.calls(Endpoint::GetKey) > 0 || holder.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    holder.abort();
+
+    let summary = invoke_event(&second, &event).await.unwrap();
+
+    assert_eq!(summary["outcome"], "rotated");
+    assert_eq!(world.sim.calls(Endpoint::RegenerateKey), 1);
+    assert_eq!(
+        stored_key(&world.moto, &world.key_secret).await,
+        world.sim.current_key()
+    );
+    assert_eq!(
+        version_count(&world.moto, &world.key_secret).await,
+        2,
+        "no version of the key secret but real keys: the claim lives elsewhere"
+    );
 }
 
 #[tokio::test]
@@ -573,7 +620,7 @@ async fn a_rotation_step_that_cannot_read_graph_fails_and_promotes_nothing() {
 }
 
 #[tokio::test]
-async fn two_concurrent_create_secrets_end_with_graphs_key_current_and_no_stray_pending() {
+async fn two_concurrent_create_secrets_regenerate_once_and_end_with_graphs_key_current() {
     let world = world(Setup::default()).await;
     let token = start_native_rotation(&world).await;
     let arn = world.key_secret_arn.clone();
@@ -588,9 +635,9 @@ async fn two_concurrent_create_secrets_end_with_graphs_key_current_and_no_stray_
         invoke_event(&second, &event).await
     });
 
-    assert_eq!(meanwhile.unwrap()["outcome"], "rotated");
-    assert_eq!(held.unwrap()["outcome"], "repaired");
-    assert_eq!(world.sim.keys_generated(), 2);
+    assert_eq!(held.unwrap()["outcome"], "rotated");
+    assert_eq!(meanwhile.unwrap()["outcome"], "already-done");
+    assert_eq!(world.sim.calls(Endpoint::RegenerateKey), 1, "one POST at Graph");
     assert_eq!(
         stored_key(&world.moto, &world.key_secret).await,
         world.sim.current_key()

@@ -638,7 +638,7 @@ fn no_secrets_manager_or_kms_statement_allows_a_wildcard_resource() {
 }
 
 #[test]
-fn the_function_role_reaches_the_two_secrets_with_exactly_the_actions_the_code_uses() {
+fn the_function_role_reaches_the_secrets_with_exactly_the_actions_the_code_uses() {
     let template = template();
     let role = resources(&template)
         .into_iter()
@@ -679,6 +679,10 @@ fn the_function_role_reaches_the_two_secrets_with_exactly_the_actions_the_code_u
             "secretsmanager:UpdateSecretVersionStage"
         ]
     );
+    assert_eq!(
+        actions_on("RotationClaims"),
+        ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]
+    );
     assert_eq!(actions_on("KmsKeyArn"), ["kms:Decrypt", "kms:GenerateDataKey"]);
     assert_eq!(actions_on("CredentialsKmsKeyArn"), ["kms:Decrypt"]);
     // The KMS statements exist only when their key is given.
@@ -698,7 +702,7 @@ fn the_function_role_reaches_the_two_secrets_with_exactly_the_actions_the_code_u
             assert!(
                 matches!(
                     args[0].as_str(),
-                    Some("HasKmsKey" | "HasCredentialsKmsKey" | "UsesCredentialsSecret")
+                    Some("HasKmsKey" | "HasCredentialsKmsKey" | "UsesCredentialsSecret" | "RotatesKey")
                 ),
                 "{args:?}"
             );
@@ -963,7 +967,8 @@ fn no_environment_variable_carries_a_secret() {
 fn the_key_secret_starts_as_a_placeholder_that_holds_no_key() {
     let template = template();
     let secrets = resources_of_type(&template, "AWS::SecretsManager::Secret");
-    assert_eq!(secrets.len(), 1, "the stack creates the key secret and no other");
+    let ids: Vec<&str> = secrets.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, ["KeySecret", "RotationClaims"], "the key secret and the claim store, no other");
     let (_, secret) = secrets[0];
     let text = properties(secret)["SecretString"]
         .as_str()
@@ -971,6 +976,31 @@ fn the_key_secret_starts_as_a_placeholder_that_holds_no_key() {
     let placeholder: serde_json::Value = serde_json::from_str(text).expect("JSON");
     assert_eq!(placeholder, serde_json::json!({ "sensorDeploymentAccessKey": "" }));
     assert!(properties(secret).get("GenerateSecretString").is_none());
+}
+
+#[test]
+fn the_claim_store_exists_whenever_the_key_rotates_holds_no_key_and_is_named_to_the_function() {
+    let template = template();
+    let (_, claims) = resources_of_type(&template, "AWS::SecretsManager::Secret")
+        .into_iter()
+        .find(|(id, _)| *id == "RotationClaims")
+        .expect("RotationClaims");
+    assert_eq!(claims["Condition"].as_str(), Some("RotatesKey"));
+    assert_eq!(rotation_mode_of(&template, "RotatesKey"), None, "a negation: every mode but none");
+    let condition = &template["Conditions"]["RotatesKey"];
+    let (not, args) = intrinsic(condition).expect("RotatesKey is !Not");
+    assert_eq!(not, "Not");
+    let (equals, operands) = intrinsic(&args[0]).expect("!Not [!Equals ...]");
+    assert_eq!(equals, "Equals");
+    assert_eq!(ref_target(&operands[0]), Some("RotationMode"));
+    assert_eq!(operands[1].as_str(), Some("none"));
+    assert_eq!(properties(claims)["SecretString"].as_str(), Some("{}"));
+    let (_, function) = the_function(&template);
+    let variable = &properties(function)["Environment"]["Variables"]["ROTATION_CLAIMS_SECRET_ID"];
+    let (name, args) = intrinsic(variable).expect("an !If");
+    assert_eq!(name, "If");
+    assert_eq!(args[0].as_str(), Some("RotatesKey"));
+    assert_eq!(ref_target(&args[1]), Some("RotationClaims"));
 }
 
 #[test]

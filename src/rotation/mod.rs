@@ -12,6 +12,10 @@
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
+mod claim;
+
+pub use claim::{ClaimError, Claims, Lease};
+
 use crate::deadline::Deadline;
 use crate::keys::{AccessKey, KeyError, KeyService, KeySource, Settled, Trigger};
 use crate::secrets::{AWSCURRENT, AWSPENDING, NewVersionStage, SecretDescription, SecretStore, StoreError};
@@ -121,6 +125,8 @@ pub enum RotationError {
     )]
     KeyUnchanged { graph_request_id: Option<String> },
     #[error(transparent)]
+    Claim(#[from] ClaimError),
+    #[error(transparent)]
     Key(#[from] KeyError),
 }
 
@@ -141,9 +147,20 @@ impl RotationError {
 #[derive(Debug, Default)]
 pub struct Rotator {
     key_secret_arn: OnceCell<String>,
+    /// Where occurrences are claimed before a regenerate; without it (the CLI, whose every run is
+    /// an occurrence of its own) concurrent deliveries of one occurrence may each regenerate.
+    claims: Option<Claims>,
 }
 
 impl Rotator {
+    /// Rotations that claim each occurrence in `claims` before they ask Graph for a new key.
+    pub fn with_claims(claims: Claims) -> Self {
+        Rotator {
+            key_secret_arn: OnceCell::new(),
+            claims: Some(claims),
+        }
+    }
+
     pub async fn run<K: KeySource, S: SecretStore>(
         &self,
         keys: &KeyService<K, S>,
@@ -158,7 +175,7 @@ impl Rotator {
         };
         let summary = match request {
             RotationRequest::Scheduled { trigger, token } => {
-                scheduled(keys, secret_id, trigger, &token, deadline).await?
+                scheduled(keys, self.claims.as_ref(), secret_id, trigger, &token, deadline).await?
             }
             RotationRequest::Check { trigger, .. } => check(keys, secret_id, trigger, deadline).await?,
             RotationRequest::Native {
@@ -170,7 +187,7 @@ impl Rotator {
                 if received != arn {
                     return Err(RotationError::ForeignSecret { received });
                 }
-                native(keys, &arn, step, &token, deadline).await?
+                native(keys, self.claims.as_ref(), &arn, step, &token, deadline).await?
             }
         };
         tracing::info!(
@@ -268,6 +285,7 @@ async fn write_once<K: KeySource, S: SecretStore>(
 
 async fn scheduled<K: KeySource, S: SecretStore>(
     keys: &KeyService<K, S>,
+    claims: Option<&Claims>,
     secret_id: &str,
     trigger: Trigger,
     token: &str,
@@ -287,70 +305,111 @@ async fn scheduled<K: KeySource, S: SecretStore>(
         drift_repaired: settled.repaired,
         key_stored_at: settled.stored_at,
     };
-    // DescribeSecret lists only labelled versions; two rotations later the occurrence's version
-    // has none, so the check asks for the version itself.
-    let handled = keys
-        .store()
-        .version_exists(secret_id, token, deadline)
-        .await
-        .map_err(|source| store_error(secret_id, "read", source))?;
-    if handled {
-        // A redelivery: answered only after Graph's key and AWSCURRENT are compared, since an
-        // outside regenerate may have happened since the first delivery.
+    // A redelivery: answered only after Graph's key and AWSCURRENT are compared, since an
+    // outside regenerate may have happened since the first delivery.
+    let redelivered = || async {
         let settled = settle(keys, secret_id, deadline).await?;
         let outcome = if settled.repaired {
             Outcome::Repaired
         } else {
             Outcome::AlreadyDone
         };
-        return Ok(summary(outcome, &settled, false));
+        Ok::<_, RotationError>(summary(outcome, &settled, false))
+    };
+    if written(keys, secret_id, token, deadline).await? {
+        return redelivered().await;
     }
-    let stored = keys.stored_current_key(secret_id, deadline).await?;
-    let graph = keys.read(deadline).await?;
-    if !stored.as_ref().is_some_and(|(key, _)| key.same_as(&graph.key)) {
-        // The stored copy is stale: Graph's key is already fresh, so store it, not a new one.
-        tracing::warn!(
-            secret_id,
-            "the stored key differs from Graph's; storing Graph's key instead of regenerating"
-        );
+    let lease = claim(keys, claims, token, deadline).await?;
+    let rotated = async {
+        // The delivery that held the claim before this one may have completed the occurrence.
+        if lease.is_some() && written(keys, secret_id, token, deadline).await? {
+            return redelivered().await;
+        }
+        let stored = keys.stored_current_key(secret_id, deadline).await?;
+        let graph = keys.read(deadline).await?;
+        if !stored.as_ref().is_some_and(|(key, _)| key.same_as(&graph.key)) {
+            // The stored copy is stale: Graph's key is already fresh, so store it, not a new one.
+            tracing::warn!(
+                secret_id,
+                "the stored key differs from Graph's; storing Graph's key instead of regenerating"
+            );
+            write_once(
+                keys,
+                secret_id,
+                &graph.key,
+                trigger,
+                token,
+                NewVersionStage::Current,
+                deadline,
+            )
+            .await
+            .map_err(|source| store_error(secret_id, "written", source))?;
+            let mut settled = settle(keys, secret_id, deadline).await?;
+            settled.repaired = true;
+            return Ok(summary(Outcome::Repaired, &settled, false));
+        }
+        let fresh = keys.regenerate_at_graph(deadline).await?;
+        if fresh.key.same_as(&graph.key) {
+            return Err(RotationError::KeyUnchanged {
+                graph_request_id: fresh.graph_request_id,
+            });
+        }
         write_once(
             keys,
             secret_id,
-            &graph.key,
+            &fresh.key,
             trigger,
             token,
             NewVersionStage::Current,
             deadline,
         )
         .await
-        .map_err(|source| store_error(secret_id, "written", source))?;
-        let mut settled = settle(keys, secret_id, deadline).await?;
-        settled.repaired = true;
-        return Ok(summary(Outcome::Repaired, &settled, false));
+        .map_err(|source| KeyError::NotStored {
+            secret_id: secret_id.to_owned(),
+            source,
+            graph_request_id: fresh.graph_request_id.clone(),
+        })?;
+        let settled = settle(keys, secret_id, deadline).await?;
+        Ok(summary(Outcome::Rotated, &settled, true))
     }
-    let fresh = keys.regenerate_at_graph(deadline).await?;
-    if fresh.key.same_as(&graph.key) {
-        return Err(RotationError::KeyUnchanged {
-            graph_request_id: fresh.graph_request_id,
-        });
+    .await;
+    release(keys, lease, deadline).await;
+    rotated
+}
+
+/// Whether the occurrence's version of the key secret was written. DescribeSecret lists only
+/// labelled versions, and two rotations later the occurrence's version has none, so this asks
+/// for the version itself (GetSecretValue finds only versions that hold a value).
+async fn written<K: KeySource, S: SecretStore>(
+    keys: &KeyService<K, S>,
+    secret_id: &str,
+    token: &str,
+    deadline: Deadline,
+) -> Result<bool, RotationError> {
+    keys.store()
+        .version_exists(secret_id, token, deadline)
+        .await
+        .map_err(|source| store_error(secret_id, "read", source))
+}
+
+/// Claims the occurrence `token` before a regenerate, waiting while another delivery holds it
+/// (`claim.rs`); nothing without a claim store.
+async fn claim<K: KeySource, S: SecretStore>(
+    keys: &KeyService<K, S>,
+    claims: Option<&Claims>,
+    token: &str,
+    deadline: Deadline,
+) -> Result<Option<Lease>, RotationError> {
+    match claims {
+        Some(claims) => Ok(Some(claims.claim(keys.store(), token, deadline).await?)),
+        None => Ok(None),
     }
-    write_once(
-        keys,
-        secret_id,
-        &fresh.key,
-        trigger,
-        token,
-        NewVersionStage::Current,
-        deadline,
-    )
-    .await
-    .map_err(|source| KeyError::NotStored {
-        secret_id: secret_id.to_owned(),
-        source,
-        graph_request_id: fresh.graph_request_id.clone(),
-    })?;
-    let settled = settle(keys, secret_id, deadline).await?;
-    Ok(summary(Outcome::Rotated, &settled, true))
+}
+
+async fn release<K: KeySource, S: SecretStore>(keys: &KeyService<K, S>, lease: Option<Lease>, deadline: Deadline) {
+    if let Some(lease) = lease {
+        lease.release(keys.store(), deadline).await;
+    }
 }
 
 /// A scheduled check: settles AWSCURRENT against Graph (a repair if a regenerate elsewhere left it
@@ -422,11 +481,35 @@ async fn check<K: KeySource, S: SecretStore>(
 /// never refused: a step that fails although nothing is wrong raises the alarm for nothing.
 async fn native<K: KeySource, S: SecretStore>(
     keys: &KeyService<K, S>,
+    claims: Option<&Claims>,
     secret_id: &str,
     step: Step,
     token: &str,
     deadline: Deadline,
 ) -> Result<RotationSummary, RotationError> {
+    // A createSecret that waited for another delivery's claim looks again: that delivery wrote
+    // the key, and the labels now say what is left (a promotion, or nothing).
+    for _ in 0..3 {
+        if let Some(summary) = native_step(keys, claims, secret_id, step, token, deadline).await? {
+            return Ok(summary);
+        }
+    }
+    Err(RotationError::NotCreated {
+        secret_id: secret_id.to_owned(),
+        token: token.to_owned(),
+    })
+}
+
+/// One look at a native step; `None` when another delivery of createSecret created the key while
+/// this one waited for the occurrence's claim.
+async fn native_step<K: KeySource, S: SecretStore>(
+    keys: &KeyService<K, S>,
+    claims: Option<&Claims>,
+    secret_id: &str,
+    step: Step,
+    token: &str,
+    deadline: Deadline,
+) -> Result<Option<RotationSummary>, RotationError> {
     let summary = |outcome, regenerated, drift_repaired, stored_at| RotationSummary {
         outcome,
         secret_id: secret_id.to_owned(),
@@ -470,7 +553,7 @@ async fn native<K: KeySource, S: SecretStore>(
             Step::Set => Outcome::NothingToDo,
             _ => Outcome::Verified,
         };
-        return Ok(summary(outcome, false, false, verified.stored_at));
+        return Ok(Some(summary(outcome, false, false, verified.stored_at)));
     }
     let pending = description.has_stage(token, AWSPENDING) && !description.has_stage(token, AWSCURRENT);
     if !pending {
@@ -485,43 +568,56 @@ async fn native<K: KeySource, S: SecretStore>(
         } else {
             Outcome::AlreadyDone
         };
-        return Ok(summary(outcome, false, settled.repaired, settled.stored_at));
+        return Ok(Some(summary(outcome, false, settled.repaired, settled.stored_at)));
     }
     let mut regenerated = false;
     if step == Step::Create && keys.stored_pending_key(secret_id, token, deadline).await?.is_none() {
-        // As for scheduled rotations: a key Graph already replaced is stored, not replaced again.
-        let stored = keys.stored_current_key(secret_id, deadline).await?;
-        let graph = keys.read(deadline).await?;
-        let key = if stored.as_ref().is_some_and(|(key, _)| key.same_as(&graph.key)) {
-            let fresh = keys.regenerate_at_graph(deadline).await?;
-            if fresh.key.same_as(&graph.key) {
-                return Err(RotationError::KeyUnchanged {
-                    graph_request_id: fresh.graph_request_id,
-                });
+        let lease = claim(keys, claims, token, deadline).await?;
+        let created = async {
+            if lease.is_some() && written(keys, secret_id, token, deadline).await? {
+                return Ok(None);
             }
-            regenerated = true;
-            fresh.key
-        } else {
-            graph.key
-        };
-        write_once(
-            keys,
-            secret_id,
-            &key,
-            Trigger::SecretsManagerRotation,
-            token,
-            NewVersionStage::Pending,
-            deadline,
-        )
-        .await
-        .map_err(|source| KeyError::NotStored {
-            secret_id: secret_id.to_owned(),
-            source,
-            graph_request_id: None,
-        })?;
+            // As for scheduled rotations: a key Graph already replaced is stored, not replaced
+            // again.
+            let stored = keys.stored_current_key(secret_id, deadline).await?;
+            let graph = keys.read(deadline).await?;
+            let (key, regenerated) = if stored.as_ref().is_some_and(|(key, _)| key.same_as(&graph.key)) {
+                let fresh = keys.regenerate_at_graph(deadline).await?;
+                if fresh.key.same_as(&graph.key) {
+                    return Err(RotationError::KeyUnchanged {
+                        graph_request_id: fresh.graph_request_id,
+                    });
+                }
+                (fresh.key, true)
+            } else {
+                (graph.key, false)
+            };
+            write_once(
+                keys,
+                secret_id,
+                &key,
+                Trigger::SecretsManagerRotation,
+                token,
+                NewVersionStage::Pending,
+                deadline,
+            )
+            .await
+            .map_err(|source| KeyError::NotStored {
+                secret_id: secret_id.to_owned(),
+                source,
+                graph_request_id: None,
+            })?;
+            Ok(Some(regenerated))
+        }
+        .await;
+        release(keys, lease, deadline).await;
+        match created? {
+            Some(fresh) => regenerated = fresh,
+            None => return Ok(None),
+        }
     }
     let (outcome, drift_repaired, settled) = promote_if_live(keys, secret_id, token, deadline).await?;
-    Ok(summary(outcome, regenerated, drift_repaired, settled.stored_at))
+    Ok(Some(summary(outcome, regenerated, drift_repaired, settled.stored_at)))
 }
 
 /// Ends a rotation whose token is AWSPENDING with a value: promotes it if Graph accepts its key;
@@ -605,10 +701,41 @@ mod tests {
         Deadline::after(Duration::from_secs(5))
     }
 
+    const CLAIMS: &str = "claims";
+
     fn world() -> KeyService<FakeGraph, GatedStore> {
         let store = GatedStore::default();
         store.store.set_text(SECRET, r#"{"sensorDeploymentAccessKey":"key-0"}"#);
+        store.store.set_text(CLAIMS, "{}");
         KeyService::new(FakeGraph::with_key("key-0"), store, Some(SECRET.to_owned()))
+    }
+
+    /// A delivery as the Lambda function runs it: claiming each occurrence before a regenerate.
+    /// The lease's grace is nil here: a holder the test declares dead lapses at its deadline.
+    fn claiming() -> Rotator {
+        Rotator::with_claims(Claims::new(CLAIMS.to_owned()).with_timing(Duration::from_millis(10), Duration::ZERO))
+    }
+
+    /// A claim of `occurrence` by a delivery that is gone, its lease ended; or, with `lapsed`
+    /// false, by one that is still working, its lease an hour from its end.
+    async fn claimed_by_another(keys: &KeyService<FakeGraph, GatedStore>, occurrence: &str, lapsed: bool) {
+        let now = time::OffsetDateTime::now_utc();
+        let expires_at = if lapsed {
+            now - time::Duration::seconds(1)
+        } else {
+            now + time::Duration::hours(1)
+        };
+        keys.store()
+            .store
+            .put(
+                CLAIMS,
+                &claim::document(occurrence, 0, expires_at),
+                &claim::claim_token(occurrence, 0),
+                NewVersionStage::Current,
+                soon(),
+            )
+            .await
+            .unwrap();
     }
 
     fn scheduled(token: &str) -> RotationRequest {
@@ -709,11 +836,37 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn two_concurrent_deliveries_of_one_occurrence_both_succeed_and_leave_graphs_key_current() {
+    async fn two_concurrent_deliveries_of_one_occurrence_regenerate_once_and_the_second_settles() {
+        let keys = world();
+        let (first, second) = (claiming(), claiming());
+        // The first delivery holds the occurrence's claim and is stopped just before it asks
+        // Graph for a new key; the second arrives meanwhile and must wait for it.
+        let mut gate = keys.source().gates.arm("graph.regenerate", 1);
+
+        let (held, meanwhile) = tokio::join!(first.run(&keys, scheduled(TOKEN), soon()), async {
+            gate.arrived().await;
+            let open = async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                gate.open();
+            };
+            tokio::join!(second.run(&keys, scheduled(TOKEN), soon()), open).0
+        });
+
+        let (held, meanwhile) = (held.unwrap(), meanwhile.unwrap());
+        assert_eq!((held.outcome, held.regenerated), (Outcome::Rotated, true));
+        assert_eq!((meanwhile.outcome, meanwhile.regenerated), (Outcome::AlreadyDone, false));
+        assert_eq!(posts(&keys).await, 1, "one regenerate at Graph");
+        assert_current_is_graphs(&keys);
+        assert_eq!(keys.store().store.version_count(SECRET), 2, "the claim added no key version");
+        // The first's claim and release; the second's claim of the next generation, which finds
+        // the occurrence done, and its release.
+        assert_eq!(keys.store().store.version_count(CLAIMS), 1 + 4);
+    }
+
+    #[tokio::test]
+    async fn without_a_claim_store_two_concurrent_deliveries_still_leave_graphs_key_current() {
         let keys = world();
         let (first, second) = (Rotator::default(), Rotator::default());
-        // The first delivery is held just before it asks Graph for a new key; the second runs
-        // from start to end meanwhile and writes the occurrence's version first.
         let mut gate = keys.source().gates.arm("graph.regenerate", 1);
 
         let (held, meanwhile) = tokio::join!(first.run(&keys, scheduled(TOKEN), soon()), async {
@@ -723,13 +876,70 @@ mod tests {
             done
         });
 
-        let (held, meanwhile) = (held.unwrap(), meanwhile.unwrap());
-        assert_eq!(meanwhile.outcome, Outcome::Rotated);
-        assert_eq!(held.outcome, Outcome::Rotated);
-        assert!(held.drift_repaired, "its own key replaced the other delivery's");
+        assert_eq!(meanwhile.unwrap().outcome, Outcome::Rotated);
+        assert!(held.unwrap().drift_repaired, "its own key replaced the other delivery's");
+        assert_eq!(posts(&keys).await, 2);
         assert_current_is_graphs(&keys);
-        let again = first.run(&keys, scheduled(TOKEN), soon()).await.unwrap();
-        assert_eq!(again.outcome, Outcome::AlreadyDone);
+    }
+
+    #[tokio::test]
+    async fn a_delivery_takes_over_an_occurrence_whose_claim_holder_died_before_its_regenerate() {
+        let keys = world();
+        claimed_by_another(&keys, TOKEN, true).await;
+
+        let summary = claiming().run(&keys, scheduled(TOKEN), soon()).await.unwrap();
+
+        assert_eq!((summary.outcome, summary.regenerated), (Outcome::Rotated, true));
+        assert_eq!(posts(&keys).await, 1);
+        assert_current_is_graphs(&keys);
+    }
+
+    #[tokio::test]
+    async fn a_takeover_after_the_dead_holders_regenerate_landed_stores_that_key_and_posts_nothing() {
+        let keys = world();
+        claimed_by_another(&keys, TOKEN, true).await;
+        keys.source().regenerate_elsewhere("the-dead-holders-key");
+
+        let summary = claiming().run(&keys, scheduled(TOKEN), soon()).await.unwrap();
+
+        assert_eq!((summary.outcome, summary.regenerated), (Outcome::Repaired, false));
+        assert_eq!(posts(&keys).await, 0);
+        assert_eq!(stored(&keys), "the-dead-holders-key");
+    }
+
+    #[tokio::test]
+    async fn a_claim_held_beyond_this_deliverys_deadline_fails_it_without_a_regenerate() {
+        let keys = world();
+        claimed_by_another(&keys, TOKEN, false).await;
+
+        let error = claiming()
+            .run(&keys, scheduled(TOKEN), Deadline::after(Duration::from_millis(2300)))
+            .await
+            .unwrap_err();
+
+        assert!(matches!(error, RotationError::Claim(ClaimError::Held { .. })), "{error:?}");
+        assert_eq!(posts(&keys).await, 0);
+    }
+
+    #[tokio::test]
+    async fn a_claim_this_function_did_not_write_refuses_the_regenerate() {
+        let keys = world();
+        keys.store()
+            .store
+            .put(
+                CLAIMS,
+                &secrecy::SecretString::from("not a claim"),
+                &claim::claim_token(TOKEN, 0),
+                NewVersionStage::Current,
+                soon(),
+            )
+            .await
+            .unwrap();
+
+        let error = claiming().run(&keys, scheduled(TOKEN), soon()).await.unwrap_err();
+
+        assert!(matches!(error, RotationError::Claim(ClaimError::Unreadable { .. })), "{error:?}");
+        assert_eq!(posts(&keys).await, 0);
     }
 
     #[tokio::test]
@@ -994,21 +1204,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn two_concurrent_create_secrets_end_with_graphs_key_current_and_no_stray_pending() {
+    async fn two_concurrent_create_secrets_regenerate_once_and_end_with_graphs_key_current() {
         let keys = world();
         start_native(&keys);
-        let (first, second) = (Rotator::default(), Rotator::default());
+        let (first, second) = (claiming(), claiming());
         let mut gate = keys.source().gates.arm("graph.regenerate", 1);
 
         let (held, meanwhile) = tokio::join!(first.run(&keys, native(Step::Create), soon()), async {
             gate.arrived().await;
-            let done = second.run(&keys, native(Step::Create), soon()).await;
-            gate.open();
-            done
+            let open = async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                gate.open();
+            };
+            tokio::join!(second.run(&keys, native(Step::Create), soon()), open).0
         });
 
-        assert_eq!(meanwhile.unwrap().outcome, Outcome::Rotated);
-        assert_eq!(held.unwrap().outcome, Outcome::Repaired);
+        assert_eq!(held.unwrap().outcome, Outcome::Rotated);
+        assert_eq!(meanwhile.unwrap().outcome, Outcome::AlreadyDone);
+        assert_eq!(posts(&keys).await, 1);
         assert_current_is_graphs(&keys);
         assert_no_stray_pending(&keys);
     }
