@@ -1144,6 +1144,93 @@ fn scheduled_and_native_rotation_are_one_choice_so_both_never_run_at_once() {
     }
 }
 
+#[test]
+fn a_stack_update_never_regenerates_the_key_natively_it_only_tests_the_configuration() {
+    let template = template();
+    let native = resources_of_type(&template, "AWS::SecretsManager::RotationSchedule");
+    assert_eq!(native.len(), 1);
+    // Explicit: CloudFormation's default (true) would regenerate at Microsoft on every update
+    // that touches the schedule.
+    assert_eq!(
+        properties(native[0].1)["RotateImmediatelyOnUpdate"].as_bool(),
+        Some(false),
+        "{}",
+        native[0].0
+    );
+}
+
+#[test]
+fn a_failed_native_rotation_of_the_key_secret_reaches_a_queue_and_an_alarm_through_rotation_failed() {
+    let template = template();
+    let rules = resources_of_type(&template, "AWS::Events::Rule");
+    let (rule_id, rule) = rules
+        .iter()
+        .find(|(_, rule)| {
+            items(&properties(rule)["EventPattern"]["detail"]["eventName"])
+                .iter()
+                .any(|name| name.as_str() == Some("RotationFailed"))
+        })
+        .expect("a rule on Secrets Manager's RotationFailed");
+    assert_eq!(rule["Condition"].as_str(), Some("NativeRotationEnabled"));
+    let pattern = &properties(rule)["EventPattern"];
+    let strings = |value: &Value| -> Vec<String> {
+        items(value)
+            .iter()
+            .filter_map(|item| item.as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(strings(&pattern["source"]), ["aws.secretsmanager"]);
+    assert_eq!(strings(&pattern["detail-type"]), ["AWS Service Event via CloudTrail"]);
+    assert_eq!(strings(&pattern["detail"]["eventSource"]), ["secretsmanager.amazonaws.com"]);
+    assert_eq!(
+        strings(&pattern["detail"]["eventName"]),
+        ["RotationFailed", "TestRotationFailed"]
+    );
+    let secret = items(&pattern["detail"]["additionalEventData"]["SecretId"]);
+    assert_eq!(secret.len(), 1);
+    assert_eq!(ref_target(secret[0]), Some("KeySecret"), "the key secret's events only");
+    let targets = items(&properties(rule)["Targets"]);
+    assert_eq!(targets.len(), 1);
+    let (queue, attribute) = get_att(&targets[0]["Arn"]).expect("a queue's ARN");
+    assert_eq!(attribute, "Arn");
+    let (_, queue_resource) = resources(&template)
+        .into_iter()
+        .find(|(id, _)| *id == queue)
+        .expect("the target queue");
+    assert_eq!(resource_type(queue_resource), "AWS::SQS::Queue");
+    assert_eq!(queue_resource["Condition"].as_str(), Some("NativeRotationEnabled"));
+    // Only this rule may send to it.
+    let policy = resources_of_type(&template, "AWS::SQS::QueuePolicy")
+        .into_iter()
+        .find(|(_, policy)| {
+            items(&properties(policy)["Queues"])
+                .iter()
+                .any(|q| ref_target(q) == Some(queue.as_str()))
+        })
+        .map(|(_, policy)| policy)
+        .expect("the queue's policy");
+    let sends: Vec<&Value> = items(&properties(policy)["PolicyDocument"]["Statement"])
+        .into_iter()
+        .filter(|statement| statement["Effect"].as_str() == Some("Allow"))
+        .collect();
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0]["Principal"]["Service"].as_str(), Some("events.amazonaws.com"));
+    let source = get_att(&sends[0]["Condition"]["ArnEquals"]["aws:SourceArn"]).expect("scoped to the rule");
+    assert_eq!((source.0.as_str(), source.1.as_str()), (*rule_id, "Arn"));
+    // And an alarm watches it, in native mode.
+    let alarm = resources_of_type(&template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .find(|(_, alarm)| {
+            items(&properties(alarm)["Dimensions"])
+                .iter()
+                .any(|dimension| get_att(&dimension["Value"]).is_some_and(|(id, _)| id == queue))
+        })
+        .map(|(_, alarm)| alarm)
+        .expect("an alarm on the queue");
+    assert_eq!(alarm["Condition"].as_str(), Some("NativeRotationEnabled"));
+    assert_eq!(properties(alarm)["MetricName"].as_str(), Some("ApproximateNumberOfMessagesVisible"));
+}
+
 /// The statements of a managed policy's document.
 fn managed_policy_statements<'a>(template: &'a Value, id: &str) -> Vec<&'a Value> {
     let (_, policy) = resources_of_type(template, "AWS::IAM::ManagedPolicy")
