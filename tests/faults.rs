@@ -336,7 +336,10 @@ async fn a_regenerate_refused_by_the_version_quota_is_a_retryable_quota_problem_
             .moto
             .put_secret_value()
             .secret_id(&world.key_secret)
-            .secret_string(format!(r#"{{"sensorDeploymentAccessKey":"{}","n":{n}}}"#, world.sim.current_key()))
+            .secret_string(format!(
+                r#"{{"sensorDeploymentAccessKey":"{}","n":{n}}}"#,
+                world.sim.current_key()
+            ))
             .send()
             .await
             .unwrap();

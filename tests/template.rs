@@ -968,7 +968,11 @@ fn the_key_secret_starts_as_a_placeholder_that_holds_no_key() {
     let template = template();
     let secrets = resources_of_type(&template, "AWS::SecretsManager::Secret");
     let ids: Vec<&str> = secrets.iter().map(|(id, _)| *id).collect();
-    assert_eq!(ids, ["KeySecret", "RotationClaims"], "the key secret and the claim store, no other");
+    assert_eq!(
+        ids,
+        ["KeySecret", "RotationClaims"],
+        "the key secret and the claim store, no other"
+    );
     let (_, secret) = secrets[0];
     let text = properties(secret)["SecretString"]
         .as_str()
@@ -986,7 +990,11 @@ fn the_claim_store_exists_whenever_the_key_rotates_holds_no_key_and_is_named_to_
         .find(|(id, _)| *id == "RotationClaims")
         .expect("RotationClaims");
     assert_eq!(claims["Condition"].as_str(), Some("RotatesKey"));
-    assert_eq!(rotation_mode_of(&template, "RotatesKey"), None, "a negation: every mode but none");
+    assert_eq!(
+        rotation_mode_of(&template, "RotatesKey"),
+        None,
+        "a negation: every mode but none"
+    );
     let condition = &template["Conditions"]["RotatesKey"];
     let (not, args) = intrinsic(condition).expect("RotatesKey is !Not");
     assert_eq!(not, "Not");
@@ -1181,7 +1189,10 @@ fn a_failed_native_rotation_of_the_key_secret_reaches_a_queue_and_an_alarm_throu
     };
     assert_eq!(strings(&pattern["source"]), ["aws.secretsmanager"]);
     assert_eq!(strings(&pattern["detail-type"]), ["AWS Service Event via CloudTrail"]);
-    assert_eq!(strings(&pattern["detail"]["eventSource"]), ["secretsmanager.amazonaws.com"]);
+    assert_eq!(
+        strings(&pattern["detail"]["eventSource"]),
+        ["secretsmanager.amazonaws.com"]
+    );
     assert_eq!(
         strings(&pattern["detail"]["eventName"]),
         ["RotationFailed", "TestRotationFailed"]
@@ -1228,7 +1239,10 @@ fn a_failed_native_rotation_of_the_key_secret_reaches_a_queue_and_an_alarm_throu
         .map(|(_, alarm)| alarm)
         .expect("an alarm on the queue");
     assert_eq!(alarm["Condition"].as_str(), Some("NativeRotationEnabled"));
-    assert_eq!(properties(alarm)["MetricName"].as_str(), Some("ApproximateNumberOfMessagesVisible"));
+    assert_eq!(
+        properties(alarm)["MetricName"].as_str(),
+        Some("ApproximateNumberOfMessagesVisible")
+    );
 }
 
 /// The statements of a managed policy's document.

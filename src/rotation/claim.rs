@@ -55,7 +55,9 @@ pub enum ClaimError {
         action: &'static str,
         source: StoreError,
     },
-    #[error("the claim store {secret_id} holds a claim this function did not write (version {version_id}); refusing to regenerate")]
+    #[error(
+        "the claim store {secret_id} holds a claim this function did not write (version {version_id}); refusing to regenerate"
+    )]
     Unreadable { secret_id: String, version_id: String },
     #[error("the occurrence was taken over {MAX_GENERATIONS} times (each claim holder died); refusing to regenerate")]
     TooManyTakeovers,

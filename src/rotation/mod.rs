@@ -854,10 +854,17 @@ mod tests {
 
         let (held, meanwhile) = (held.unwrap(), meanwhile.unwrap());
         assert_eq!((held.outcome, held.regenerated), (Outcome::Rotated, true));
-        assert_eq!((meanwhile.outcome, meanwhile.regenerated), (Outcome::AlreadyDone, false));
+        assert_eq!(
+            (meanwhile.outcome, meanwhile.regenerated),
+            (Outcome::AlreadyDone, false)
+        );
         assert_eq!(posts(&keys).await, 1, "one regenerate at Graph");
         assert_current_is_graphs(&keys);
-        assert_eq!(keys.store().store.version_count(SECRET), 2, "the claim added no key version");
+        assert_eq!(
+            keys.store().store.version_count(SECRET),
+            2,
+            "the claim added no key version"
+        );
         // The first's claim and release; the second's claim of the next generation, which finds
         // the occurrence done, and its release.
         assert_eq!(keys.store().store.version_count(CLAIMS), 1 + 4);
@@ -877,7 +884,10 @@ mod tests {
         });
 
         assert_eq!(meanwhile.unwrap().outcome, Outcome::Rotated);
-        assert!(held.unwrap().drift_repaired, "its own key replaced the other delivery's");
+        assert!(
+            held.unwrap().drift_repaired,
+            "its own key replaced the other delivery's"
+        );
         assert_eq!(posts(&keys).await, 2);
         assert_current_is_graphs(&keys);
     }
@@ -917,7 +927,10 @@ mod tests {
             .await
             .unwrap_err();
 
-        assert!(matches!(error, RotationError::Claim(ClaimError::Held { .. })), "{error:?}");
+        assert!(
+            matches!(error, RotationError::Claim(ClaimError::Held { .. })),
+            "{error:?}"
+        );
         assert_eq!(posts(&keys).await, 0);
     }
 
@@ -938,7 +951,10 @@ mod tests {
 
         let error = claiming().run(&keys, scheduled(TOKEN), soon()).await.unwrap_err();
 
-        assert!(matches!(error, RotationError::Claim(ClaimError::Unreadable { .. })), "{error:?}");
+        assert!(
+            matches!(error, RotationError::Claim(ClaimError::Unreadable { .. })),
+            "{error:?}"
+        );
         assert_eq!(posts(&keys).await, 0);
     }
 
@@ -1237,9 +1253,21 @@ mod tests {
             let test = Rotator::default().run(&keys, native(Step::Test), soon()).await.unwrap();
             keys.store().store.end_test_rotation(SECRET, TOKEN);
 
-            assert_eq!((test.outcome, test.regenerated), (Outcome::Verified, false), "{with_value}");
-            assert_eq!(keys.store().store.version_with(SECRET, AWSCURRENT), before, "{with_value}");
-            assert_eq!(keys.store().store.version_count(SECRET), 1, "{with_value}: nothing written");
+            assert_eq!(
+                (test.outcome, test.regenerated),
+                (Outcome::Verified, false),
+                "{with_value}"
+            );
+            assert_eq!(
+                keys.store().store.version_with(SECRET, AWSCURRENT),
+                before,
+                "{with_value}"
+            );
+            assert_eq!(
+                keys.store().store.version_count(SECRET),
+                1,
+                "{with_value}: nothing written"
+            );
             assert_eq!(posts(&keys).await, 0);
             assert_current_is_graphs(&keys);
             assert_no_stray_pending(&keys);
@@ -1355,14 +1383,20 @@ mod tests {
         start_native(&keys);
         // RotateSecret made the version; createSecret has not run (or never reached us).
         rotator.run(&keys, check(), soon()).await.unwrap();
-        assert_eq!(keys.store().store.labels(SECRET, TOKEN), Some(vec![AWSPENDING.to_owned()]));
+        assert_eq!(
+            keys.store().store.labels(SECRET, TOKEN),
+            Some(vec![AWSPENDING.to_owned()])
+        );
 
         // createSecret has written the new key and not yet promoted it.
         let mut gate = keys.store().gates.arm("store.promote", 1);
         let (create, ()) = tokio::join!(rotator.run(&keys, native(Step::Create), soon()), async {
             gate.arrived().await;
             Rotator::default().run(&keys, check(), soon()).await.unwrap();
-            assert_eq!(keys.store().store.labels(SECRET, TOKEN), Some(vec![AWSPENDING.to_owned()]));
+            assert_eq!(
+                keys.store().store.labels(SECRET, TOKEN),
+                Some(vec![AWSPENDING.to_owned()])
+            );
             gate.open();
         });
 

@@ -565,7 +565,13 @@ mod tests {
         store.start_rotation("s", "t1").unwrap();
 
         store
-            .put("s", &SecretString::from("by hand"), "t2", NewVersionStage::Current, soon)
+            .put(
+                "s",
+                &SecretString::from("by hand"),
+                "t2",
+                NewVersionStage::Current,
+                soon,
+            )
             .await
             .unwrap();
 

@@ -113,11 +113,7 @@ impl World {
     /// Waits until no rotation of the key secret is running, then returns its rotation events as
     /// `(eventName, token)`.
     pub async fn rotation_events(&self) -> Vec<(String, String)> {
-        let url = format!(
-            "{}/_rotation/events?secretId={}",
-            moto_endpoint(),
-            self.key_secret_arn
-        );
+        let url = format!("{}/_rotation/events?secretId={}", moto_endpoint(), self.key_secret_arn);
         let http = mdi_sensor_key::secrets::http::reqwest_client().expect("HTTP client");
         for _ in 0..600 {
             let answer: serde_json::Value = http
@@ -196,7 +192,10 @@ async fn invoke(State(shared): State<Shared>, body: Bytes) -> Response {
                 "errorType": diagnostic.error_type,
                 "errorMessage": diagnostic.error_message,
             });
-            (Err(message), (StatusCode::OK, headers, body.to_string()).into_response())
+            (
+                Err(message),
+                (StatusCode::OK, headers, body.to_string()).into_response(),
+            )
         }
     };
     shared.invocations.lock().unwrap().push(Invocation {
