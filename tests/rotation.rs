@@ -54,7 +54,7 @@ async fn wait_for_calls(world: &World, endpoint: Endpoint, calls: usize) {
 }
 
 /// The end state the RotateSecret reference requires: AWSPENDING on no version, or on the one
-/// AWSCURRENT is on.
+/// AWSCURRENT is on; and AWSCURRENT on exactly one version.
 async fn assert_no_stray_pending(world: &World) {
     let described = world
         .moto
@@ -63,11 +63,17 @@ async fn assert_no_stray_pending(world: &World) {
         .send()
         .await
         .unwrap();
-    for stages in described.version_ids_to_stages().unwrap().values() {
+    let versions = described.version_ids_to_stages().unwrap();
+    for stages in versions.values() {
         if stages.iter().any(|s| s == "AWSPENDING") {
             assert!(stages.iter().any(|s| s == "AWSCURRENT"), "{stages:?}");
         }
     }
+    let current = versions
+        .values()
+        .filter(|stages| stages.iter().any(|s| s == "AWSCURRENT"))
+        .count();
+    assert_eq!(current, 1, "{versions:?}");
 }
 
 #[tokio::test]
@@ -742,8 +748,14 @@ async fn a_second_native_rotation_after_a_complete_one_starts_and_rotates_under_
         let events = world.rotation_events().await;
 
         let second = second.unwrap_or_else(|refused| panic!("{variant}: refused: {refused}"));
-        assert!(events.contains(&logged("RotationSucceeded", &first)), "{variant}: {events:?}");
-        assert!(events.contains(&logged("RotationSucceeded", &second)), "{variant}: {events:?}");
+        assert!(
+            events.contains(&logged("RotationSucceeded", &first)),
+            "{variant}: {events:?}"
+        );
+        assert!(
+            events.contains(&logged("RotationSucceeded", &second)),
+            "{variant}: {events:?}"
+        );
         all_succeeded(&function);
         assert_eq!(world.sim.keys_generated(), 2, "{variant}");
         assert_eq!(current_version(&world).await, second, "{variant}");
@@ -758,7 +770,11 @@ async fn a_second_native_rotation_after_a_complete_one_starts_and_rotates_under_
             .send()
             .await
             .unwrap();
-        assert_eq!(described.rotation_lambda_arn(), Some(function.arn.as_str()), "{variant}");
+        assert_eq!(
+            described.rotation_lambda_arn(),
+            Some(function.arn.as_str()),
+            "{variant}"
+        );
         assert_no_stray_pending(&world).await;
         world.assert_no_leaks();
     }
@@ -786,7 +802,11 @@ async fn test_secret_alone_leaves_awscurrent_where_it_was_and_regenerates_nothin
             [("testSecret".to_owned(), Ok("verified".to_owned()))],
             "{value}"
         );
-        assert_eq!(current_version(&world).await, before, "{value}: AWSCURRENT did not move");
+        assert_eq!(
+            current_version(&world).await,
+            before,
+            "{value}: AWSCURRENT did not move"
+        );
         assert_eq!(world.sim.calls(Endpoint::RegenerateKey), 0, "{value}");
         assert_eq!(
             stored_key(&world.moto, &world.key_secret).await,
@@ -884,7 +904,10 @@ async fn the_daily_check_leaves_the_awspending_of_a_rotation_that_has_not_reache
     let events = world.rotation_events().await;
 
     assert_eq!(checked["outcome"], "verified");
-    assert!(next.is_err(), "the unfinished rotation still holds AWSPENDING: {next:?}");
+    assert!(
+        next.is_err(),
+        "the unfinished rotation still holds AWSPENDING: {next:?}"
+    );
     assert_eq!(events.last(), Some(&logged("RotationSucceeded", &token)));
     all_succeeded(&function);
     assert_eq!(world.sim.keys_generated(), 1);
