@@ -856,10 +856,7 @@ async fn the_reattempt_with_the_old_token_ends_with_graphs_key_current_and_every
                 "{variant}, {earlier:?}: {next:?}, {events:?}, {:?}",
                 function.invocations()
             );
-            let stray = match (variant, earlier) {
-                (_, Earlier::NeverRan) | ("kept", _) => true,
-                _ => false,
-            };
+            let stray = matches!((variant, earlier), (_, Earlier::NeverRan) | ("kept", _));
             if stray {
                 let refused = next.expect_err(&context);
                 assert!(refused.contains("A previous rotation isn't complete"), "{context}");

@@ -10,6 +10,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 use crate::deadline::Deadline;
+pub use crate::upstream::StoreError;
 
 mod aws;
 pub mod http;
@@ -84,41 +85,6 @@ impl SecretDescription {
         self.versions
             .get(version_id)
             .is_some_and(|stages| stages.iter().any(|s| s == stage))
-    }
-}
-
-/// Errors from the store, classified by AWS error code. Messages are AWS's own, which never
-/// echo secret values.
-#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
-pub enum StoreError {
-    #[error("secret not found (or no version with the requested id and stage)")]
-    NotFound,
-    #[error("access denied by Secrets Manager or KMS ({code}): {message}")]
-    AccessDenied { code: String, message: String },
-    #[error("Secrets Manager throttled the request")]
-    Throttled,
-    #[error("Secrets Manager did not answer in time")]
-    Timeout,
-    #[error("the idempotency token was already used for a different value")]
-    TokenConflict,
-    /// `LimitExceededException`: the secret holds as many versions as Secrets Manager allows
-    /// (~100); it removes unlabelled versions once they are a day old (Secrets Manager quotas).
-    #[error("Secrets Manager refused a new version: the secret holds its quota of versions ({message})")]
-    QuotaExceeded { message: String },
-    #[error("Secrets Manager refused the request ({code}): {message}")]
-    Refused { code: String, message: String },
-    #[error("Secrets Manager is unavailable ({0})")]
-    Unavailable(String),
-}
-
-impl StoreError {
-    /// Worth another attempt later (as opposed to a fault an operator must fix). The version
-    /// quota is: unlabelled versions are removed once they are a day old.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Throttled | StoreError::Timeout | StoreError::Unavailable(_) | StoreError::QuotaExceeded { .. }
-        )
     }
 }
 
