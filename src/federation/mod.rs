@@ -27,10 +27,11 @@ pub use sts::StsWebIdentity;
 /// The signing algorithm asked of STS: Entra verifies RS256 assertions (STS also offers ES384).
 pub const SIGNING_ALGORITHM: &str = "RS256";
 
-/// The token's lifetime asked of STS: it is sent to Entra at once, so the shortest STS allows
-/// (60 s, "Valid Range: Minimum value of 60", GetWebIdentityToken API reference) would do; 300 s
-/// is STS's default and the template's IAM condition (`sts:DurationSeconds` <= 300) allows it.
-pub const DURATION_SECONDS: i32 = 300;
+/// The token's lifetime asked of STS: the shortest STS issues ("Valid Range: Minimum value of 60",
+/// GetWebIdentityToken API reference). It is sent to Entra at once and used for one token request
+/// (whose retries fit in an invocation's deadline), so a token that leaks from that path is worth
+/// a minute, not STS's default of five. The template's IAM condition allows no longer token.
+pub const DURATION_SECONDS: i32 = 60;
 
 /// A JWT from STS, used once as a client assertion. `Debug` redacts it.
 #[derive(Clone)]
