@@ -293,7 +293,7 @@ async fn a_failed_verification_read_after_a_store_answers_200_with_the_new_key_u
         proxy.inject("GetSecretValue", SecretsFault::InternalError);
     }
 
-    let reply = call(&world.app, event("regenerate.json")).await;
+    let reply = call(&world.app, event_as("regenerate.json", CUSTODIAN)).await;
 
     // The key was regenerated and stored: an error would only invite a second regenerate.
     assert_eq!(reply.status, 200, "{:?}", reply.json);

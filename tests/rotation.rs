@@ -266,12 +266,37 @@ async fn an_unclear_regenerate_that_did_not_land_fails_and_the_retry_rotates() {
 }
 
 #[tokio::test]
+async fn a_rotator_who_is_not_a_reader_gets_the_stored_version_and_verification_but_not_the_key() {
+    let world = world(Setup::default()).await;
+    let old_key = world.sim.current_key();
+
+    let reply = call(&world.app, event("regenerate.json")).await;
+
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    let new_key = world.sim.current_key();
+    assert_ne!(new_key, old_key);
+    assert_eq!(world.sim.keys_generated(), 1);
+    let mut members: Vec<&str> = reply.json.as_object().unwrap().keys().map(String::as_str).collect();
+    members.sort_unstable();
+    assert_eq!(members, ["stored", "verified"], "{:?}", reply.json);
+    assert!(!reply.json.to_string().contains(&new_key));
+    assert_eq!(reply.json["verified"], true);
+    assert_eq!(reply.json["stored"]["secretId"], world.key_secret_arn.as_str());
+    assert_eq!(
+        reply.json["stored"]["versionId"].as_str(),
+        Some(current_version(&world).await.as_str())
+    );
+    assert_eq!(stored_key(&world.moto, &world.key_secret).await, new_key);
+    world.assert_no_leaks();
+}
+
+#[tokio::test]
 async fn a_regenerate_whose_check_cannot_read_graph_answers_200_with_the_new_key_unverified() {
     let world = world(Setup::default()).await;
     let old_key = world.sim.current_key();
     graph_unreadable(&world);
 
-    let reply = call(&world.app, event("regenerate.json")).await;
+    let reply = call(&world.app, event_as("regenerate.json", CUSTODIAN)).await;
 
     assert_eq!(reply.status, 200, "{:?}", reply.json);
     assert_eq!(reply.json["verified"], false);

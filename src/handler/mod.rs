@@ -14,6 +14,7 @@ use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
+use crate::access::Permission;
 use crate::app::App;
 use crate::deadline::{DEFAULT_BUDGET, Deadline};
 use crate::keys::KeySource;
@@ -217,8 +218,16 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
         graph: app.graph.as_ref(),
         keys: &app.keys,
     };
+    // A rotator who is not also a reader learns what the regenerate did, not the key (issue 21).
+    let reads_key = caller
+        .arn
+        .as_deref()
+        .is_some_and(|arn| app.access.allows(arn, Permission::ReadKey));
     match operations::run(ports, operation, deadline).await {
-        Ok(answer) => {
+        Ok(mut answer) => {
+            if !reads_key {
+                answer.outcome.withhold_key();
+            }
             count(*tally, "ok");
             if let Outcome::Regenerated(regenerated) = &answer.outcome
                 && regenerated.concurrent_regenerate_won
