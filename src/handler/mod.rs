@@ -20,7 +20,7 @@ use crate::deadline::{DEFAULT_BUDGET, Deadline};
 use crate::keys::KeySource;
 use crate::metrics;
 use crate::operations::{
-    self, DECLARATIONS, Declaration, Operation, OperationError, Outcome, Ports, RequestParts, Tally,
+    self, AuditSubject, DECLARATIONS, Declaration, Operation, OperationError, Outcome, Ports, RequestParts, Tally,
 };
 use crate::problem::Problem;
 use crate::secrets::SecretStore;
@@ -214,6 +214,7 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
         }
     };
     let Declaration { name, tally, .. } = operation.declaration();
+    let subject = operation.audit_subject();
     let ports = Ports {
         graph: app.graph.as_ref(),
         keys: &app.keys,
@@ -245,6 +246,8 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
                 source_ip = caller.source_ip(),
                 user_agent = caller.user_agent(),
                 operation = name,
+                server_ids = subject.server_ids.as_str(),
+                activation_mode = subject.activation_mode,
                 outcome = "ok",
                 graph_request_id = answer.graph_request_id.as_deref().unwrap_or(""),
                 "key operation"
@@ -254,7 +257,7 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
         Err(error) => {
             count(*tally, "failed");
             let problem = Problem::from(&error).with_request_id(request_id);
-            log_failure(request_id, caller, name, &error, &problem);
+            log_failure(request_id, caller, name, &subject, &error, &problem);
             problem_response(&problem)
         }
     }
@@ -296,7 +299,14 @@ fn count(tally: Tally, outcome: &str) {
     }
 }
 
-fn log_failure(request_id: &str, caller: &Caller, operation: &str, error: &OperationError, problem: &Problem) {
+fn log_failure(
+    request_id: &str,
+    caller: &Caller,
+    operation: &str,
+    subject: &AuditSubject,
+    error: &OperationError,
+    problem: &Problem,
+) {
     tracing::warn!(
         target: "audit",
         request_id,
@@ -305,6 +315,8 @@ fn log_failure(request_id: &str, caller: &Caller, operation: &str, error: &Opera
         source_ip = caller.source_ip(),
         user_agent = caller.user_agent(),
         operation,
+        server_ids = subject.server_ids.as_str(),
+        activation_mode = subject.activation_mode,
         outcome = "failed",
         status = problem.status,
         graph_request_id = problem.upstream_request_id.as_deref().unwrap_or(""),
