@@ -459,14 +459,36 @@ impl From<&KeyError> for Problem {
     fn from(error: &KeyError) -> Self {
         match error {
             KeyError::Graph(graph) => Problem::from(graph),
-            KeyError::Store { source, .. } => source.key_store_problem(error.to_string()),
+            // The detail tells the error without AWS's message; the log line has it.
+            KeyError::Store {
+                secret_id,
+                action,
+                source,
+            } => {
+                let told = KeyError::Store {
+                    secret_id: secret_id.clone(),
+                    action,
+                    source: source.without_message(),
+                };
+                source
+                    .key_store_problem(told.to_string())
+                    .with_full_detail(error.to_string())
+            }
             KeyError::NotStored {
+                secret_id,
                 source,
                 graph_request_id,
-                ..
-            } => source
-                .key_store_problem(error.to_string())
-                .with_graph_request_id(graph_request_id.as_ref()),
+            } => {
+                let told = KeyError::NotStored {
+                    secret_id: secret_id.clone(),
+                    source: source.without_message(),
+                    graph_request_id: None,
+                };
+                source
+                    .key_store_problem(told.to_string())
+                    .with_full_detail(error.to_string())
+                    .with_graph_request_id(graph_request_id.as_ref())
+            }
         }
     }
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::secrets_proxy::SecretsFault;
+use common::secrets_proxy::{DENIED_RESOURCE, DENIED_SESSION, SecretsFault};
 use common::*;
 use graph_sim::{Endpoint, Fault, RetryAfter};
 
@@ -230,6 +230,53 @@ async fn access_denied_on_the_credentials_secret_is_a_500_for_the_operator() {
         detail.contains(&world.credentials_secret) && detail.contains("AccessDenied"),
         "{detail}"
     );
+    assert_aws_message_only_in_the_log(&reply);
+}
+
+/// AWS's message names the function's role session and the secret it was refused: the problem
+/// keeps its type, code and requestId and says where the message is; the request's log line has it.
+fn assert_aws_message_only_in_the_log(reply: &Reply) {
+    let body = reply.json.to_string();
+    assert!(
+        !body.contains(DENIED_SESSION) && !body.contains(DENIED_RESOURCE),
+        "{body}"
+    );
+    assert!(reply.json["detail"].as_str().unwrap().contains("log line"), "{body}");
+    let request_id = reply.json["requestId"].as_str().unwrap();
+    let logs = captured_logs();
+    let line = logs
+        .lines()
+        .find(|line| line.contains(request_id) && line.contains("\"target\":\"audit\""))
+        .unwrap_or_else(|| panic!("the log line of request {request_id}"));
+    assert!(
+        line.contains(DENIED_SESSION) && line.contains(DENIED_RESOURCE),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn access_denied_on_writing_the_key_secret_keeps_aws_message_out_of_the_problem() {
+    let world = world(proxied()).await;
+    world
+        .proxy
+        .as_ref()
+        .unwrap()
+        .inject("PutSecretValue", SecretsFault::AccessDenied);
+
+    let reply = call(&world.app, event("regenerate.json")).await;
+
+    assert_eq!(reply.status, 500, "{}", reply.json);
+    assert_eq!(
+        reply.json["type"],
+        "tag:mdi-sensor-key,2026:problem/key-store-misconfigured"
+    );
+    let detail = reply.json["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("not lost") && detail.contains("AccessDeniedException"),
+        "{detail}"
+    );
+    assert_aws_message_only_in_the_log(&reply);
+    world.assert_no_leaks();
 }
 
 #[tokio::test]

@@ -321,6 +321,7 @@ fn log_failure(
         status = problem.status,
         graph_request_id = problem.upstream_request_id.as_deref().unwrap_or(""),
         error = %error,
+        diagnosis = problem.full_detail.as_deref().unwrap_or(""),
         "key operation failed"
     );
 }

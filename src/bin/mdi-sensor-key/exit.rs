@@ -48,7 +48,9 @@ impl Failure {
     }
 
     fn from_problem(problem: &Problem) -> Failure {
-        let mut message = format!("{}: {}", problem.title, problem.detail);
+        // The operator's own upstreams: the CLI says what they wrote.
+        let detail = problem.full_detail.as_deref().unwrap_or(&problem.detail);
+        let mut message = format!("{}: {}", problem.title, detail);
         let ids: Vec<String> = [
             ("code", &problem.code),
             ("request-id", &problem.upstream_request_id),
