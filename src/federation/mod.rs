@@ -122,15 +122,10 @@ impl FederatedTokenFile {
 
     fn read(&self) -> Result<WebIdentityToken, FederationError> {
         let unusable = |reason: String| FederationError::TokenFile(reason);
-        let size = std::fs::metadata(&self.path)
-            .map_err(|error| unusable(format!("cannot read it: {error}")))?
-            .len();
-        if size > MAX_TOKEN_FILE_BYTES {
-            return Err(unusable(format!("it is larger than {MAX_TOKEN_FILE_BYTES} bytes")));
-        }
-        let bytes = zeroize::Zeroizing::new(
-            std::fs::read(&self.path).map_err(|error| unusable(format!("cannot read it: {error}")))?,
-        );
+        // Bounded on the read itself: a FIFO, /dev/zero or a file swapped after a size check
+        // cannot make it read more.
+        let bytes = crate::bounded_file::read_bounded(&self.path, MAX_TOKEN_FILE_BYTES)
+            .map_err(|error| unusable(error.to_string()))?;
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| unusable("it is not text".into()))?
             .trim();
