@@ -8,7 +8,7 @@ use crate::credentials::{AppCredentials, ClientCredential, CredentialsCache, Gra
 use crate::federation::WebIdentitySource;
 use crate::graph::{GraphClient, GraphSession, RetryPolicy};
 use crate::keys::{KeyService, KeySource};
-use crate::rotation::Rotator;
+use crate::rotation::{Claims, Rotator};
 use crate::secrets::SecretStore;
 
 /// Everything an invocation needs: Graph (shared by the key service and the sensor reads), the
@@ -73,11 +73,15 @@ impl<S: SecretStore + Clone> App<GraphSession<S>, S> {
             rotators: config.rotators.clone(),
             activators: config.activators.clone(),
         };
-        Ok(App::new(
+        let mut app = App::new(
             GraphSession::new(client, credentials),
             store,
             config.key_secret_id.clone(),
             access,
-        ))
+        );
+        if let Some(claims) = &config.rotation_claims_secret_id {
+            app.rotator = Rotator::with_claims(Claims::new(claims.clone()));
+        }
+        Ok(app)
     }
 }

@@ -26,6 +26,9 @@ pub enum GraphAuth {
 pub struct Config {
     pub graph_auth: GraphAuth,
     pub key_secret_id: Option<String>,
+    /// `ROTATION_CLAIMS_SECRET_ID`: the claim store, where a rotation claims its occurrence before
+    /// it regenerates (src/rotation/claim.rs); unset, concurrent deliveries may each regenerate.
+    pub rotation_claims_secret_id: Option<String>,
     pub cloud: CloudChoice,
     pub api_version: ApiVersion,
     /// `GRAPH_ENDPOINT`: where Graph requests go instead of the cloud's Graph root.
@@ -147,6 +150,7 @@ impl Config {
         Ok(Config {
             graph_auth,
             key_secret_id: get("SENSOR_KEY_SECRET_ID"),
+            rotation_claims_secret_id: get("ROTATION_CLAIMS_SECRET_ID"),
             cloud,
             api_version,
             graph_endpoint,
@@ -219,7 +223,14 @@ mod tests {
         assert_eq!(config.authority_host, None);
         assert_eq!(config.credentials_ttl, Duration::from_secs(300));
         assert!(config.key_secret_id.is_none());
+        assert!(config.rotation_claims_secret_id.is_none());
         assert!(!config.readers.admits("arn:aws:iam::123456789012:user/alice"));
+        let claiming = config_from(&[
+            ("GRAPH_CREDENTIALS_SECRET_ID", "creds"),
+            ("ROTATION_CLAIMS_SECRET_ID", "claims"),
+        ])
+        .unwrap();
+        assert_eq!(claiming.rotation_claims_secret_id.as_deref(), Some("claims"));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod app;
+pub mod bounded_file;
 pub mod candidates;
 pub mod certificate;
 pub mod cloud;

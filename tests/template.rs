@@ -638,7 +638,7 @@ fn no_secrets_manager_or_kms_statement_allows_a_wildcard_resource() {
 }
 
 #[test]
-fn the_function_role_reaches_the_two_secrets_with_exactly_the_actions_the_code_uses() {
+fn the_function_role_reaches_the_secrets_with_exactly_the_actions_the_code_uses() {
     let template = template();
     let role = resources(&template)
         .into_iter()
@@ -679,6 +679,10 @@ fn the_function_role_reaches_the_two_secrets_with_exactly_the_actions_the_code_u
             "secretsmanager:UpdateSecretVersionStage"
         ]
     );
+    assert_eq!(
+        actions_on("RotationClaims"),
+        ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]
+    );
     assert_eq!(actions_on("KmsKeyArn"), ["kms:Decrypt", "kms:GenerateDataKey"]);
     assert_eq!(actions_on("CredentialsKmsKeyArn"), ["kms:Decrypt"]);
     // The KMS statements exist only when their key is given.
@@ -698,7 +702,7 @@ fn the_function_role_reaches_the_two_secrets_with_exactly_the_actions_the_code_u
             assert!(
                 matches!(
                     args[0].as_str(),
-                    Some("HasKmsKey" | "HasCredentialsKmsKey" | "UsesCredentialsSecret")
+                    Some("HasKmsKey" | "HasCredentialsKmsKey" | "UsesCredentialsSecret" | "RotatesKey")
                 ),
                 "{args:?}"
             );
@@ -707,7 +711,7 @@ fn the_function_role_reaches_the_two_secrets_with_exactly_the_actions_the_code_u
 }
 
 #[test]
-fn federation_needs_no_credentials_secret_and_limits_web_identity_tokens_to_entras_audience_rs256_and_five_minutes() {
+fn federation_needs_no_credentials_secret_and_limits_web_identity_tokens_to_entras_audience_rs256_and_sixty_seconds() {
     let template = template();
     let graph_auth = &parameters(&template).unwrap()["GraphAuth"];
     assert_eq!(graph_auth["Default"], "secret");
@@ -789,7 +793,11 @@ fn federation_needs_no_credentials_secret_and_limits_web_identity_tokens_to_entr
     let longest = condition["NumericLessThanEquals"]["sts:DurationSeconds"]
         .as_i64()
         .unwrap();
-    assert!(longest <= 300 && i64::from(mdi_sensor_key::federation::DURATION_SECONDS) <= longest);
+    assert_eq!(
+        longest,
+        i64::from(mdi_sensor_key::federation::DURATION_SECONDS),
+        "no longer token than the function asks for"
+    );
 
     // The mapping allows exactly the audience the code asks for in each cloud; auto, either.
     use mdi_sensor_key::cloud::Cloud;
@@ -963,7 +971,12 @@ fn no_environment_variable_carries_a_secret() {
 fn the_key_secret_starts_as_a_placeholder_that_holds_no_key() {
     let template = template();
     let secrets = resources_of_type(&template, "AWS::SecretsManager::Secret");
-    assert_eq!(secrets.len(), 1, "the stack creates the key secret and no other");
+    let ids: Vec<&str> = secrets.iter().map(|(id, _)| *id).collect();
+    assert_eq!(
+        ids,
+        ["KeySecret", "RotationClaims"],
+        "the key secret and the claim store, no other"
+    );
     let (_, secret) = secrets[0];
     let text = properties(secret)["SecretString"]
         .as_str()
@@ -971,6 +984,35 @@ fn the_key_secret_starts_as_a_placeholder_that_holds_no_key() {
     let placeholder: serde_json::Value = serde_json::from_str(text).expect("JSON");
     assert_eq!(placeholder, serde_json::json!({ "sensorDeploymentAccessKey": "" }));
     assert!(properties(secret).get("GenerateSecretString").is_none());
+}
+
+#[test]
+fn the_claim_store_exists_whenever_the_key_rotates_holds_no_key_and_is_named_to_the_function() {
+    let template = template();
+    let (_, claims) = resources_of_type(&template, "AWS::SecretsManager::Secret")
+        .into_iter()
+        .find(|(id, _)| *id == "RotationClaims")
+        .expect("RotationClaims");
+    assert_eq!(claims["Condition"].as_str(), Some("RotatesKey"));
+    assert_eq!(
+        rotation_mode_of(&template, "RotatesKey"),
+        None,
+        "a negation: every mode but none"
+    );
+    let condition = &template["Conditions"]["RotatesKey"];
+    let (not, args) = intrinsic(condition).expect("RotatesKey is !Not");
+    assert_eq!(not, "Not");
+    let (equals, operands) = intrinsic(&args[0]).expect("!Not [!Equals ...]");
+    assert_eq!(equals, "Equals");
+    assert_eq!(ref_target(&operands[0]), Some("RotationMode"));
+    assert_eq!(operands[1].as_str(), Some("none"));
+    assert_eq!(properties(claims)["SecretString"].as_str(), Some("{}"));
+    let (_, function) = the_function(&template);
+    let variable = &properties(function)["Environment"]["Variables"]["ROTATION_CLAIMS_SECRET_ID"];
+    let (name, args) = intrinsic(variable).expect("an !If");
+    assert_eq!(name, "If");
+    assert_eq!(args[0].as_str(), Some("RotatesKey"));
+    assert_eq!(ref_target(&args[1]), Some("RotationClaims"));
 }
 
 #[test]
@@ -1112,6 +1154,99 @@ fn scheduled_and_native_rotation_are_one_choice_so_both_never_run_at_once() {
             assert_eq!(permission["Condition"].as_str(), Some("NativeRotationEnabled"), "{id}");
         }
     }
+}
+
+#[test]
+fn a_stack_update_never_regenerates_the_key_natively_it_only_tests_the_configuration() {
+    let template = template();
+    let native = resources_of_type(&template, "AWS::SecretsManager::RotationSchedule");
+    assert_eq!(native.len(), 1);
+    // Explicit: CloudFormation's default (true) would regenerate at Microsoft on every update
+    // that touches the schedule.
+    assert_eq!(
+        properties(native[0].1)["RotateImmediatelyOnUpdate"].as_bool(),
+        Some(false),
+        "{}",
+        native[0].0
+    );
+}
+
+#[test]
+fn a_failed_native_rotation_of_the_key_secret_reaches_a_queue_and_an_alarm_through_rotation_failed() {
+    let template = template();
+    let rules = resources_of_type(&template, "AWS::Events::Rule");
+    let (rule_id, rule) = rules
+        .iter()
+        .find(|(_, rule)| {
+            items(&properties(rule)["EventPattern"]["detail"]["eventName"])
+                .iter()
+                .any(|name| name.as_str() == Some("RotationFailed"))
+        })
+        .expect("a rule on Secrets Manager's RotationFailed");
+    assert_eq!(rule["Condition"].as_str(), Some("NativeRotationEnabled"));
+    let pattern = &properties(rule)["EventPattern"];
+    let strings = |value: &Value| -> Vec<String> {
+        items(value)
+            .iter()
+            .filter_map(|item| item.as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(strings(&pattern["source"]), ["aws.secretsmanager"]);
+    assert_eq!(strings(&pattern["detail-type"]), ["AWS Service Event via CloudTrail"]);
+    assert_eq!(
+        strings(&pattern["detail"]["eventSource"]),
+        ["secretsmanager.amazonaws.com"]
+    );
+    assert_eq!(
+        strings(&pattern["detail"]["eventName"]),
+        ["RotationFailed", "TestRotationFailed"]
+    );
+    let secret = items(&pattern["detail"]["additionalEventData"]["SecretId"]);
+    assert_eq!(secret.len(), 1);
+    assert_eq!(ref_target(secret[0]), Some("KeySecret"), "the key secret's events only");
+    let targets = items(&properties(rule)["Targets"]);
+    assert_eq!(targets.len(), 1);
+    let (queue, attribute) = get_att(&targets[0]["Arn"]).expect("a queue's ARN");
+    assert_eq!(attribute, "Arn");
+    let (_, queue_resource) = resources(&template)
+        .into_iter()
+        .find(|(id, _)| *id == queue)
+        .expect("the target queue");
+    assert_eq!(resource_type(queue_resource), "AWS::SQS::Queue");
+    assert_eq!(queue_resource["Condition"].as_str(), Some("NativeRotationEnabled"));
+    // Only this rule may send to it.
+    let policy = resources_of_type(&template, "AWS::SQS::QueuePolicy")
+        .into_iter()
+        .find(|(_, policy)| {
+            items(&properties(policy)["Queues"])
+                .iter()
+                .any(|q| ref_target(q) == Some(queue.as_str()))
+        })
+        .map(|(_, policy)| policy)
+        .expect("the queue's policy");
+    let sends: Vec<&Value> = items(&properties(policy)["PolicyDocument"]["Statement"])
+        .into_iter()
+        .filter(|statement| statement["Effect"].as_str() == Some("Allow"))
+        .collect();
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0]["Principal"]["Service"].as_str(), Some("events.amazonaws.com"));
+    let source = get_att(&sends[0]["Condition"]["ArnEquals"]["aws:SourceArn"]).expect("scoped to the rule");
+    assert_eq!((source.0.as_str(), source.1.as_str()), (*rule_id, "Arn"));
+    // And an alarm watches it, in native mode.
+    let alarm = resources_of_type(&template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .find(|(_, alarm)| {
+            items(&properties(alarm)["Dimensions"])
+                .iter()
+                .any(|dimension| get_att(&dimension["Value"]).is_some_and(|(id, _)| id == queue))
+        })
+        .map(|(_, alarm)| alarm)
+        .expect("an alarm on the queue");
+    assert_eq!(alarm["Condition"].as_str(), Some("NativeRotationEnabled"));
+    assert_eq!(
+        properties(alarm)["MetricName"].as_str(),
+        Some("ApproximateNumberOfMessagesVisible")
+    );
 }
 
 /// The statements of a managed policy's document.

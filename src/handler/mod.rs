@@ -15,12 +15,13 @@ use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
+use crate::access::Permission;
 use crate::app::App;
 use crate::deadline::{DEFAULT_BUDGET, Deadline};
 use crate::keys::KeySource;
 use crate::metrics;
 use crate::operations::{
-    self, DECLARATIONS, Declaration, Operation, OperationError, Outcome, Ports, RequestParts, Tally,
+    self, AuditSubject, DECLARATIONS, Declaration, Operation, OperationError, Outcome, Ports, RequestParts, Tally,
 };
 use crate::problem::Problem;
 use crate::secrets::SecretStore;
@@ -203,12 +204,21 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
         }
     };
     let Declaration { name, tally, .. } = operation.declaration();
+    let subject = operation.audit_subject();
     let ports = Ports {
         graph: app.graph.as_ref(),
         keys: &app.keys,
     };
+    // A rotator who is not also a reader learns what the regenerate did, not the key (issue 21).
+    let reads_key = caller
+        .arn
+        .as_deref()
+        .is_some_and(|arn| app.access.allows(arn, Permission::ReadKey));
     match operations::run(ports, operation, deadline).await {
-        Ok(answer) => {
+        Ok(mut answer) => {
+            if !reads_key {
+                answer.outcome.withhold_key();
+            }
             count(*tally, "ok");
             if let Outcome::Regenerated(regenerated) = &answer.outcome
                 && regenerated.concurrent_regenerate_won
@@ -226,6 +236,8 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
                 source_ip = caller.source_ip(),
                 user_agent = caller.user_agent(),
                 operation = name,
+                server_ids = subject.server_ids.as_str(),
+                activation_mode = subject.activation_mode,
                 outcome = "ok",
                 graph_request_id = answer.graph_request_id.as_deref().unwrap_or(""),
                 "key operation"
@@ -235,7 +247,7 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
         Err(error) => {
             count(*tally, "failed");
             let problem = Problem::from(&error).with_request_id(request_id);
-            log_failure(request_id, caller, name, &error, &problem);
+            log_failure(request_id, caller, name, &subject, &error, &problem);
             problem_response(&problem)
         }
     }
@@ -278,7 +290,14 @@ fn count(tally: Tally, outcome: &str) {
     }
 }
 
-fn log_failure(request_id: &str, caller: &Caller, operation: &str, error: &OperationError, problem: &Problem) {
+fn log_failure(
+    request_id: &str,
+    caller: &Caller,
+    operation: &str,
+    subject: &AuditSubject,
+    error: &OperationError,
+    problem: &Problem,
+) {
     tracing::warn!(
         target: "audit",
         request_id,
@@ -287,10 +306,13 @@ fn log_failure(request_id: &str, caller: &Caller, operation: &str, error: &Opera
         source_ip = caller.source_ip(),
         user_agent = caller.user_agent(),
         operation,
+        server_ids = subject.server_ids.as_str(),
+        activation_mode = subject.activation_mode,
         outcome = "failed",
         status = problem.status,
         graph_request_id = problem.upstream_request_id.as_deref().unwrap_or(""),
         error = %error,
+        diagnosis = problem.full_detail.as_deref().unwrap_or(""),
         "key operation failed"
     );
 }

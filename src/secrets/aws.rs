@@ -181,6 +181,9 @@ fn classify<E: ProvideErrorMetadata, R>(error: SdkError<E, R>) -> StoreError {
             StoreError::Throttled
         }
         "ResourceExistsException" => StoreError::TokenConflict,
+        // "The request failed because it would exceed one of the Secrets Manager quotas" (botocore's
+        // model); for PutSecretValue, the versions of a secret.
+        "LimitExceededException" => StoreError::QuotaExceeded { message },
         "InternalServiceError" | "InternalFailure" | "ServiceUnavailable" => StoreError::Unavailable(code),
         _ => StoreError::Refused { code, message },
     }
@@ -197,6 +200,7 @@ impl SecretStore for AwsSecretStore {
         let request = match selector {
             VersionSelector::Current => request.version_stage(AWSCURRENT),
             VersionSelector::Pending(version_id) => request.version_id(version_id).version_stage(AWSPENDING),
+            VersionSelector::Version(version_id) => request.version_id(version_id),
         };
         let mut output = bounded(deadline, request.send()).await?;
         Ok(SecretValue {

@@ -30,6 +30,8 @@ pub enum VersionSelector<'a> {
     Current,
     /// The version `id`, only while it carries the AWSPENDING label.
     Pending(&'a str),
+    /// The version `id`, whatever its labels (the claim store's versions have none to name).
+    Version(&'a str),
 }
 
 /// The stage a newly written version takes.
