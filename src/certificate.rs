@@ -26,6 +26,8 @@ use x509_cert::Certificate;
 use x509_cert::der::{Decode as _, Encode as _};
 use zeroize::Zeroizing;
 
+pub use crate::upstream::{CertificateError, Part};
+
 /// How long an assertion is valid: MSAL's value. Each token request signs a new one.
 pub const ASSERTION_LIFETIME: Duration = Duration::from_secs(600);
 
@@ -34,58 +36,6 @@ pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jw
 
 /// Entra ID refuses certificate keys shorter than this.
 const MIN_KEY_BITS: usize = 2048;
-
-/// Which of the two PEM inputs an error is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Part {
-    Certificate,
-    PrivateKey,
-}
-
-/// Why a certificate credential cannot be used. Each message reads after the name of the input
-/// ("privateKeyPem holds an encrypted private key ...") and quotes none of it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CertificateError {
-    #[error("holds no PEM block (-----BEGIN ...-----)")]
-    NoPem(Part),
-    #[error("holds a PEM block that is not complete base64 between its BEGIN and END lines")]
-    BadPem(Part),
-    #[error("holds no CERTIFICATE block")]
-    NoCertificate,
-    #[error("holds a CERTIFICATE block that is not a valid X.509 certificate")]
-    BadCertificate,
-    #[error("holds no PRIVATE KEY (PKCS#8) or RSA PRIVATE KEY (PKCS#1) block")]
-    NoPrivateKey,
-    #[error("holds more than one private key; keep only the certificate's")]
-    SeveralPrivateKeys,
-    #[error("holds an encrypted private key; store it unencrypted (the secret itself is encrypted at rest)")]
-    EncryptedKey,
-    #[error("holds a private key that is not an RSA key in PKCS#8 or PKCS#1 form")]
-    BadPrivateKey,
-    #[error("holds a {bits}-bit RSA key; Entra ID requires at least 2048 bits")]
-    KeyTooSmall { bits: usize },
-    #[error("holds a private key that does not match the certificate's public key")]
-    KeyMismatch,
-    #[error("could not be used to sign the client assertion")]
-    Signing,
-}
-
-impl CertificateError {
-    /// The input at fault.
-    pub fn part(&self) -> Part {
-        match self {
-            CertificateError::NoPem(part) | CertificateError::BadPem(part) => *part,
-            CertificateError::NoCertificate | CertificateError::BadCertificate => Part::Certificate,
-            CertificateError::NoPrivateKey
-            | CertificateError::SeveralPrivateKeys
-            | CertificateError::EncryptedKey
-            | CertificateError::BadPrivateKey
-            | CertificateError::KeyTooSmall { .. }
-            | CertificateError::KeyMismatch
-            | CertificateError::Signing => Part::PrivateKey,
-        }
-    }
-}
 
 /// A loaded certificate credential. `Debug` shows the thumbprint (public: Entra lists it) and
 /// nothing of the key. Not `Clone`: it is shared behind an `Arc`, so the key exists once.

@@ -13,10 +13,12 @@ use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::certificate::{CertificateError, ClientCertificate, Part};
+use crate::certificate::ClientCertificate;
 use crate::deadline::Deadline;
 use crate::federation::WebIdentitySource;
-use crate::secrets::{SecretStore, StoreError, VersionSelector};
+use crate::secrets::{SecretStore, VersionSelector};
+pub use crate::upstream::CredentialsError;
+use crate::upstream::Part;
 
 /// The app registration that calls Graph. `Debug` redacts the secret and the key.
 #[derive(Debug, Clone)]
@@ -41,40 +43,6 @@ pub enum ClientCredential {
 /// The secret's field names for the two PEM inputs.
 const CERTIFICATE_FIELD: &str = "certificatePem";
 const PRIVATE_KEY_FIELD: &str = "privateKeyPem";
-
-#[derive(Debug, thiserror::Error)]
-pub enum CredentialsError {
-    #[error("the credentials secret {secret_id} could not be read: {source}")]
-    Unreadable { secret_id: String, source: StoreError },
-    #[error("the credentials secret {secret_id} holds binary data; it must hold a JSON SecretString")]
-    NotText { secret_id: String },
-    #[error("the credentials secret {secret_id} is not a JSON object")]
-    NotJson { secret_id: String },
-    #[error("the credentials secret {secret_id} has no field {field}, or it is empty")]
-    MissingField { secret_id: String, field: &'static str },
-    #[error("the credentials secret {secret_id} has a field {field} that is not a string")]
-    NotAString { secret_id: String, field: &'static str },
-    #[error("the credentials secret {secret_id} has a field {field} that is not a valid {expected}")]
-    Malformed {
-        secret_id: String,
-        field: &'static str,
-        expected: &'static str,
-    },
-    #[error(
-        "the credentials secret {secret_id} holds no credential: set clientSecret, or certificatePem and privateKeyPem"
-    )]
-    NoCredential { secret_id: String },
-    #[error(
-        "the credentials secret {secret_id} holds both clientSecret and certificatePem/privateKeyPem; keep exactly one credential"
-    )]
-    BothCredentials { secret_id: String },
-    #[error("the credentials secret {secret_id}: {field} {source}")]
-    Certificate {
-        secret_id: String,
-        field: &'static str,
-        source: CertificateError,
-    },
-}
 
 /// Whether `tenant_id` can go into the token URL's path without changing it.
 pub fn tenant_id_is_path_safe(tenant_id: &str) -> bool {

@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::deadline::Deadline;
+use crate::problem::Problem;
 use crate::secrets::{NewVersionStage, SecretStore, StoreError, StoredVersion, VersionSelector};
 use crate::upstream::GraphError;
 
@@ -423,6 +424,22 @@ fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+impl From<&KeyError> for Problem {
+    fn from(error: &KeyError) -> Self {
+        match error {
+            KeyError::Graph(graph) => Problem::from(graph),
+            KeyError::Store { source, .. } => source.key_store_problem(error.to_string()),
+            KeyError::NotStored {
+                source,
+                graph_request_id,
+                ..
+            } => source
+                .key_store_problem(error.to_string())
+                .with_graph_request_id(graph_request_id.as_ref()),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -22,7 +22,6 @@ pub mod federation;
 pub(crate) mod gate;
 pub mod graph;
 pub mod handler;
-pub mod health;
 pub mod keys;
 pub mod logging;
 pub mod metrics;

@@ -6,6 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use graph_sim::Endpoint;
+use mdi_sensor_key::access::Permission;
+use mdi_sensor_key::operations::{Body, DECLARATIONS};
 use serde_json::{Value, json};
 
 fn request(method: &str, path: &str, caller: Option<&str>, body: Option<&str>, base64: bool) -> lambda_http::Request {
@@ -66,6 +69,51 @@ async fn every_method_on_every_path_gets_200_405_or_404_and_routes_match_exactly
         }
     }
     assert_eq!(world.sim.keys_generated(), 1, "only the one exact POST regenerated");
+}
+
+/// Every declared operation, through its own route, refuses a caller who is not on its list with
+/// `403 forbidden` naming the list's permission, before anything upstream is asked. The routes
+/// come from the declarations, so a new operation is covered the day it is declared.
+#[tokio::test]
+async fn every_declared_operation_refuses_a_caller_off_its_list_before_anything_upstream() {
+    let stranger = "arn:aws:iam::123456789012:user/stranger";
+    let activators = "arn:aws:iam::123456789012:role/sensor-activator";
+    let world = world(Setup {
+        extra_env: vec![("SENSOR_ACTIVATORS", activators.to_owned())],
+        ..Setup::default()
+    })
+    .await;
+    for declaration in DECLARATIONS {
+        let path = declaration.path.replace("{host}", "DC1.contoso.com");
+        let body = (declaration.body == Body::Json).then_some(r#"{"serverIds":["a1"],"activationMode":"manual"}"#);
+        // Readers are on no write's list; rotators and activators are on no read's.
+        let mut off_list = vec![stranger];
+        match declaration.permission {
+            Permission::ReadKey => off_list.extend([ROTATOR, activators]),
+            Permission::RegenerateKey => off_list.extend([READER, activators]),
+            Permission::ActivateSensors => off_list.extend([READER, ROTATOR]),
+        }
+        for caller in off_list {
+            let reply = call(
+                &world.app,
+                request(declaration.method.as_str(), &path, Some(caller), body, false),
+            )
+            .await;
+            assert_eq!(reply.status, 403, "{} by {caller}: {}", declaration.name, reply.json);
+            let problem = &reply.json;
+            assert_eq!(problem["type"], "tag:mdi-sensor-key,2026:problem/forbidden");
+            assert!(
+                problem["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains(declaration.permission.name()),
+                "{}: {problem}",
+                declaration.name
+            );
+        }
+    }
+    assert!(world.sim.requests().is_empty(), "nothing reached Graph");
+    assert_eq!(world.sim.calls(Endpoint::Token), 0, "nor Entra");
 }
 
 #[tokio::test]

@@ -629,6 +629,38 @@ async fn regenerate_prints_the_new_key_and_with_store_keeps_the_key_secret_in_st
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_regenerate_stores_nothing_even_with_a_credentials_secret_and_a_key_secret_at_hand() {
+    // Secrets Manager is reached anyway (for the credentials), and SENSOR_KEY_SECRET_ID names the
+    // key secret: only --store may write it.
+    let world = world(Setup::default()).await;
+    let old_key = world.sim.current_key();
+    let mut env = aws_env();
+    env.push(("AZURE_AUTHORITY_HOST", world.sim.authority_url()));
+    env.push(("SENSOR_KEY_SECRET_ID", world.key_secret.clone()));
+
+    let run = run_with(
+        &world,
+        &[
+            "regenerate",
+            "--json",
+            "--credentials-secret",
+            &world.credentials_secret,
+        ],
+        env,
+    )
+    .await;
+
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_ne!(world.sim.current_key(), old_key, "regenerated at Graph");
+    assert_eq!(run.json()["stored"], Value::Null);
+    assert_eq!(
+        stored_key(&world.moto, &world.key_secret).await,
+        old_key,
+        "nothing stored"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotate_rotates_the_stored_key_and_prints_a_summary_without_the_key() {
     let world = world(Setup::default()).await;
     let old_key = world.sim.current_key();

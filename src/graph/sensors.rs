@@ -21,7 +21,7 @@ use super::{
 use crate::candidates::{ActivationMode, ActivationModeAnswer, CandidateList, SensorCandidate, ServerIds};
 use crate::credentials::CredentialsProvider;
 use crate::deadline::Deadline;
-use crate::health::{HealthIssue, HealthIssuesAnswer};
+use crate::sensors::health::{HealthIssue, HealthIssuesAnswer};
 use crate::sensors::{DeploymentPackage, PackageAnswer, Sensor, SensorSource, SensorsAnswer};
 
 const PACKAGE: &str = GET_PACKAGE.path;

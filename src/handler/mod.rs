@@ -1,30 +1,32 @@
 //! The Lambda adapter, and the only module that knows `lambda_http`: turns an invocation into an
 //! operation, and the operation's result into a response.
 //!
-//! HTTP requests (Function URL / HTTP API v2, REST API v1) are routed on their exact path; every
-//! other event arrives as `RequestContext::PassThrough` and goes to [`events`], so an HTTP caller
-//! can never reach the rotation branch.
+//! HTTP requests (Function URL / HTTP API v2, REST API v1) are routed on their exact path, from the
+//! operations' declarations ([`crate::operations::DECLARATIONS`]): this module names no operation.
+//! Every other event arrives as `RequestContext::PassThrough` and goes to [`events`], so an HTTP
+//! caller can never reach the rotation branch.
 
 mod events;
-mod query;
+mod refusal;
 mod sanitize;
 
-use lambda_http::http::{StatusCode, header};
+use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
-use crate::access::Permission;
 use crate::app::App;
-use crate::candidates;
 use crate::deadline::{DEFAULT_BUDGET, Deadline};
-use crate::keys::{KeySource, Trigger};
+use crate::keys::KeySource;
 use crate::metrics;
-use crate::operations::{self, Operation, OperationError, Outcome, Tally};
-use crate::problem::{Problem, RequestError};
+use crate::operations::{
+    self, DECLARATIONS, Declaration, Operation, OperationError, Outcome, Ports, RequestParts, Tally,
+};
+use crate::problem::Problem;
 use crate::secrets::SecretStore;
 use crate::sensors::SensorSource;
 
 pub use events::EventError;
+pub use refusal::RequestError;
 pub use sanitize::make_convertible;
 
 /// Larger bodies are refused before anything else is read from them.
@@ -120,113 +122,25 @@ impl Caller {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
-    ReadKey,
-    RegenerateKey,
-    SensorPackage,
-    InstallBundle,
-    ListSensors,
-    SensorVerdict,
-    SensorHealthIssues,
-    ListSensorCandidates,
-    ActivationMode,
-    SetActivationMode,
-    ActivateSensors,
-}
-
-impl Route {
-    /// The allow-list that guards the route, known before its input is parsed, so a caller off
-    /// the list learns nothing about its input (a test holds it to the operation's own).
-    fn permission(self) -> Permission {
-        match self {
-            Route::RegenerateKey => Permission::RegenerateKey,
-            Route::ActivateSensors | Route::SetActivationMode => Permission::ActivateSensors,
-            _ => Permission::ReadKey,
+/// The declaration whose route `path` and `method` are, with the path's `{host}` segment; `404`
+/// when no declaration has the path, `405` with the methods it takes when none has the method.
+fn route<'a>(path: &'a str, method: &Method) -> Result<(&'static Declaration, Option<&'a str>), RequestError> {
+    if path == sanitize::MALFORMED_REQUEST_PATH {
+        return Err(RequestError::BadRequest("the request's URL or headers are malformed"));
+    }
+    let mut allowed: Vec<&str> = Vec::new();
+    for declaration in DECLARATIONS {
+        if let Some(host) = declaration.matches_path(path) {
+            if declaration.method == method {
+                return Ok((declaration, host));
+            }
+            allowed.push(declaration.method.as_str());
         }
     }
-}
-
-/// Routes match exactly: no normalisation, so `/sensor-key/`, `//sensor-key` or `/Sensor-Key`
-/// are simply unknown.
-fn route(path: &str, method: &lambda_http::http::Method) -> Result<Route, RequestError> {
-    use lambda_http::http::Method;
-    match (path, method) {
-        ("/sensor-key", &Method::GET) => Ok(Route::ReadKey),
-        ("/sensor-key", _) => Err(RequestError::MethodNotAllowed("GET")),
-        ("/sensor-key/regenerate", &Method::POST) => Ok(Route::RegenerateKey),
-        ("/sensor-key/regenerate", _) => Err(RequestError::MethodNotAllowed("POST")),
-        (sanitize::MALFORMED_REQUEST_PATH, _) => {
-            Err(RequestError::BadRequest("the request's URL or headers are malformed"))
-        }
-        ("/sensor-package", &Method::GET) => Ok(Route::SensorPackage),
-        ("/sensor-install-bundle", &Method::GET) => Ok(Route::InstallBundle),
-        ("/sensors", &Method::GET) => Ok(Route::ListSensors),
-        ("/sensor-candidates", &Method::GET) => Ok(Route::ListSensorCandidates),
-        ("/sensor-candidates", _) => Err(RequestError::MethodNotAllowed("GET")),
-        ("/sensor-candidates/activate", &Method::POST) => Ok(Route::ActivateSensors),
-        ("/sensor-candidates/activate", _) => Err(RequestError::MethodNotAllowed("POST")),
-        ("/sensor-candidates/activation-mode", &Method::GET) => Ok(Route::ActivationMode),
-        ("/sensor-candidates/activation-mode", &Method::PUT) => Ok(Route::SetActivationMode),
-        ("/sensor-candidates/activation-mode", _) => Err(RequestError::MethodNotAllowed("GET, PUT")),
-        ("/sensor-package" | "/sensor-install-bundle" | "/sensors", _) => Err(RequestError::MethodNotAllowed("GET")),
-        (path, method) if verdict_segment(path).is_some() => match *method {
-            Method::GET => Ok(Route::SensorVerdict),
-            _ => Err(RequestError::MethodNotAllowed("GET")),
-        },
-        (path, method) if host_segment(path, HEALTH_ISSUES).is_some() => match *method {
-            Method::GET => Ok(Route::SensorHealthIssues),
-            _ => Err(RequestError::MethodNotAllowed("GET")),
-        },
-        _ => Err(RequestError::NotFound),
+    match allowed.is_empty() {
+        true => Err(RequestError::NotFound),
+        false => Err(RequestError::MethodNotAllowed(allowed.join(", "))),
     }
-}
-
-/// The `{displayName}` of `/sensors/{displayName}/verdict`, still percent-encoded.
-fn verdict_segment(path: &str) -> Option<&str> {
-    host_segment(path, "/verdict")
-}
-
-const HEALTH_ISSUES: &str = "/health-issues";
-
-/// The `{host}` of `/sensors/{host}{suffix}`, still percent-encoded.
-fn host_segment<'a>(path: &'a str, suffix: &str) -> Option<&'a str> {
-    let segment = path.strip_prefix("/sensors/")?.strip_suffix(suffix)?;
-    (!segment.is_empty() && !segment.contains('/')).then_some(segment)
-}
-
-/// The route's operation with its input, from the path, the query string and (for the two
-/// activation writes) the JSON body; unknown query parameters are ignored, unknown body members
-/// refused.
-fn operation(route: Route, request: &Request) -> Result<Operation, RequestError> {
-    let query = request.query_string_parameters_ref();
-    let values = |name: &str| query.and_then(|query| query.all(name)).unwrap_or_default();
-    Ok(match route {
-        Route::ReadKey => Operation::ReadKey,
-        Route::RegenerateKey => Operation::RegenerateKey { trigger: Trigger::Api },
-        Route::SensorPackage => Operation::ReadSensorPackage,
-        Route::InstallBundle => Operation::ReadInstallBundle(query::install_options(values)?),
-        Route::ListSensors => Operation::ListSensors(query::sensor_filter(values)?),
-        Route::SensorVerdict => {
-            let segment = verdict_segment(request.raw_http_path()).ok_or(RequestError::NotFound)?;
-            Operation::SensorVerdict(query::host_from_path_segment(segment)?)
-        }
-        Route::SensorHealthIssues => {
-            let segment = host_segment(request.raw_http_path(), HEALTH_ISSUES).ok_or(RequestError::NotFound)?;
-            Operation::SensorHealthIssues(query::host_from_path_segment(segment)?)
-        }
-        Route::ListSensorCandidates => Operation::ListSensorCandidates,
-        Route::ActivationMode => Operation::ReadActivationMode,
-        Route::ActivateSensors => Operation::ActivateSensors(candidates::activation_body(body_bytes(request.body())?)?),
-        Route::SetActivationMode => {
-            Operation::SetActivationMode(candidates::activation_mode_body(body_bytes(request.body())?)?)
-        }
-    })
-}
-
-/// Whether the route takes a JSON body (the activation writes); the others take none.
-fn takes_body(route: Route) -> bool {
-    matches!(route, Route::ActivateSensors | Route::SetActivationMode)
 }
 
 /// A body's bytes, at most [`MAX_BODY_BYTES`] of them.
@@ -298,11 +212,14 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
             return problem_response(&problem);
         }
     };
-    let name = operation.name();
-    let tally = operation.tally();
-    match operations::run(app.graph.as_ref(), &app.keys, operation, deadline).await {
+    let Declaration { name, tally, .. } = operation.declaration();
+    let ports = Ports {
+        graph: app.graph.as_ref(),
+        keys: &app.keys,
+    };
+    match operations::run(ports, operation, deadline).await {
         Ok(answer) => {
-            count(tally, "ok");
+            count(*tally, "ok");
             if let Outcome::Regenerated(regenerated) = &answer.outcome
                 && regenerated.concurrent_regenerate_won
             {
@@ -326,7 +243,7 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
             json_response(StatusCode::OK, "application/json", &answer.outcome)
         }
         Err(error) => {
-            count(tally, "failed");
+            count(*tally, "failed");
             let problem = Problem::from(&error).with_request_id(request_id);
             log_failure(request_id, caller, name, &error, &problem);
             problem_response(&problem)
@@ -341,16 +258,24 @@ fn admit<K: KeySource, S: SecretStore>(
     request: &Request,
     caller: Option<&str>,
 ) -> Result<Operation, RequestError> {
-    let route = route(request.raw_http_path(), request.method())?;
+    let (declaration, host) = route(request.raw_http_path(), request.method())?;
     let caller = caller.ok_or(RequestError::Unauthenticated)?;
-    let permission = route.permission();
+    let permission = declaration.permission;
     if !app.access.allows(caller, permission) {
         return Err(RequestError::NotAllowed(permission.name()));
     }
-    if !takes_body(route) {
-        check_empty_body(request.body())?;
-    }
-    operation(route, request)
+    let body = match declaration.body {
+        operations::Body::None => check_empty_body(request.body()).map(|()| &[][..])?,
+        operations::Body::Json => body_bytes(request.body())?,
+    };
+    let query = request.query_string_parameters_ref();
+    let values = |name: &str| query.and_then(|query| query.all(name)).unwrap_or_default();
+    let parts = RequestParts {
+        host,
+        query: &values,
+        body,
+    };
+    Ok((declaration.input)(&parts)?)
 }
 
 fn count(tally: Tally, outcome: &str) {
@@ -412,12 +337,15 @@ fn response(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lambda_http::http::Method;
+
+    fn routed(path: &str, method: &Method) -> Result<&'static str, RequestError> {
+        route(path, method).map(|(declaration, _)| declaration.name)
+    }
 
     #[test]
     fn routes_match_exactly() {
-        assert_eq!(route("/sensor-key", &Method::GET), Ok(Route::ReadKey));
-        assert_eq!(route("/sensor-key/regenerate", &Method::POST), Ok(Route::RegenerateKey));
+        assert_eq!(routed("/sensor-key", &Method::GET), Ok("read-key"));
+        assert_eq!(routed("/sensor-key/regenerate", &Method::POST), Ok("regenerate-key"));
         for path in [
             "/sensor-key/",
             "//sensor-key",
@@ -426,30 +354,37 @@ mod tests {
             "/%2e/sensor-key",
             "",
         ] {
-            assert_eq!(route(path, &Method::GET), Err(RequestError::NotFound), "{path}");
+            assert_eq!(routed(path, &Method::GET), Err(RequestError::NotFound), "{path}");
         }
         assert_eq!(
-            route("/sensor-key", &Method::POST),
-            Err(RequestError::MethodNotAllowed("GET"))
+            routed("/sensor-key", &Method::POST),
+            Err(RequestError::MethodNotAllowed("GET".into()))
         );
         assert_eq!(
-            route("/sensor-key/regenerate", &Method::GET),
-            Err(RequestError::MethodNotAllowed("POST"))
+            routed("/sensor-key/regenerate", &Method::GET),
+            Err(RequestError::MethodNotAllowed("POST".into()))
+        );
+        assert_eq!(
+            routed(sanitize::MALFORMED_REQUEST_PATH, &Method::GET),
+            Err(RequestError::BadRequest("the request's URL or headers are malformed"))
         );
     }
 
     #[test]
     fn sensor_routes_match_exactly_and_take_only_get() {
-        assert_eq!(route("/sensor-package", &Method::GET), Ok(Route::SensorPackage));
-        assert_eq!(route("/sensor-install-bundle", &Method::GET), Ok(Route::InstallBundle));
-        assert_eq!(route("/sensors", &Method::GET), Ok(Route::ListSensors));
+        assert_eq!(routed("/sensor-package", &Method::GET), Ok("read-sensor-package"));
         assert_eq!(
-            route("/sensors/DC1%2Ex/verdict", &Method::GET),
-            Ok(Route::SensorVerdict)
+            routed("/sensor-install-bundle", &Method::GET),
+            Ok("read-install-bundle")
+        );
+        assert_eq!(routed("/sensors", &Method::GET), Ok("list-sensors"));
+        assert_eq!(
+            route("/sensors/DC1%2Ex/verdict", &Method::GET).map(|(declaration, host)| (declaration.name, host)),
+            Ok(("sensor-verdict", Some("DC1%2Ex")))
         );
         assert_eq!(
-            route("/sensors/dc1.contoso.com/health-issues", &Method::GET),
-            Ok(Route::SensorHealthIssues)
+            routed("/sensors/dc1.contoso.com/health-issues", &Method::GET),
+            Ok("sensor-health-issues")
         );
         for path in [
             "/sensors/",
@@ -461,7 +396,7 @@ mod tests {
             "/sensors/a/Health-Issues",
             "/Sensors",
         ] {
-            assert_eq!(route(path, &Method::GET), Err(RequestError::NotFound), "{path}");
+            assert_eq!(routed(path, &Method::GET), Err(RequestError::NotFound), "{path}");
         }
         for path in [
             "/sensor-package",
@@ -470,81 +405,93 @@ mod tests {
             "/sensors/DC1/health-issues",
         ] {
             assert_eq!(
-                route(path, &Method::POST),
-                Err(RequestError::MethodNotAllowed("GET")),
+                routed(path, &Method::POST),
+                Err(RequestError::MethodNotAllowed("GET".into())),
                 "{path}"
             );
         }
-        assert_eq!(
-            Route::ListSensors.permission(),
-            Permission::ReadKey,
-            "KEY_READERS guards it"
-        );
     }
 
     #[test]
-    fn candidate_routes_match_exactly_and_only_the_writes_take_a_body_and_need_activators() {
+    fn candidate_routes_match_exactly_and_a_path_with_two_methods_allows_both() {
+        assert_eq!(routed("/sensor-candidates", &Method::GET), Ok("list-sensor-candidates"));
         assert_eq!(
-            route("/sensor-candidates", &Method::GET),
-            Ok(Route::ListSensorCandidates)
+            routed("/sensor-candidates/activate", &Method::POST),
+            Ok("activate-sensors")
         );
         assert_eq!(
-            route("/sensor-candidates/activate", &Method::POST),
-            Ok(Route::ActivateSensors)
+            routed("/sensor-candidates/activation-mode", &Method::GET),
+            Ok("read-activation-mode")
         );
         assert_eq!(
-            route("/sensor-candidates/activation-mode", &Method::GET),
-            Ok(Route::ActivationMode)
+            routed("/sensor-candidates/activation-mode", &Method::PUT),
+            Ok("set-activation-mode")
         );
         assert_eq!(
-            route("/sensor-candidates/activation-mode", &Method::PUT),
-            Ok(Route::SetActivationMode)
-        );
-        assert_eq!(
-            route("/sensor-candidates/activation-mode", &Method::POST),
-            Err(RequestError::MethodNotAllowed("GET, PUT"))
+            routed("/sensor-candidates/activation-mode", &Method::POST),
+            Err(RequestError::MethodNotAllowed("GET, PUT".into()))
         );
         for path in [
             "/sensor-candidates/",
             "/sensor-candidates/activate/",
             "/Sensor-Candidates",
         ] {
-            assert_eq!(route(path, &Method::GET), Err(RequestError::NotFound), "{path}");
-        }
-        for route in [Route::ActivateSensors, Route::SetActivationMode] {
-            assert!(takes_body(route));
-            assert_eq!(route.permission(), Permission::ActivateSensors);
-        }
-        for route in [
-            Route::ListSensorCandidates,
-            Route::ActivationMode,
-            Route::ReadKey,
-            Route::RegenerateKey,
-        ] {
-            assert!(!takes_body(route), "{route:?} keeps refusing bodies");
+            assert_eq!(routed(path, &Method::GET), Err(RequestError::NotFound), "{path}");
         }
     }
 
-    #[test]
-    fn a_routes_permission_is_its_operations_whatever_the_input() {
-        for (name, route) in [
-            ("get-key.json", Route::ReadKey),
-            ("regenerate.json", Route::RegenerateKey),
-            ("get-sensor-package.json", Route::SensorPackage),
-            ("get-install-bundle.json", Route::InstallBundle),
-            ("get-sensors.json", Route::ListSensors),
-            ("get-sensor-verdict.json", Route::SensorVerdict),
-            ("get-sensor-health-issues.json", Route::SensorHealthIssues),
-            ("get-sensor-candidates.json", Route::ListSensorCandidates),
-            ("activate-sensors.json", Route::ActivateSensors),
-            ("set-activation-mode.json", Route::SetActivationMode),
-        ] {
-            let text = std::fs::read_to_string(format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    /// Each HTTP event of events/, converted as Lambda delivers it.
+    fn event_fixtures() -> Vec<(String, Request)> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
+        let mut fixtures = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            if !text.contains("\"requestContext\"") {
+                continue;
+            }
             let mut event: lambda_http::request::LambdaRequest = serde_json::from_str(&text).unwrap();
             make_convertible(&mut event);
-            let request: Request = event.into();
-            let operation = operation(route, &request).unwrap();
-            assert_eq!(route.permission(), operation.permission(), "{name}");
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            fixtures.push((name, event.into()));
+        }
+        fixtures
+    }
+
+    #[test]
+    fn every_declared_operation_has_an_event_fixture_and_its_input_makes_that_operation() {
+        let fixtures = event_fixtures();
+        for declaration in DECLARATIONS {
+            let mut covered = false;
+            for (name, request) in &fixtures {
+                let Ok((routed, host)) = route(request.raw_http_path(), request.method()) else {
+                    continue;
+                };
+                if routed.name != declaration.name {
+                    continue;
+                }
+                let body = body_bytes(request.body()).unwrap();
+                let query = request.query_string_parameters_ref();
+                let values = |name: &str| query.and_then(|query| query.all(name)).unwrap_or_default();
+                let parts = RequestParts {
+                    host,
+                    query: &values,
+                    body,
+                };
+                let operation = (declaration.input)(&parts).unwrap_or_else(|error| panic!("{name}: {error}"));
+                assert!(
+                    operation.name() == declaration.name,
+                    "{name}: {} makes {:?}",
+                    declaration.name,
+                    operation
+                );
+                covered = true;
+            }
+            assert!(
+                covered,
+                "{}: add an events/ fixture for {} {}",
+                declaration.name, declaration.method, declaration.path
+            );
         }
     }
 

@@ -1,10 +1,18 @@
 //! The command line, declared with clap's derive: every command has `--help`, and every value
 //! that reaches Graph or an installer's command line is validated here by the library's own
-//! parsers, so a bad value is a usage error (exit 2) before anything is sent.
+//! parsers, so a bad value is a usage error (exit 2) before anything is sent. An operation's
+//! command takes its name and help from the operation's declaration ([`mdi_sensor_key::operations`]);
+//! this module adds its arguments and turns the command into the operation ([`Command::request`]).
 
 use clap::builder::NonEmptyStringValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use mdi_sensor_key::sensors::{HostName, KeyFilePath, ProxyUrl};
+use mdi_sensor_key::candidates::{ActivationMode, ServerIds};
+use mdi_sensor_key::keys::Trigger;
+use mdi_sensor_key::operations::{
+    Operation, activate_sensors, list_sensor_candidates, list_sensors, read_activation_mode, read_install_bundle,
+    read_key, read_sensor_package, regenerate_key, sensor_health_issues, sensor_verdict,
+};
+use mdi_sensor_key::sensors::{HostName, InstallOptions, KeyFilePath, ProxyUrl, SensorFilter};
 
 /// Shown under every command's `--help`, and in docs/cli.md.
 pub const EXIT_CODES: &str = "\
@@ -143,11 +151,9 @@ impl ApiVersionArg {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print the sensor deployment access key, read live from Graph
-    #[command(after_help = EXIT_CODES)]
+    #[command(name = read_key::DECLARATION.command, about = read_key::DECLARATION.about, after_help = EXIT_CODES)]
     Get,
-    /// Regenerate the key at Graph (the old one stops working at once) and print the new one
-    #[command(after_help = EXIT_CODES)]
+    #[command(name = regenerate_key::DECLARATION.command, about = regenerate_key::DECLARATION.about, after_help = EXIT_CODES)]
     Regenerate {
         /// Also store the new key in --key-secret as AWSCURRENT (the old stays as AWSPREVIOUS)
         #[arg(long)]
@@ -167,11 +173,9 @@ pub enum Command {
         #[arg(long, value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
         app_id: String,
     },
-    /// Print the sensor installer's download URL and version
-    #[command(after_help = EXIT_CODES)]
+    #[command(name = read_sensor_package::DECLARATION.command, about = read_sensor_package::DECLARATION.about, after_help = EXIT_CODES)]
     Package,
-    /// Print what an installer needs: the key, the package and the install command line
-    #[command(after_help = EXIT_CODES)]
+    #[command(name = read_install_bundle::DECLARATION.command, about = read_install_bundle::DECLARATION.about, after_help = EXIT_CODES)]
     Bundle {
         /// Add DelayedUpdate=true: the sensor takes updates after the other sensors
         #[arg(long)]
@@ -184,15 +188,13 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         access_key_file: Option<KeyFilePath>,
     },
-    /// List the tenant's sensors, each with a verdict: healthy, installing or unhealthy
-    #[command(after_help = EXIT_CODES)]
+    #[command(name = list_sensors::DECLARATION.command, about = list_sensors::DECLARATION.about, after_help = EXIT_CODES)]
     Sensors {
         /// Only sensors of this domain (exact, ignoring case)
         #[arg(long, value_name = "DOMAIN", value_parser = NonEmptyStringValueParser::new())]
         domain: Option<String>,
     },
-    /// Print the verdict on one sensor: healthy, installing, unhealthy or missing
-    #[command(after_help = EXIT_CODES)]
+    #[command(name = sensor_verdict::DECLARATION.command, about = sensor_verdict::DECLARATION.about, after_help = EXIT_CODES)]
     Verdict {
         /// The server's short name (DC1) or fully qualified name (dc1.contoso.com); a short name
         /// that several domains have is refused (exit 2)
@@ -204,29 +206,22 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", value_parser = crate::wait::parse_duration)]
         wait: Option<std::time::Duration>,
     },
-    /// List the health issues (open, closed or suppressed) that name one server; needs the app
-    /// permission SecurityIdentitiesHealth.Read.All
-    #[command(name = "health-issues", after_help = EXIT_CODES)]
+    #[command(name = sensor_health_issues::DECLARATION.command, about = sensor_health_issues::DECLARATION.about, after_help = EXIT_CODES)]
     HealthIssues {
         /// The server's short name (DC1, matching the first label of an issue's DNS names) or
         /// fully qualified name (dc1.contoso.com)
         #[arg(value_name = "HOST")]
         host: HostName,
     },
-    /// List the servers (onboarded to Defender for Endpoint) that can run the v3 sensor without an
-    /// installer
-    #[command(after_help = EXIT_CODES)]
+    #[command(name = list_sensor_candidates::DECLARATION.command, about = list_sensor_candidates::DECLARATION.about, after_help = EXIT_CODES)]
     Candidates,
-    /// Activate the sensor on candidate servers (it deploys software on them); at most 100 ids,
-    /// none twice
-    #[command(after_help = EXIT_CODES)]
+    #[command(name = activate_sensors::DECLARATION.command, about = activate_sensors::DECLARATION.about, after_help = EXIT_CODES)]
     Activate {
         /// The candidates' ids (`id` in `candidates`)
         #[arg(value_name = "SERVER_ID", required = true, num_args = 1..)]
         server_ids: Vec<String>,
     },
-    /// Print the tenant's activation mode for candidates, or set it with --set
-    #[command(name = "activation-mode", after_help = EXIT_CODES)]
+    #[command(name = read_activation_mode::DECLARATION.command, about = read_activation_mode::DECLARATION.about, after_help = EXIT_CODES)]
     ActivationMode {
         /// manual: each server is activated on request; automated: every candidate is
         #[arg(long, value_name = "MODE", value_parser = ["manual", "automated"])]
@@ -240,25 +235,81 @@ pub enum Command {
     },
 }
 
+/// An operation as a command asks for it, with what the CLI adds to it.
+#[derive(Debug)]
+pub struct Request {
+    pub operation: Operation,
+    /// `regenerate --store`: store the new key in the key secret.
+    pub store: bool,
+    /// `verdict --wait`: ask again until the sensor is healthy or the time is up.
+    pub wait: Option<Wait>,
+}
+
+/// How long to wait for a host's sensor to turn healthy.
+#[derive(Debug)]
+pub struct Wait {
+    pub duration: std::time::Duration,
+    pub host: HostName,
+}
+
 impl Command {
-    /// The operation's name in the audit line.
-    pub fn name(&self) -> &'static str {
+    /// The command that needs `--key-secret`, named as the user typed it.
+    pub fn needs_key_secret(&self) -> Option<&'static str> {
         match self {
-            Command::Get => "read-key",
-            Command::Regenerate { .. } => "regenerate-key",
-            Command::Rotate => "rotate",
-            Command::FederationTrust { .. } => "federation-trust",
-            Command::Package => "read-sensor-package",
-            Command::Bundle { .. } => "read-install-bundle",
-            Command::Sensors { .. } => "list-sensors",
-            Command::Verdict { .. } => "sensor-verdict",
-            Command::HealthIssues { .. } => "sensor-health-issues",
-            Command::Candidates => "list-sensor-candidates",
-            Command::Activate { .. } => "activate-sensors",
-            Command::ActivationMode { set: None } => "read-activation-mode",
-            Command::ActivationMode { set: Some(_) } => "set-activation-mode",
-            Command::Completions { .. } => "completions",
+            Command::Regenerate { store: true } => Some("regenerate --store"),
+            Command::Rotate => Some("rotate"),
+            _ => None,
         }
+    }
+
+    /// The operation the command asks for; `Err` names the command that is none (rotate,
+    /// federation-trust, completions) or the value the library refused.
+    pub fn request(self) -> Result<Request, String> {
+        let plain = |operation| Request {
+            operation,
+            store: false,
+            wait: None,
+        };
+        Ok(match self {
+            Command::Get => plain(Operation::ReadKey(())),
+            Command::Regenerate { store } => Request {
+                store,
+                ..plain(Operation::RegenerateKey(Trigger::Cli))
+            },
+            Command::Package => plain(Operation::ReadSensorPackage(())),
+            Command::Bundle {
+                delayed_update,
+                proxy_url,
+                access_key_file,
+            } => plain(Operation::ReadInstallBundle(InstallOptions {
+                delayed_update,
+                proxy_url,
+                access_key_file,
+            })),
+            Command::Sensors { domain } => plain(Operation::ListSensors(SensorFilter {
+                domain_name: domain,
+                host: None,
+            })),
+            Command::Verdict { host, wait } => Request {
+                wait: wait.map(|duration| Wait {
+                    duration,
+                    host: host.clone(),
+                }),
+                ..plain(Operation::SensorVerdict(host))
+            },
+            Command::HealthIssues { host } => plain(Operation::SensorHealthIssues(host)),
+            Command::Candidates => plain(Operation::ListSensorCandidates(())),
+            Command::Activate { server_ids } => plain(Operation::ActivateSensors(
+                ServerIds::parse(&server_ids).map_err(|error| error.to_string())?,
+            )),
+            Command::ActivationMode { set: None } => plain(Operation::ReadActivationMode(())),
+            Command::ActivationMode { set: Some(mode) } => plain(Operation::SetActivationMode(
+                mode.parse::<ActivationMode>().map_err(|error| error.to_string())?,
+            )),
+            Command::Rotate => return Err("internal: rotate is not an operation".into()),
+            Command::FederationTrust { .. } => return Err("internal: federation-trust is not an operation".into()),
+            Command::Completions { .. } => return Err("internal: completions is not an operation".into()),
+        })
     }
 }
 
@@ -276,6 +327,47 @@ mod tests {
             "SecurityIdentitiesSensors.Read.All",
         ] {
             assert!(help.contains(permission), "{permission}");
+        }
+    }
+
+    #[test]
+    fn every_declared_operation_has_its_command_with_its_declared_help() {
+        let cli = Cli::command();
+        for declaration in mdi_sensor_key::operations::DECLARATIONS {
+            let command = cli
+                .find_subcommand(declaration.command)
+                .unwrap_or_else(|| panic!("{}: no command {}", declaration.name, declaration.command));
+            let about = command.get_about().map(ToString::to_string).unwrap_or_default();
+            // One command may stand for a read and its write (`activation-mode [--set]`): its help
+            // is one of theirs.
+            let shared: Vec<&str> = mdi_sensor_key::operations::DECLARATIONS
+                .iter()
+                .filter(|other| other.command == declaration.command)
+                .map(|other| other.about)
+                .collect();
+            assert!(shared.contains(&about.as_str()), "{}: {about}", declaration.name);
+        }
+    }
+
+    #[test]
+    fn each_command_asks_for_the_operation_it_is_declared_for() {
+        for (args, name) in [
+            (&["get"][..], "read-key"),
+            (&["regenerate"], "regenerate-key"),
+            (&["package"], "read-sensor-package"),
+            (&["bundle"], "read-install-bundle"),
+            (&["sensors"], "list-sensors"),
+            (&["verdict", "DC1"], "sensor-verdict"),
+            (&["health-issues", "DC1"], "sensor-health-issues"),
+            (&["candidates"], "list-sensor-candidates"),
+            (&["activation-mode"], "read-activation-mode"),
+            (&["activate", "a1"], "activate-sensors"),
+            (&["activation-mode", "--set", "manual"], "set-activation-mode"),
+        ] {
+            let cli = Cli::try_parse_from(["mdi-sensor-key"].iter().chain(args)).unwrap();
+            let request = cli.command.request().unwrap();
+            assert_eq!(request.operation.name(), name, "{args:?}");
+            assert_eq!(request.operation.declaration().command, args[0], "{args:?}");
         }
     }
 

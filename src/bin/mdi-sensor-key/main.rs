@@ -25,23 +25,23 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::config::ProvideCredentials as _;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
-use mdi_sensor_key::candidates::{ActivationMode, SensorCandidate, ServerIds};
+use mdi_sensor_key::candidates::SensorCandidate;
 use mdi_sensor_key::credentials::{CredentialsCache, StaticCredentials};
 use mdi_sensor_key::deadline::Deadline;
 use mdi_sensor_key::graph::{GraphClient, GraphSession, RetryPolicy};
-use mdi_sensor_key::health::{Explanation, HealthIssue, IssueSummary};
 use mdi_sensor_key::keys::{KeyService, Trigger};
 use mdi_sensor_key::metrics;
-use mdi_sensor_key::operations::{self, Operation, Outcome};
+use mdi_sensor_key::operations::{self, Outcome, Ports};
 use mdi_sensor_key::rotation::{RotationRequest, Rotator};
 use mdi_sensor_key::secrets::AwsSecretStore;
 use mdi_sensor_key::secrets::http::{ReqwestHttpClient, reqwest_client};
-use mdi_sensor_key::sensors::{InstallOptions, SensorFilter, SensorList};
+use mdi_sensor_key::sensors::SensorList;
+use mdi_sensor_key::sensors::health::{Explanation, HealthIssue, IssueSummary};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use tracing_subscriber::EnvFilter;
 
-use args::{Cli, Command};
+use args::{Cli, Command, Request};
 use exit::Failure;
 use output::{Report, columns, or_dash, pairs};
 use settings::{CliCredentials, CredentialsSource, Settings};
@@ -89,12 +89,7 @@ fn main() -> ExitCode {
 
 /// Combinations clap's declarations cannot express; a usage error (exit 2) like clap's own.
 fn check_usage(cli: &Cli) {
-    let needs_key_secret = match cli.command {
-        Command::Regenerate { store: true } => Some("regenerate --store"),
-        Command::Rotate => Some("rotate"),
-        _ => None,
-    };
-    if let (Some(command), None) = (needs_key_secret, &cli.global.key_secret) {
+    if let (Some(command), None) = (cli.command.needs_key_secret(), &cli.global.key_secret) {
         Cli::command()
             .error(
                 ErrorKind::MissingRequiredArgument,
@@ -129,15 +124,24 @@ async fn run(cli: Cli) -> Result<Report, Failure> {
     }
     let settings = Settings::new(&cli.global, |name| std::env::var(name).ok())?;
     let deadline = Deadline::after(Duration::from_secs(cli.global.timeout));
-    let needs_store = matches!(settings.credentials, CredentialsSource::Secret(_))
-        || matches!(cli.command, Command::Regenerate { store: true } | Command::Rotate);
+    let needs_store =
+        matches!(settings.credentials, CredentialsSource::Secret(_)) || cli.command.needs_key_secret().is_some();
     let store = match needs_store {
         true => Some(aws_store(deadline).await?),
         false => None,
     };
-    let session = session(&settings, store.clone())?;
-    let operation = cli.command.name();
-    let outcome = execute(cli.command, session, store, settings.key_secret, deadline).await;
+    let graph = Arc::new(session(&settings, store.clone())?);
+    let (operation, outcome) = match cli.command {
+        Command::Rotate => ("rotate", rotate(graph, store, settings.key_secret, deadline).await),
+        command => {
+            let request = command.request().map_err(Failure::Usage)?;
+            let name = request.operation.name();
+            (
+                name,
+                execute(request, graph, store, settings.key_secret, deadline).await,
+            )
+        }
+    };
     let user = audit_user(|name| std::env::var(name).ok());
     match &outcome {
         Ok((_, graph_request_id)) => tracing::info!(
@@ -256,63 +260,30 @@ fn session(settings: &Settings, store: Option<AwsSecretStore>) -> Result<Session
     Ok(GraphSession::with_credentials(client, credentials))
 }
 
-/// Runs the command; `Ok` carries the report and Graph's request id for the audit line.
+/// Runs the operation; `Ok` carries the report and Graph's request id for the audit line.
 async fn execute(
-    command: Command,
-    session: Session,
+    request: Request,
+    graph: Arc<Session>,
     store: Option<AwsSecretStore>,
     key_secret: Option<String>,
     deadline: Deadline,
 ) -> Result<(Report, Option<String>), Failure> {
-    let graph = Arc::new(session);
-    let operation = match command {
-        Command::Rotate => return rotate(graph, store, key_secret, deadline).await,
-        Command::FederationTrust { .. } | Command::Completions { .. } => {
-            return Err(Failure::Other(
-                "internal: this command runs before any Graph session is built".into(),
-            ));
-        }
-        Command::Get => Operation::ReadKey,
-        Command::Regenerate { .. } => Operation::RegenerateKey { trigger: Trigger::Cli },
-        Command::Package => Operation::ReadSensorPackage,
-        Command::Bundle {
-            delayed_update,
-            proxy_url,
-            access_key_file,
-        } => Operation::ReadInstallBundle(InstallOptions {
-            delayed_update,
-            proxy_url,
-            access_key_file,
-        }),
-        Command::Sensors { domain } => Operation::ListSensors(SensorFilter {
-            domain_name: domain,
-            host: None,
-        }),
-        Command::Verdict { host, wait: None } => Operation::SensorVerdict(host),
-        Command::Verdict { host, wait: Some(wait) } => {
-            let keys = KeyService::new(Arc::clone(&graph), None::<AwsSecretStore>, None);
-            let per_poll = deadline.remaining();
-            let (answer, verdict) = wait::wait_for(graph.as_ref(), &keys, &host, wait, per_poll).await?;
-            let mut report = report(&answer.outcome);
-            report.code = wait::exit_code(verdict);
-            return Ok((report, answer.graph_request_id));
-        }
-        Command::HealthIssues { host } => Operation::SensorHealthIssues(host),
-        Command::Candidates => Operation::ListSensorCandidates,
-        Command::Activate { server_ids } => Operation::ActivateSensors(
-            ServerIds::parse(&server_ids).map_err(|error| Failure::Usage(error.to_string()))?,
-        ),
-        Command::ActivationMode { set: None } => Operation::ReadActivationMode,
-        Command::ActivationMode { set: Some(mode) } => Operation::SetActivationMode(
-            mode.parse::<ActivationMode>()
-                .map_err(|error| Failure::Usage(error.to_string()))?,
-        ),
-    };
     // Only `regenerate --store` writes: check_usage made sure it has a key secret, and the other
     // commands are given none, whatever SENSOR_KEY_SECRET_ID says.
-    let stores = matches!(operation, Operation::RegenerateKey { .. }) && store.is_some();
+    let stores = request.store && store.is_some();
     let keys = KeyService::new(Arc::clone(&graph), store, key_secret.filter(|_| stores));
-    let answer = operations::run(graph.as_ref(), &keys, operation, deadline)
+    let ports = Ports {
+        graph: graph.as_ref(),
+        keys: &keys,
+    };
+    if let Some(wait) = request.wait {
+        let per_poll = deadline.remaining();
+        let (answer, verdict) = wait::wait_for(ports, request.operation, &wait, per_poll).await?;
+        let mut report = report(&answer.outcome);
+        report.code = wait::exit_code(verdict);
+        return Ok((report, answer.graph_request_id));
+    }
+    let answer = operations::run(ports, request.operation, deadline)
         .await
         .map_err(|error| Failure::from(&error))?;
     if let Outcome::Regenerated(regenerated) = &answer.outcome {

@@ -13,10 +13,13 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mdi_sensor_key::deadline::Deadline;
-use mdi_sensor_key::operations::{self, Answer, Operation, Outcome};
+use mdi_sensor_key::keys::KeySource;
+use mdi_sensor_key::operations::{self, Answer, Operation, Outcome, Ports};
+use mdi_sensor_key::secrets::SecretStore;
 use mdi_sensor_key::sensors::{HostName, SensorSource, Verdict};
 use tokio::time::Instant;
 
+use crate::args::Wait;
 use crate::exit::Failure;
 
 /// The longest wait accepted: a day.
@@ -79,28 +82,28 @@ impl Backoff {
     }
 }
 
-/// Polls the verdict on `host` until it is healthy or `wait` has passed; each poll gets
-/// `per_poll` to answer. The answer is the last verdict's.
+/// Asks for `verdict` (the verdict operation) until the sensor is healthy or `wait` has passed;
+/// each poll gets `per_poll` to answer. The answer is the last verdict's.
 pub async fn wait_for<G, K, S>(
-    graph: &G,
-    keys: &mdi_sensor_key::keys::KeyService<K, S>,
-    host: &HostName,
-    wait: Duration,
+    ports: Ports<'_, G, K, S>,
+    verdict: Operation,
+    wait: &Wait,
     per_poll: Duration,
 ) -> Result<(Answer, Verdict), Failure>
 where
-    G: SensorSource + mdi_sensor_key::keys::KeySource,
-    K: mdi_sensor_key::keys::KeySource,
-    S: mdi_sensor_key::secrets::SecretStore,
+    G: SensorSource + KeySource,
+    K: KeySource,
+    S: SecretStore,
 {
+    let host = &wait.host;
     let started = Instant::now();
-    let until = started + wait;
-    let mut backoff = Backoff::for_wait(wait);
+    let until = started + wait.duration;
+    let mut backoff = Backoff::for_wait(wait.duration);
     let progress = progress(host);
     let mut last: Option<(Answer, Verdict)> = None;
     loop {
         let deadline = Deadline::after(per_poll);
-        match operations::run(graph, keys, Operation::SensorVerdict(host.clone()), deadline).await {
+        match operations::run(ports, verdict.clone(), deadline).await {
             Ok(answer) => {
                 let verdict = match &answer.outcome {
                     Outcome::Verdict(verdict) => verdict.verdict,

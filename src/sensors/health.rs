@@ -12,7 +12,8 @@
 
 use serde::Serialize;
 
-use crate::sensors::{HostName, Sensor};
+use super::hosts::HostName;
+use super::model::Sensor;
 use crate::upstream::{Forbidden, GraphError};
 
 /// One health issue. Every field is optional or may be empty: the schema is lenient

@@ -1,51 +1,23 @@
-//! What can go wrong upstream (Entra ID, Microsoft Graph, STS), as the domain sees it: the error
-//! type the ports return and the ids an operator quotes to Microsoft. A module of its own so that
-//! the domain ([`crate::keys`], [`crate::sensors`]) and the adapter that produces these errors
-//! ([`crate::graph`]) both depend on it, and the domain never on the adapter.
+//! What can go wrong upstream (Entra ID, Microsoft Graph, STS, Secrets Manager) and with the
+//! credentials the function presents to them, as the domain sees it: the error types the ports
+//! return, and the problem each one is (in [`problem`]). A module of its own so that the domain
+//! ([`crate::keys`], [`crate::sensors`]) and the adapters that produce these errors
+//! ([`crate::graph`], [`crate::secrets`], [`crate::federation`], [`crate::credentials`]) all depend
+//! on it, and the domain never on an adapter. It imports only two leaves: the problem machinery and
+//! the cloud table.
+
+mod credentials;
+mod problem;
+mod store;
+mod sts;
 
 use std::time::Duration;
 
-use crate::certificate::CertificateError;
 use crate::cloud::{Cloud, TenantCloud};
-use crate::credentials::CredentialsError;
-use crate::federation::{FederationError, Trust};
-
-/// The ids an upstream answered with, so an operator can quote them to Microsoft support.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UpstreamIds {
-    /// Graph's `request-id`.
-    pub request_id: Option<String>,
-    /// The `client-request-id` we sent (Graph) or Entra's `correlation_id`.
-    pub client_request_id: Option<String>,
-    /// Entra's `correlation_id`.
-    pub correlation_id: Option<String>,
-}
-
-/// Which upstream a failure came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Upstream {
-    Entra,
-    Graph,
-}
-
-impl Upstream {
-    /// The short lower-case name used in problem documents and metrics.
-    pub fn slug(self) -> &'static str {
-        match self {
-            Upstream::Entra => "entra",
-            Upstream::Graph => "graph",
-        }
-    }
-}
-
-impl std::fmt::Display for Upstream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Upstream::Entra => "Entra ID",
-            Upstream::Graph => "Microsoft Graph",
-        })
-    }
-}
+pub use crate::problem::{Upstream, UpstreamIds};
+pub use credentials::{CertificateError, CredentialsError, Part};
+pub use store::StoreError;
+pub use sts::{FederationError, Trust};
 
 /// Why Entra refused to issue a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
