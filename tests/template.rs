@@ -2281,6 +2281,72 @@ fn the_three_caller_lists_refuse_every_malformed_list_that_issue_21_names() {
     }
 }
 
+/// One entry of a caller list, and whether it is well formed: the table both the template's
+/// `AllowedPattern` and the function's parser (`access::AllowList`) are held to.
+const ALLOW_LIST_ENTRIES: &[(&str, bool)] = &[
+    ("arn:aws:iam::123456789012:role/sensor-installer", true),
+    ("arn:aws:iam::123456789012:role/Sensor-Installer", true),
+    ("arn:aws:iam::123456789012:user/ops-*", true),
+    ("arn:aws:iam::123456789012:role/ops-*", true),
+    ("arn:aws:iam::123456789012:role/*", true),
+    ("arn:aws:iam::123456789012:role/team/ci-*", true),
+    ("arn:aws:iam::123456789012:user/a+b=c.d@e_f-g", true),
+    ("arn:aws:iam::123456789012:root", true),
+    ("arn:aws:sts::123456789012:assumed-role/ci-deployer/*", true),
+    ("arn:aws:sts::123456789012:assumed-role/ci-deployer/build-42", true),
+    ("arn:aws:sts::123456789012:federated-user/bob", true),
+    ("arn:aws-us-gov:iam::123456789012:role/sensor-installer", true),
+    ("arn:aws-iso-b:sts::123456789012:assumed-role/r/s", true),
+    // admits every principal
+    ("*", false),
+    ("arn:*", false),
+    ("arn:aws:*", false),
+    ("arn:aws:iam::123456789012:*", false),
+    // crosses an account id
+    ("arn:aws:iam::12345678901*", false),
+    ("arn:aws:iam::12345678901*:role/x", false),
+    ("arn:aws:iam::*:role/x", false),
+    ("arn:aws:iam::1234567890123:role/x", false),
+    // two ARNs joined by anything but a comma are one malformed entry
+    (
+        "arn:aws:iam::123456789012:role/a arn:aws:iam::123456789012:role/b",
+        false,
+    ),
+    (
+        "arn:aws:iam::123456789012:role/a;arn:aws:iam::123456789012:role/b",
+        false,
+    ),
+    // not a principal, or a wildcard outside a name
+    ("arn:aws:lambda:us-east-1:123456789012:function:x", false),
+    ("arn:aws:iam:us-east-1:123456789012:role/x", false),
+    ("arn:aws:iam::123456789012:group/admins", false),
+    ("arn:aws:iam::123456789012:r*/x", false),
+    ("arn:aws:sts::123456789012:assumed-role/x", false),
+    ("arn:aws:sts::123456789012:assumed-role/x/y/z", false),
+    ("arn:aws:sts::123456789012:federated-user/a/b", false),
+    ("arn:*:iam::123456789012:role/x", false),
+    ("arn:aws:iam::123456789012:role/", false),
+    ("arn:aws:iam::123456789012:role//x", false),
+    ("arn:aws:iam::123456789012:role/a?b", false),
+    ("arn:aws:iam::123456789012:role/a:b", false),
+];
+
+#[test]
+fn the_template_pattern_and_the_function_parser_agree_on_every_allow_list_entry() {
+    let pattern = allowed_pattern(&template(), "KeyReaders");
+    for (entry, good) in ALLOW_LIST_ENTRIES {
+        assert_eq!(pattern.is_match(entry), *good, "the template on {entry:?}");
+        let parsed = mdi_sensor_key::access::AllowList::parse(entry);
+        match good {
+            true => assert!(
+                parsed.dropped().is_empty() && parsed.len() == 1,
+                "the function dropped {entry:?}"
+            ),
+            false => assert_eq!(parsed.dropped(), &[1], "the function kept {entry:?}"),
+        }
+    }
+}
+
 #[test]
 fn key_secret_readers_take_a_star_only_as_a_whole_last_path_segment() {
     let pattern = allowed_pattern(&template(), "KeySecretReaders");

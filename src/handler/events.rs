@@ -27,6 +27,10 @@ pub enum EventError {
     Unrecognised(String),
     #[error("invalid {kind} event: {problem}")]
     Invalid { kind: &'static str, problem: String },
+    #[error(
+        "refused: a {arrival} does not come through the {door} door (FUNCTION_DOOR; docs/security.md, \"Two doors\")"
+    )]
+    WrongDoor { door: &'static str, arrival: &'static str },
     #[error("rotation failed: {error}{ids}", error = .0, ids = .0.graph_request_id().map(|id| format!(" (Graph request-id {id})")).unwrap_or_default())]
     Rotation(Box<RotationError>),
 }
@@ -37,6 +41,7 @@ impl From<EventError> for Diagnostic {
             EventError::Unrecognised(_) => "UnrecognisedEvent",
             EventError::Invalid { .. } => "InvalidEvent",
             EventError::Rotation(_) => "RotationFailed",
+            EventError::WrongDoor { .. } => "WrongDoor",
         };
         Diagnostic {
             error_type: error_type.into(),
