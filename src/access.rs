@@ -20,27 +20,29 @@
 /// One allow-list, parsed once from its comma-separated form.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AllowList {
-    entries: Vec<Principal>,
+    entries: Vec<Principal<String>>,
     /// 1-based positions (among the comma-separated items) of the entries dropped as malformed.
     dropped: Vec<usize>,
 }
 
-/// A principal ARN or pattern, by its parts. Segments of an entry may hold `*`; a caller's never
-/// match one as a wildcard, since IAM and STS names cannot contain it.
+/// A principal ARN or pattern, by its parts: owned for an entry, borrowed from the request for a
+/// caller (so a check allocates nothing). An entry's segments may hold `*`; a caller's never act
+/// as one, and IAM and STS names cannot contain it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Principal {
-    partition: String,
-    account: String,
-    kind: Kind,
+struct Principal<S> {
+    partition: S,
+    account: S,
+    kind: Kind<S>,
 }
 
+/// `path`: the segments between `user/` or `role/` and the name, joined by `/` (empty for none).
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Kind {
+enum Kind<S> {
     Root,
-    User { path: Vec<String>, name: String },
-    Role { path: Vec<String>, name: String },
-    Session { role: String, session: String },
-    FederatedUser { name: String },
+    User { path: S, name: S },
+    Role { path: S, name: S },
+    Session { role: S, session: S },
+    FederatedUser { name: S },
 }
 
 impl AllowList {
@@ -51,7 +53,7 @@ impl AllowList {
                 continue;
             }
             match Principal::parse(item, true) {
-                Some(principal) => list.entries.push(principal),
+                Some(principal) => list.entries.push(principal.to_owned()),
                 None => list.dropped.push(index + 1),
             }
         }
@@ -82,71 +84,102 @@ impl AllowList {
     }
 }
 
-impl Principal {
+impl<'a> Principal<&'a str> {
     /// Parses a principal ARN; `pattern`: an allow-list entry, whose name segments may hold `*`
     /// and must use IAM's characters (`[A-Za-z0-9+=.@_-]`, the template's `AllowedPattern`). A
-    /// caller's segments are only required to be non-empty and free of `*`.
-    fn parse(text: &str, pattern: bool) -> Option<Principal> {
-        let parts: Vec<&str> = text.split(':').collect();
-        let [arn, partition, service, region, account, resource] = parts.as_slice() else {
+    /// caller's segments are only required to be non-empty and free of wildcards.
+    fn parse(text: &'a str, pattern: bool) -> Option<Self> {
+        let mut parts = text.split(':');
+        let (Some("arn"), Some(partition), Some(service), Some(""), Some(account), Some(resource), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return None;
         };
         let partition_ok = partition
             .strip_prefix("aws")
-            .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_lowercase() || c == '-'));
-        let account_ok = account.len() == 12 && account.chars().all(|c| c.is_ascii_digit());
-        if *arn != "arn" || !partition_ok || !region.is_empty() || !account_ok {
+            .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
+        let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+        if !partition_ok || !account_ok {
             return None;
         }
-        let segment_ok = |segment: &&str| {
+        let segment_ok = |segment: &str| {
             !segment.is_empty()
                 && match pattern {
                     true => segment
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "+=.@_-*".contains(c)),
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"+=.@_-*".contains(&b)),
                     false => !segment.contains(['*', '?']) && !segment.chars().any(char::is_control),
                 }
         };
-        let segments = |rest: &str| -> Option<Vec<String>> {
-            let segments: Vec<&str> = rest.split('/').collect();
-            segments
-                .iter()
-                .all(segment_ok)
-                .then(|| segments.into_iter().map(str::to_owned).collect())
+        // `count` segments, each well formed.
+        let segments = |rest: &str, count: Option<usize>| {
+            rest.split('/').all(segment_ok) && count.is_none_or(|count| rest.split('/').count() == count)
         };
-        let kind = match (*service, *resource) {
+        let kind = match (service, resource) {
             ("iam", "root") => Kind::Root,
-            ("iam", resource) if resource.starts_with("user/") || resource.starts_with("role/") => {
+            ("iam", resource) => {
                 let (kind, rest) = resource.split_once('/')?;
-                let mut path = segments(rest)?;
-                let name = path.pop()?;
+                if !segments(rest, None) {
+                    return None;
+                }
+                let (path, name) = rest.rsplit_once('/').unwrap_or(("", rest));
                 match kind {
                     "user" => Kind::User { path, name },
-                    _ => Kind::Role { path, name },
+                    "role" => Kind::Role { path, name },
+                    _ => return None,
                 }
             }
             ("sts", resource) => match resource.split_once('/')? {
-                ("assumed-role", rest) => {
-                    let [role, session]: [String; 2] = segments(rest)?.try_into().ok()?;
+                ("assumed-role", rest) if segments(rest, Some(2)) => {
+                    let (role, session) = rest.split_once('/')?;
                     Kind::Session { role, session }
                 }
-                ("federated-user", rest) => {
-                    let [name]: [String; 1] = segments(rest)?.try_into().ok()?;
-                    Kind::FederatedUser { name }
-                }
+                ("federated-user", name) if segments(name, Some(1)) => Kind::FederatedUser { name },
                 _ => return None,
             },
             _ => return None,
         };
         Some(Principal {
-            partition: (*partition).to_owned(),
-            account: (*account).to_owned(),
+            partition,
+            account,
             kind,
         })
     }
 
+    fn to_owned(&self) -> Principal<String> {
+        let own = |text: &str| text.to_owned();
+        Principal {
+            partition: own(self.partition),
+            account: own(self.account),
+            kind: match self.kind {
+                Kind::Root => Kind::Root,
+                Kind::User { path, name } => Kind::User {
+                    path: own(path),
+                    name: own(name),
+                },
+                Kind::Role { path, name } => Kind::Role {
+                    path: own(path),
+                    name: own(name),
+                },
+                Kind::Session { role, session } => Kind::Session {
+                    role: own(role),
+                    session: own(session),
+                },
+                Kind::FederatedUser { name } => Kind::FederatedUser { name: own(name) },
+            },
+        }
+    }
+}
+
+impl Principal<String> {
     /// Whether this entry admits `caller`, the partition and the account matched exactly.
-    fn admits(&self, caller: &Principal) -> bool {
+    fn admits(&self, caller: &Principal<&str>) -> bool {
         if self.partition != caller.partition || self.account != caller.account {
             return false;
         }
@@ -155,30 +188,27 @@ impl Principal {
             (
                 Kind::User { path, name },
                 Kind::User {
-                    path: theirs,
+                    path: their_path,
                     name: their_name,
                 },
             )
             | (
                 Kind::Role { path, name },
                 Kind::Role {
-                    path: theirs,
+                    path: their_path,
                     name: their_name,
                 },
-            ) => {
-                path.len() == theirs.len()
-                    && path.iter().zip(theirs).all(|(mine, theirs)| glob(mine, theirs))
-                    && glob_ignoring_case(name, their_name)
-            }
+            ) => same_path(path, their_path) && glob_ignoring_case(name, their_name),
+            // A session ARN has no path: the role's name, unique in its account, is what matches.
             (Kind::Role { name, .. }, Kind::Session { role, .. }) => glob_ignoring_case(name, role),
             (
                 Kind::Session { role, session },
                 Kind::Session {
                     role: their_role,
-                    session: theirs,
+                    session: their_session,
                 },
-            ) => glob_ignoring_case(role, their_role) && glob(session, theirs),
-            (Kind::FederatedUser { name }, Kind::FederatedUser { name: theirs }) => glob(name, theirs),
+            ) => glob_ignoring_case(role, their_role) && glob(session, their_session),
+            (Kind::FederatedUser { name }, Kind::FederatedUser { name: their_name }) => glob(name, their_name),
             (
                 Kind::Root | Kind::User { .. } | Kind::Role { .. } | Kind::Session { .. } | Kind::FederatedUser { .. },
                 _,
@@ -187,16 +217,32 @@ impl Principal {
     }
 }
 
-/// `pattern` against one segment: `*` matches any run of characters (the segment has no `/`).
+/// Paths segment by segment: as many segments, each matched on its own.
+fn same_path(pattern: &str, path: &str) -> bool {
+    pattern.split('/').count() == path.split('/').count()
+        && pattern
+            .split('/')
+            .zip(path.split('/'))
+            .all(|(mine, theirs)| glob(mine, theirs))
+}
+
+/// `pattern` against one segment: `*` matches any run of bytes (the segment has no `/`).
 fn glob(pattern: &str, text: &str) -> bool {
-    let (pattern, text): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    // Iterative wildcard matching with one backtrack point: linear in practice, no recursion.
+    glob_by(pattern.as_bytes(), text.as_bytes(), |a, b| a == b)
+}
+
+fn glob_ignoring_case(pattern: &str, text: &str) -> bool {
+    glob_by(pattern.as_bytes(), text.as_bytes(), |a, b| a.eq_ignore_ascii_case(&b))
+}
+
+/// Wildcard matching with one backtrack point, iterative: linear in practice, no recursion.
+fn glob_by(pattern: &[u8], text: &[u8], same: impl Fn(u8, u8) -> bool) -> bool {
     let (mut p, mut t, mut star, mut resume) = (0, 0, None, 0);
     while t < text.len() {
-        if p < pattern.len() && pattern[p] != '*' && pattern[p] == text[t] {
+        if p < pattern.len() && pattern[p] != b'*' && same(pattern[p], text[t]) {
             p += 1;
             t += 1;
-        } else if p < pattern.len() && pattern[p] == '*' {
+        } else if p < pattern.len() && pattern[p] == b'*' {
             star = Some(p);
             p += 1;
             resume = t;
@@ -208,11 +254,7 @@ fn glob(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    pattern[p..].iter().all(|c| *c == '*')
-}
-
-fn glob_ignoring_case(pattern: &str, text: &str) -> bool {
-    glob(&pattern.to_ascii_lowercase(), &text.to_ascii_lowercase())
+    pattern[p..].iter().all(|b| *b == b'*')
 }
 
 /// What an operation needs of its caller: to be on one of the lists. Every read, of the key or of
@@ -258,6 +300,17 @@ mod tests {
     use super::*;
 
     const ALICE: &str = "arn:aws:iam::123456789012:user/alice";
+
+    #[test]
+    fn a_star_matches_any_run_within_a_segment_and_literals_match_exactly() {
+        assert!(glob("ops-*", "ops-"));
+        assert!(glob("*-admin-*", "eu-admin-7"));
+        assert!(glob("a*b*c", "aXbYbZc"));
+        assert!(!glob("a*b", "aXbY"));
+        assert!(!glob("ops", "Ops"));
+        assert!(glob_ignoring_case("Ops-*", "oPS-x"));
+        assert!(glob("", "") && !glob("", "x"));
+    }
 
     #[test]
     fn an_empty_list_admits_nobody() {
