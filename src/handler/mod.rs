@@ -9,6 +9,7 @@
 //! refused before anything upstream is touched.
 
 mod events;
+mod path;
 mod refusal;
 mod sanitize;
 
@@ -186,23 +187,12 @@ fn body_bytes(body: &Body) -> Result<&[u8], RequestError> {
     Ok(bytes)
 }
 
-/// The other operations take no input: only an empty body or an empty JSON object is accepted.
+/// The other operations take no input: only an empty body or an empty JSON object is accepted,
+/// however the door delivered it. A function URL base64-encodes a body whose content type it does
+/// not take for text (`curl -d '{}'` sends `application/x-www-form-urlencoded`, which arrives as
+/// `isBase64Encoded: true`, body `e30=`), so a binary body is read like a text one.
 fn check_empty_body(body: &Body) -> Result<(), RequestError> {
-    let bytes: &[u8] = match body {
-        Body::Empty => return Ok(()),
-        Body::Text(text) => text.as_bytes(),
-        Body::Binary(bytes) if bytes.is_empty() => return Ok(()),
-        Body::Binary(bytes) if bytes.len() > MAX_BODY_BYTES => return Err(RequestError::TooLarge(MAX_BODY_BYTES)),
-        Body::Binary(_) => {
-            return Err(RequestError::BadRequest(
-                "this operation takes no body; binary bodies are refused",
-            ));
-        }
-        _ => return Err(RequestError::BadRequest("this operation takes no body")),
-    };
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(RequestError::TooLarge(MAX_BODY_BYTES));
-    }
+    let bytes = body_bytes(body)?;
     let text = std::str::from_utf8(bytes).map_err(|_| RequestError::BadRequest("this operation takes no body"))?;
     if text.trim().is_empty() {
         return Ok(());
@@ -287,7 +277,8 @@ fn admit<K: KeySource, S: SecretStore>(
     request: &Request,
     caller: Option<&str>,
 ) -> Result<Operation, RequestError> {
-    let (declaration, host) = route(request.raw_http_path(), request.method())?;
+    let path = path::routed_path(request.raw_http_path(), request.request_context_ref())?;
+    let (declaration, host) = route(&path, request.method())?;
     let caller = caller.ok_or(RequestError::Unauthenticated)?;
     let permission = declaration.permission;
     if !app.access.allows(caller, permission) {
@@ -493,7 +484,8 @@ mod tests {
         for declaration in DECLARATIONS {
             let mut covered = false;
             for (name, request) in &fixtures {
-                let Ok((routed, host)) = route(request.raw_http_path(), request.method()) else {
+                let path = path::routed_path(request.raw_http_path(), request.request_context_ref()).unwrap();
+                let Ok((routed, host)) = route(&path, request.method()) else {
                     continue;
                 };
                 if routed.name != declaration.name {
@@ -552,6 +544,9 @@ mod tests {
         assert!(check_empty_body(&Body::Text("{\"a\":1}".into())).is_err());
         assert!(check_empty_body(&Body::Text("{".into())).is_err());
         assert!(check_empty_body(&Body::Binary(vec![0, 1])).is_err());
+        // A function URL's base64 body, decoded by lambda_http: `e30=` is `{}`.
+        assert!(check_empty_body(&Body::Binary(b"{}".to_vec())).is_ok());
+        assert!(check_empty_body(&Body::Binary(b"{\"a\":1}".to_vec())).is_err());
         assert_eq!(
             check_empty_body(&Body::Text(" ".repeat(MAX_BODY_BYTES + 1))),
             Err(RequestError::TooLarge(MAX_BODY_BYTES))

@@ -96,8 +96,10 @@ pub trait SecretStore: Send + Sync {
         deadline: Deadline,
     ) -> impl Future<Output = Result<SecretValue, StoreError>> + Send;
 
-    /// Writes a new version under the idempotency `token`: writing the same value with the same
-    /// token again is a no-op, which is what makes retried rotations safe.
+    /// Writes a new version under the idempotency `token`. AWS's PutSecretValue reference: the
+    /// same value under a token already used "succeeds but does nothing" (no label moves), and a
+    /// different value under it fails. A retry is therefore safe only with the value it first
+    /// wrote; a retry holding a newer key needs a new token.
     fn put(
         &self,
         secret_id: &str,

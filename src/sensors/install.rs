@@ -46,7 +46,7 @@ impl ProxyUrl {
         if text.is_empty() || text.len() > MAX_PROXY_URL || !text.chars().all(allowed) {
             return Err(InputError::ProxyUrl);
         }
-        let url = reqwest::Url::parse(text).map_err(|_| InputError::ProxyUrl)?;
+        let url = url::Url::parse(text).map_err(|_| InputError::ProxyUrl)?;
         let plain = matches!(url.scheme(), "http" | "https")
             && url.host_str().is_some_and(|host| !host.is_empty())
             && url.username().is_empty()
