@@ -29,6 +29,7 @@ const LAYERS: &[&[&str]] = &[
         "access",
         "candidates",
         "gate",
+        "door",
     ],
     // Upstream errors and what they mean to a caller.
     &["upstream"],
