@@ -30,6 +30,10 @@ pub enum Arrival {
     Http,
     /// Anything else: a schedule, a Scheduler input, a rotation step, or an event of no known kind.
     Event,
+    /// An event that looks like an HTTP request but has no request context Lambda could read:
+    /// AWS never builds one, so only a direct invoke sends it. Refused at both doors; local tools
+    /// pass it on to the event parser, which names it.
+    HttpWithoutContext,
 }
 
 /// The variable that names the door.
@@ -52,8 +56,9 @@ impl Door {
         match (self, arrival) {
             (Door::Http, Arrival::Http) | (Door::Events, Arrival::Event) => true,
             (Door::Http, Arrival::Event) | (Door::Events, Arrival::Http) => false,
-            (Door::Local, Arrival::Http | Arrival::Event) => true,
-            (Door::NotADoor, Arrival::Http | Arrival::Event) => false,
+            (Door::Http | Door::Events, Arrival::HttpWithoutContext) => false,
+            (Door::Local, Arrival::Http | Arrival::Event | Arrival::HttpWithoutContext) => true,
+            (Door::NotADoor, Arrival::Http | Arrival::Event | Arrival::HttpWithoutContext) => false,
         }
     }
 
@@ -73,6 +78,7 @@ impl Arrival {
         match self {
             Arrival::Http => "http-request",
             Arrival::Event => "event",
+            Arrival::HttpWithoutContext => "http-request-without-context",
         }
     }
 }
@@ -88,6 +94,7 @@ mod tests {
         assert!(Door::Events.takes(Arrival::Event));
         assert!(!Door::Events.takes(Arrival::Http));
         assert!(Door::Local.takes(Arrival::Http) && Door::Local.takes(Arrival::Event));
+        assert!(!Door::Http.takes(Arrival::HttpWithoutContext) && !Door::Events.takes(Arrival::HttpWithoutContext));
     }
 
     #[test]

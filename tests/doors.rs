@@ -148,6 +148,29 @@ async fn a_rotation_step_or_a_schedule_through_the_http_door_is_refused_before_g
 }
 
 #[tokio::test]
+async fn an_http_looking_event_without_a_request_context_is_refused_at_either_door() {
+    // Only a direct invoke sends one: AWS always writes the request context.
+    let mut event: Value = serde_json::from_str(&events_json("regenerate.json")).unwrap();
+    event.as_object_mut().unwrap().remove("requestContext");
+    for door in ["events", "http"] {
+        let world = world_at(door).await;
+        let before = door_refusals();
+
+        let (error, request_id) = invoke_refused(&world, &event.to_string()).await;
+
+        assert_refused_at(&error, door, "http-request-without-context");
+        assert_one_refusal_audited(
+            &request_id,
+            door,
+            "http-request-without-context",
+            Some("security-engineer"),
+        );
+        assert_nothing_upstream_was_touched(&world);
+        assert!(door_refusals() > before);
+    }
+}
+
+#[tokio::test]
 async fn an_unset_or_unknown_door_refuses_every_invocation() {
     for door in ["", "both", "HTTP"] {
         let world = world_at(door).await;

@@ -51,6 +51,9 @@ pub async fn handle<K: KeySource + SensorSource, S: SecretStore>(
         None => (String::new(), Deadline::after(DEFAULT_BUDGET)),
     };
     let arrival = match request.request_context_ref() {
+        Some(RequestContext::PassThrough) | None if events::looks_like_http(request.body()) => {
+            Arrival::HttpWithoutContext
+        }
         Some(RequestContext::PassThrough) | None => Arrival::Event,
         Some(_) => Arrival::Http,
     };
