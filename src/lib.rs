@@ -18,6 +18,7 @@ pub mod cloud;
 pub mod config;
 pub mod credentials;
 pub mod deadline;
+pub mod door;
 pub mod federation;
 #[cfg(test)]
 pub(crate) mod gate;

@@ -30,6 +30,7 @@ const LAYERS: &[&[&str]] = &[
         "candidates",
         "gate",
         "bounded_file",
+        "door",
     ],
     // Upstream errors and what they mean to a caller.
     &["upstream"],

@@ -4,7 +4,9 @@
 //! HTTP requests (Function URL / HTTP API v2, REST API v1) are routed on their exact path, from the
 //! operations' declarations ([`crate::operations::DECLARATIONS`]): this module names no operation.
 //! Every other event arrives as `RequestContext::PassThrough` and goes to [`events`], so an HTTP
-//! caller can never reach the rotation branch.
+//! caller can never reach the rotation branch. Before either, the function's [`Door`] must take
+//! the invocation's kind: an HTTP request at the event door, or an event at the HTTP door, is
+//! refused before anything upstream is touched.
 
 mod events;
 mod path;
@@ -18,6 +20,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use crate::access::Permission;
 use crate::app::App;
 use crate::deadline::{DEFAULT_BUDGET, Deadline};
+use crate::door::{Arrival, Door};
 use crate::keys::KeySource;
 use crate::metrics;
 use crate::operations::{
@@ -48,6 +51,16 @@ pub async fn handle<K: KeySource + SensorSource, S: SecretStore>(
         ),
         None => (String::new(), Deadline::after(DEFAULT_BUDGET)),
     };
+    let arrival = match request.request_context_ref() {
+        Some(RequestContext::PassThrough) | None if events::looks_like_http(request.body()) => {
+            Arrival::HttpWithoutContext
+        }
+        Some(RequestContext::PassThrough) | None => Arrival::Event,
+        Some(_) => Arrival::Http,
+    };
+    if !app.door.takes(arrival) {
+        return Err(refused_at_door(app.door, arrival, &request_id));
+    }
     match request.request_context_ref() {
         Some(RequestContext::PassThrough) | None => {
             let summary = events::handle(app, request.body(), deadline).await?;
@@ -57,6 +70,25 @@ pub async fn handle<K: KeySource + SensorSource, S: SecretStore>(
             let caller = Caller::from_context(context);
             Ok(http(app, &request, &caller, &request_id, deadline).await)
         }
+    }
+}
+
+/// An invocation of the kind this door does not take: an audit line (the door and the event's
+/// kind, never its body, whose caller a forger chose), one `DoorRefusals` metric, and an
+/// invocation error, so Lambda's `Errors` counts it too.
+fn refused_at_door(door: Door, arrival: Arrival, request_id: &str) -> EventError {
+    tracing::warn!(
+        target: "audit",
+        request_id,
+        door = door.name(),
+        event_kind = arrival.name(),
+        outcome = "refused",
+        "invocation refused: it came through the wrong door"
+    );
+    metrics::door_refusal();
+    EventError::WrongDoor {
+        door: door.name(),
+        arrival: arrival.name(),
     }
 }
 

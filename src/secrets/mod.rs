@@ -17,6 +17,7 @@ pub mod http;
 #[cfg(test)]
 pub(crate) mod memory;
 
+pub(crate) use aws::sdk_switch;
 pub use aws::{AwsSecretStore, LambdaEnv, LambdaEnvError};
 
 pub const AWSCURRENT: &str = "AWSCURRENT";

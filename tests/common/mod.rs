@@ -149,6 +149,9 @@ pub async fn world(setup: Setup) -> World {
         ("KEY_READERS", format!("{READER_ROLE},{CUSTODIAN}")),
         ("KEY_ROTATORS", format!("{ROTATOR},{CUSTODIAN}")),
         ("ROTATION_CLAIMS_SECRET_ID", claims_secret.clone()),
+        // One process for both kinds of invocation, as local tools run it; a test of the doors
+        // sets its own (docs/security.md, "Two doors").
+        ("FUNCTION_DOOR", "local".to_owned()),
         (
             "CREDENTIALS_CACHE_TTL_SECONDS",
             setup.credentials_ttl_seconds.to_string(),
@@ -461,6 +464,7 @@ pub fn calls(world: &World) -> (usize, usize, usize) {
 // ---- log capture ----
 
 static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+static METRICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 struct CaptureWriter;
@@ -485,7 +489,20 @@ pub fn capture_logs() {
             .with_max_level(tracing::Level::TRACE)
             .with_writer(|| CaptureWriter)
             .try_init();
+        mdi_sensor_key::metrics::send_to(|line| {
+            METRICS.lock().unwrap_or_else(|p| p.into_inner()).push(line.to_owned())
+        });
     });
+}
+
+/// Every EMF metric line emitted so far in this test binary (once [`capture_logs`] ran).
+pub fn captured_metrics() -> Vec<serde_json::Value> {
+    METRICS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|line| serde_json::from_str(line).expect("a metric line is JSON"))
+        .collect()
 }
 
 pub fn remember_secret(secret: &str) {

@@ -70,6 +70,11 @@ impl SecretsProxy {
     pub fn calls(&self, operation: &str) -> usize {
         self.calls.lock().unwrap().get(operation).copied().unwrap_or(0)
     }
+
+    /// Every call that reached the proxy, whatever its operation.
+    pub fn total_calls(&self) -> usize {
+        self.calls.lock().unwrap().values().sum()
+    }
 }
 
 fn aws_error(status: StatusCode, code: &str, message: &str) -> Response {
