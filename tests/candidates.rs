@@ -129,6 +129,60 @@ async fn an_activator_activates_candidates_and_each_server_is_accepted_as_graph_
 }
 
 #[tokio::test]
+async fn an_activations_audit_line_names_the_server_ids_it_activates_and_a_mode_change_the_mode_it_sets() {
+    // A caller of this test's own, so that its audit lines are told from other tests'.
+    const ACTIVATOR: &str = "arn:aws:iam::123456789012:user/audited-activator";
+    let world = world(Setup {
+        extra_env: vec![("SENSOR_ACTIVATORS", ACTIVATOR.to_owned())],
+        ..Setup::default()
+    })
+    .await;
+    let (dc5, dc6) = (
+        SimCandidate::new("dc5.contoso.com"),
+        SimCandidate::new("dc6.contoso.com"),
+    );
+    world.sim.set_sensor_candidates(vec![dc5.clone(), dc6.clone()]);
+    let body = json!({"serverIds": [dc5.id, dc6.id]}).to_string();
+
+    let activated = call(
+        &world.app,
+        request("POST", "/sensor-candidates/activate", Some(&body), Some(ACTIVATOR)),
+    )
+    .await;
+    let mode = call(
+        &world.app,
+        request(
+            "PUT",
+            "/sensor-candidates/activation-mode",
+            Some(r#"{"activationMode":"automated"}"#),
+            Some(ACTIVATOR),
+        ),
+    )
+    .await;
+
+    assert_eq!(activated.status, 200, "{}", activated.json);
+    assert_eq!(mode.status, 200, "{}", mode.json);
+    let logs = captured_logs();
+    let line_of = |operation: &str| -> Value {
+        logs.lines()
+            .filter(|line| line.contains("\"target\":\"audit\"") && line.contains(ACTIVATOR))
+            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .find(|line| line["fields"]["operation"] == operation)
+            .unwrap_or_else(|| panic!("an audit line for {operation}"))
+    };
+    let activation = line_of("activate-sensors");
+    assert_eq!(activation["fields"]["outcome"], "ok", "{activation}");
+    assert_eq!(
+        activation["fields"]["server_ids"],
+        format!("{},{}", dc5.id, dc6.id),
+        "{activation}"
+    );
+    let change = line_of("set-activation-mode");
+    assert_eq!(change["fields"]["outcome"], "ok", "{change}");
+    assert_eq!(change["fields"]["activation_mode"], "automated", "{change}");
+}
+
+#[tokio::test]
 async fn an_activator_sets_the_activation_mode_with_post_on_the_singular_path_as_the_permission_map_lists() {
     let world = activation_world(SimCloud::Global, "v1.0", true).await;
 

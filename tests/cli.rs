@@ -49,9 +49,16 @@ fn azure_env(world: &World) -> Vec<(&'static str, String)> {
     env
 }
 
+/// The CLI's development-only switch for an http:// Graph endpoint and authority (docs/cli.md).
+const INSECURE_HTTP: &str = "MDI_SENSOR_KEY_INSECURE_HTTP";
+
 /// Runs the binary with `args` (pointed at the world's Graph unless they or `GRAPH_ENDPOINT` say
-/// otherwise) and exactly `env`.
-async fn run_with(world: &World, args: &[&str], env: Vec<(&'static str, String)>) -> Run {
+/// otherwise) and exactly `env`, plus the switch that lets it talk to the simulator over http
+/// unless `env` names it.
+async fn run_with(world: &World, args: &[&str], mut env: Vec<(&'static str, String)>) -> Run {
+    if !env.iter().any(|(name, _)| *name == INSECURE_HTTP) {
+        env.push((INSECURE_HTTP, "1".into()));
+    }
     let mut args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
     if !args.iter().any(|arg| arg == "--graph-endpoint") && !env.iter().any(|(name, _)| *name == "GRAPH_ENDPOINT") {
         args.extend(["--graph-endpoint".into(), world.sim.graph_url()]);
@@ -802,6 +809,103 @@ async fn usage_errors_exit_2_before_anything_is_called() {
         assert!(run.stdout.is_empty(), "{args:?}");
     }
     assert_eq!(calls(&world), (0, 0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_graph_endpoint_or_authority_is_refused_before_a_connection_is_made() {
+    let world = world(Setup::default()).await;
+    // Where the credentials would go: it must see no connection at all.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let at = listener.local_addr().unwrap();
+    let (http, https) = (format!("http://{at}"), format!("https://{at}"));
+
+    let cases = [
+        (
+            http.clone(),
+            https.clone(),
+            "--graph-endpoint (GRAPH_ENDPOINT) must be an https:// URL",
+        ),
+        (
+            https.clone(),
+            http.clone(),
+            "AZURE_AUTHORITY_HOST must be an https:// URL",
+        ),
+    ];
+    for (graph, authority, refusal) in cases {
+        let mut env = azure_env(&world);
+        env.retain(|(name, _)| *name != "AZURE_AUTHORITY_HOST");
+        env.extend([("AZURE_AUTHORITY_HOST", authority), (INSECURE_HTTP, "0".to_owned())]);
+
+        let run = run_with(&world, &["get", "--cloud", "global", "--graph-endpoint", &graph], env).await;
+
+        assert_eq!(run.code, 3, "{}", run.stderr);
+        assert!(run.stderr.contains(refusal), "{}", run.stderr);
+        assert!(run.stderr.contains(INSECURE_HTTP), "{}", run.stderr);
+        assert!(
+            matches!(listener.accept(), Err(error) if error.kind() == std::io::ErrorKind::WouldBlock),
+            "nothing connected"
+        );
+        assert_no_secrets(&world, &run.stderr);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_file_or_certificate_that_never_ends_is_refused_at_its_size_limit() {
+    let world = world(Setup::default()).await;
+    let config = SimConfig::default();
+    // A FIFO reports size 0 and, with a writer, never ends; so does /dev/zero.
+    let dir = std::env::temp_dir().join(format!("cli-fifo-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir(&dir).unwrap();
+    let fifo = dir.join("token");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let writer = fifo.clone();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        // Blocks until the CLI opens it; ends when the CLI closes it.
+        if let Ok(mut pipe) = std::fs::OpenOptions::new().write(true).open(&writer) {
+            let chunk = [b'a'; 4096];
+            while pipe.write_all(&chunk).is_ok() {}
+        }
+    });
+    let mut token_file = aws_env();
+    token_file.extend([
+        ("AZURE_TENANT_ID", config.tenant_id.clone()),
+        ("AZURE_CLIENT_ID", config.client_id.clone()),
+        ("AZURE_FEDERATED_TOKEN_FILE", fifo.to_str().unwrap().to_owned()),
+        ("AZURE_AUTHORITY_HOST", world.sim.authority_url()),
+    ]);
+    let mut certificate = aws_env();
+    certificate.extend([
+        ("AZURE_TENANT_ID", config.tenant_id.clone()),
+        ("AZURE_CLIENT_ID", config.client_id.clone()),
+        ("AZURE_CLIENT_CERTIFICATE_PATH", "/dev/zero".to_owned()),
+        ("AZURE_AUTHORITY_HOST", world.sim.authority_url()),
+    ]);
+
+    let from_fifo = run_with(&world, &["get", "--cloud", "global"], token_file).await;
+    let from_zero = run_with(&world, &["get", "--cloud", "global"], certificate).await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert_eq!(from_fifo.code, 3, "{}", from_fifo.stderr);
+    assert!(
+        from_fifo.stderr.contains("larger than 65536 bytes"),
+        "{}",
+        from_fifo.stderr
+    );
+    assert_eq!(from_zero.code, 3, "{}", from_zero.stderr);
+    assert!(
+        from_zero
+            .stderr
+            .contains("AZURE_CLIENT_CERTIFICATE_PATH could not be read: it is larger than"),
+        "{}",
+        from_zero.stderr
+    );
+    assert_eq!(world.sim.calls(Endpoint::Token), 0, "no token request was sent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -29,6 +29,8 @@ const LAYERS: &[&[&str]] = &[
         "access",
         "candidates",
         "gate",
+        "bounded_file",
+        "door",
     ],
     // Upstream errors and what they mean to a caller.
     &["upstream"],

@@ -4,7 +4,9 @@
 //! HTTP requests (Function URL / HTTP API v2, REST API v1) are routed on their exact path, from the
 //! operations' declarations ([`crate::operations::DECLARATIONS`]): this module names no operation.
 //! Every other event arrives as `RequestContext::PassThrough` and goes to [`events`], so an HTTP
-//! caller can never reach the rotation branch.
+//! caller can never reach the rotation branch. Before either, the function's [`Door`] must take
+//! the invocation's kind: an HTTP request at the event door, or an event at the HTTP door, is
+//! refused before anything upstream is touched.
 
 mod events;
 mod path;
@@ -15,12 +17,14 @@ use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
+use crate::access::Permission;
 use crate::app::App;
 use crate::deadline::{DEFAULT_BUDGET, Deadline};
+use crate::door::{Arrival, Door};
 use crate::keys::KeySource;
 use crate::metrics;
 use crate::operations::{
-    self, DECLARATIONS, Declaration, Operation, OperationError, Outcome, Ports, RequestParts, Tally,
+    self, AuditSubject, DECLARATIONS, Declaration, Operation, OperationError, Outcome, Ports, RequestParts, Tally,
 };
 use crate::problem::Problem;
 use crate::secrets::SecretStore;
@@ -47,6 +51,16 @@ pub async fn handle<K: KeySource + SensorSource, S: SecretStore>(
         ),
         None => (String::new(), Deadline::after(DEFAULT_BUDGET)),
     };
+    let arrival = match request.request_context_ref() {
+        Some(RequestContext::PassThrough) | None if events::looks_like_http(request.body()) => {
+            Arrival::HttpWithoutContext
+        }
+        Some(RequestContext::PassThrough) | None => Arrival::Event,
+        Some(_) => Arrival::Http,
+    };
+    if !app.door.takes(arrival) {
+        return Err(refused_at_door(app.door, arrival, &request_id));
+    }
     match request.request_context_ref() {
         Some(RequestContext::PassThrough) | None => {
             let summary = events::handle(app, request.body(), deadline).await?;
@@ -56,6 +70,25 @@ pub async fn handle<K: KeySource + SensorSource, S: SecretStore>(
             let caller = Caller::from_context(context);
             Ok(http(app, &request, &caller, &request_id, deadline).await)
         }
+    }
+}
+
+/// An invocation of the kind this door does not take: an audit line (the door and the event's
+/// kind, never its body, whose caller a forger chose), one `DoorRefusals` metric, and an
+/// invocation error, so Lambda's `Errors` counts it too.
+fn refused_at_door(door: Door, arrival: Arrival, request_id: &str) -> EventError {
+    tracing::warn!(
+        target: "audit",
+        request_id,
+        door = door.name(),
+        event_kind = arrival.name(),
+        outcome = "refused",
+        "invocation refused: it came through the wrong door"
+    );
+    metrics::door_refusal();
+    EventError::WrongDoor {
+        door: door.name(),
+        arrival: arrival.name(),
     }
 }
 
@@ -203,12 +236,21 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
         }
     };
     let Declaration { name, tally, .. } = operation.declaration();
+    let subject = operation.audit_subject();
     let ports = Ports {
         graph: app.graph.as_ref(),
         keys: &app.keys,
     };
+    // A rotator who is not also a reader learns what the regenerate did, not the key (issue 21).
+    let reads_key = caller
+        .arn
+        .as_deref()
+        .is_some_and(|arn| app.access.allows(arn, Permission::ReadKey));
     match operations::run(ports, operation, deadline).await {
-        Ok(answer) => {
+        Ok(mut answer) => {
+            if !reads_key {
+                answer.outcome.withhold_key();
+            }
             count(*tally, "ok");
             if let Outcome::Regenerated(regenerated) = &answer.outcome
                 && regenerated.concurrent_regenerate_won
@@ -226,6 +268,8 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
                 source_ip = caller.source_ip(),
                 user_agent = caller.user_agent(),
                 operation = name,
+                server_ids = subject.server_ids.as_str(),
+                activation_mode = subject.activation_mode,
                 outcome = "ok",
                 graph_request_id = answer.graph_request_id.as_deref().unwrap_or(""),
                 "key operation"
@@ -235,7 +279,7 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
         Err(error) => {
             count(*tally, "failed");
             let problem = Problem::from(&error).with_request_id(request_id);
-            log_failure(request_id, caller, name, &error, &problem);
+            log_failure(request_id, caller, name, &subject, &error, &problem);
             problem_response(&problem)
         }
     }
@@ -282,7 +326,14 @@ fn count(tally: Tally, outcome: &str) {
     }
 }
 
-fn log_failure(request_id: &str, caller: &Caller, operation: &str, error: &OperationError, problem: &Problem) {
+fn log_failure(
+    request_id: &str,
+    caller: &Caller,
+    operation: &str,
+    subject: &AuditSubject,
+    error: &OperationError,
+    problem: &Problem,
+) {
     tracing::warn!(
         target: "audit",
         request_id,
@@ -291,10 +342,13 @@ fn log_failure(request_id: &str, caller: &Caller, operation: &str, error: &Opera
         source_ip = caller.source_ip(),
         user_agent = caller.user_agent(),
         operation,
+        server_ids = subject.server_ids.as_str(),
+        activation_mode = subject.activation_mode,
         outcome = "failed",
         status = problem.status,
         graph_request_id = problem.upstream_request_id.as_deref().unwrap_or(""),
         error = %error,
+        diagnosis = problem.full_detail.as_deref().unwrap_or(""),
         "key operation failed"
     );
 }

@@ -35,7 +35,7 @@ pub async fn run<G, K: KeySource, S: SecretStore>(
     let done = ports.keys.regenerate(trigger, &token, deadline).await?;
     Ok(Answer::new(
         Outcome::Regenerated(KeyRegenerated {
-            key: done.key,
+            key: Some(done.key),
             stored: done.stored,
             verified: done.verified,
             concurrent_regenerate_won: done.drift_repaired,

@@ -17,6 +17,7 @@ pub mod http;
 #[cfg(test)]
 pub(crate) mod memory;
 
+pub(crate) use aws::sdk_switch;
 pub use aws::{AwsSecretStore, LambdaEnv, LambdaEnvError};
 
 pub const AWSCURRENT: &str = "AWSCURRENT";
@@ -30,6 +31,8 @@ pub enum VersionSelector<'a> {
     Current,
     /// The version `id`, only while it carries the AWSPENDING label.
     Pending(&'a str),
+    /// The version `id`, whatever its labels (the claim store's versions have none to name).
+    Version(&'a str),
 }
 
 /// The stage a newly written version takes.

@@ -48,7 +48,9 @@ impl Failure {
     }
 
     fn from_problem(problem: &Problem) -> Failure {
-        let mut message = format!("{}: {}", problem.title, problem.detail);
+        // The operator's own upstreams: the CLI says what they wrote.
+        let detail = problem.full_detail.as_deref().unwrap_or(&problem.detail);
+        let mut message = format!("{}: {}", problem.title, detail);
         let ids: Vec<String> = [
             ("code", &problem.code),
             ("request-id", &problem.upstream_request_id),
@@ -89,6 +91,7 @@ fn class(kind: ProblemType) -> Option<fn(String) -> Failure> {
         | ProblemType::UpstreamTimeout
         | ProblemType::UpstreamUnavailable
         | ProblemType::KeyStoreUnavailable
+        | ProblemType::KeyStoreQuotaExceeded
         | ProblemType::CloudDiscoveryFailed => Failure::Unavailable,
         ProblemType::UpstreamFailed | ProblemType::UpstreamBadResponse | ProblemType::OutsideGraphRoot => {
             Failure::Other

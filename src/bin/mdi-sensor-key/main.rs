@@ -341,7 +341,10 @@ fn report(outcome: &Outcome) -> Report {
     let table = match outcome {
         Outcome::Key(read) => pairs(&[("Sensor deployment access key", read.key.expose().expose_secret())]),
         Outcome::Regenerated(regenerated) => {
-            let mut rows = vec![("Sensor deployment access key", regenerated.key.expose().expose_secret())];
+            let mut rows = Vec::new();
+            if let Some(key) = &regenerated.key {
+                rows.push(("Sensor deployment access key", key.expose().expose_secret()));
+            }
             if let Some(stored) = &regenerated.stored {
                 rows.extend([
                     ("Stored in", stored.secret_id.as_str()),
