@@ -389,7 +389,7 @@ mod tests {
         }
         for reason in [
             Forbidden::MissingPermission {
-                role: crate::graph::READ_ROLE,
+                accepted: &[crate::graph::READ_ROLE],
             },
             Forbidden::TenantNotOnboarded,
             Forbidden::RoleHeldButRefused,
@@ -689,7 +689,7 @@ mod tests {
     fn a_missing_permission_is_explained_with_the_permission_name() {
         let problem = Problem::from(&GraphError::Forbidden {
             reason: Forbidden::MissingPermission {
-                role: crate::graph::READ_WRITE_ROLE,
+                accepted: &[crate::graph::READ_WRITE_ROLE],
             },
             code: "Forbidden".into(),
             ids: ids(),
@@ -701,6 +701,20 @@ mod tests {
         assert_eq!(json["upstreamRequestId"], "graph-req-1");
         assert_eq!(json["clientRequestId"], "client-1");
         assert_eq!(json["type"], "tag:mdi-sensor-key,2026:problem/graph-forbidden");
+        let health = Problem::from(&GraphError::Forbidden {
+            reason: Forbidden::MissingPermission {
+                accepted: crate::graph::LIST_HEALTH_ISSUES.roles,
+            },
+            code: "Forbidden".into(),
+            ids: ids(),
+        });
+        assert!(
+            health.detail.contains(
+                "lacks the application permission SecurityIdentitiesHealth.Read.All (or a higher one Microsoft's permission map accepts: SecurityIdentitiesHealth.ReadWrite.All)"
+            ),
+            "{}",
+            health.detail
+        );
     }
 
     #[test]

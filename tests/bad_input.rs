@@ -123,7 +123,9 @@ async fn every_declared_operation_refuses_a_caller_off_its_list_before_anything_
 }
 
 #[tokio::test]
-async fn unknown_query_parameters_are_ignored() {
+async fn unknown_query_parameters_are_refused_by_name_and_never_stand_for_the_caller() {
+    // Every route reads only the query parameters its declaration lists (issue 23: a parameter
+    // answered as if it were absent hands back something the caller did not ask for).
     let world = world(Setup::default()).await;
     let mut event: Value = serde_json::from_str(&events_json("get-key.json")).unwrap();
     event["rawQueryString"] = json!("debug=true&caller=arn:aws:iam::123456789012:user/security-engineer");
@@ -134,7 +136,12 @@ async fn unknown_query_parameters_are_ignored() {
     )
     .await;
 
-    assert_eq!(reply.status, 200);
+    assert_eq!(reply.status, 400);
+    assert_eq!(
+        reply.json["detail"],
+        "unknown query parameter caller: this route takes none"
+    );
+    assert!(world.sim.requests().is_empty(), "nothing reached Graph");
 }
 
 #[tokio::test]

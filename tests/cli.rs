@@ -1191,3 +1191,103 @@ async fn verdict_wait_rides_out_throttling_but_stops_at_a_refusal() {
         "a refusal does not wait out the deadline"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdict_wait_stops_at_once_at_needs_configuration_with_exit_9_and_says_what_to_configure() {
+    let world = world(Setup::default()).await;
+    world.sim.set_sensors(vec![
+        SimSensor::of_type(graph_sim::SimSensorType::Adfs, "ADFS1", "contoso.com", &[]).needing_configuration(),
+    ]);
+    let started = std::time::Instant::now();
+
+    let waited = run(&world, &["verdict", "adfs1", "--wait", "30s", "--json"]).await;
+
+    assert_eq!(waited.code, 9, "{}", waited.stderr);
+    assert_eq!(waited.json()["verdict"], "needs-configuration");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "it does not clear by itself: no waiting"
+    );
+    assert_eq!(world.sim.calls(Endpoint::ListSensors), 1);
+    let table = run(&world, &["verdict", "adfs1"]).await;
+    assert_eq!(table.code, 0);
+    assert!(table.stdout.contains("To configure: "), "{}", table.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdict_wait_keeps_waiting_through_initialising_and_exits_10_if_it_is_still_initialising() {
+    let world = world(Setup::default()).await;
+    world.sim.set_sensors(vec![
+        SimSensor::of_type(
+            graph_sim::SimSensorType::Adfs,
+            "ADFS1",
+            "contoso.com",
+            &["dc1.contoso.com"],
+        )
+        .initialising(2),
+    ]);
+    let waited = run(&world, &["verdict", "adfs1", "--wait", "30s", "--json"]).await;
+    assert_eq!(waited.code, 0, "{}", waited.stderr);
+    assert_eq!(waited.json()["verdict"], "healthy");
+    assert_eq!(
+        world.sim.calls(Endpoint::ListSensors),
+        3,
+        "two initialising reads, then running"
+    );
+
+    world.sim.set_sensors(vec![
+        SimSensor::of_type(
+            graph_sim::SimSensorType::Adfs,
+            "ADFS1",
+            "contoso.com",
+            &["dc1.contoso.com"],
+        )
+        .initialising(1000),
+    ]);
+    let started = std::time::Instant::now();
+    let still = run(&world, &["verdict", "adfs1", "--wait", "2s", "--json"]).await;
+    assert_eq!(still.code, 10, "{}", still.stderr);
+    assert_eq!(still.json()["verdict"], "initialising");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2), "it waited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundle_names_the_proxy_user_says_the_install_may_restart_the_server_and_its_help_says_so_too() {
+    let world = world(Setup::default()).await;
+
+    let table = run(
+        &world,
+        &[
+            "bundle",
+            "--proxy-url",
+            "http://proxy.contoso.com:8080",
+            "--proxy-user-name",
+            r"CONTOSO\ProxyUser",
+        ],
+    )
+    .await;
+
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(
+        table
+            .stdout
+            .contains(r#"ProxyUserName="CONTOSO\ProxyUser" ProxyUserPassword="%MDI_PROXY_USER_PASSWORD%""#),
+        "{}",
+        table.stdout
+    );
+    assert!(table.stdout.contains("Before installing:"), "{}", table.stdout);
+    assert!(table.stdout.contains("automatically restart the server"));
+    let without_proxy = run(&world, &["bundle", "--proxy-user-name", r"CONTOSO\ProxyUser"]).await;
+    assert_eq!(without_proxy.code, 2, "{}", without_proxy.stderr);
+
+    let help = run(&world, &["bundle", "--help"]).await;
+    assert_eq!(help.code, 0);
+    for said in [
+        "restart the server",
+        "maintenance window",
+        ".NET Framework 4.7",
+        "--proxy-user-name",
+    ] {
+        assert!(help.stdout.contains(said), "{said}: {}", help.stdout);
+    }
+}

@@ -304,6 +304,10 @@ fn admit<K: KeySource, S: SecretStore>(
         operations::Body::Json => body_bytes(request.body())?,
     };
     let query = request.query_string_parameters_ref();
+    let names: Vec<&str> = query
+        .map(|query| query.iter().map(|(name, _)| name).collect())
+        .unwrap_or_default();
+    operations::only_declared(&names, declaration.query)?;
     let values = |name: &str| query.and_then(|query| query.all(name)).unwrap_or_default();
     let parts = RequestParts {
         host,

@@ -53,6 +53,9 @@ pub struct InstallBundle {
     pub install_command: SecretString,
     #[serde(rename = "installCommandPowerShell", serialize_with = "secret")]
     pub install_command_powershell: SecretString,
+    /// What to know before running them: the install may restart the server, .NET first, where
+    /// the proxy password comes from.
+    pub notes: Vec<&'static str>,
 }
 
 /// An operation's typed result, one variant per kind of answer. Serialized, it is the body of the

@@ -20,7 +20,7 @@ use crate::sensors::SensorSource;
 
 pub use answers::{Answer, InstallBundle, KeyRead, KeyRegenerated, OperationError, Outcome};
 pub use declaration::{Body, Declaration, Tally};
-pub use request::{InputError, RequestParts};
+pub use request::{InputError, RequestParts, only_declared};
 
 /// Declares the operations at once: the [`Operation`] enum (one variant per operation, holding its
 /// module's validated `Input`), [`DECLARATIONS`] in the order of docs/http-api.md's route table,
@@ -193,6 +193,7 @@ pub(crate) mod tests {
                 "downloadUrl",
                 "installCommand",
                 "installCommandPowerShell",
+                "notes",
                 "sensorDeploymentAccessKey",
                 "version"
             ]

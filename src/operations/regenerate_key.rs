@@ -16,6 +16,7 @@ pub static DECLARATION: Declaration = Declaration {
     permission: Permission::RegenerateKey,
     tally: Tally::Regeneration,
     body: Body::None,
+    query: &[],
     command: "regenerate",
     about: "Regenerate the key at Graph (the old one stops working at once) and print the new one",
     input: |_| Ok(Operation::RegenerateKey(Trigger::Api)),

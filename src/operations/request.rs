@@ -23,6 +23,59 @@ pub enum InputError {
     Sensor(#[from] crate::sensors::InputError),
     #[error(transparent)]
     Candidate(#[from] crate::candidates::InputError),
+    /// A query parameter the route does not read: answering as if it were not there would hand
+    /// back something the caller did not ask for (an install command without its proxy user).
+    #[error("unknown query parameter {name}: this route takes {}", takes(declared))]
+    UnknownParameter {
+        /// The name as sent when it is a plain one, else a stand-in (a name is the caller's text).
+        name: String,
+        declared: &'static [&'static str],
+    },
+    /// `proxyUserPassword`: a password never travels in a URL, which every hop logs and caches.
+    #[error(
+        "proxyUserPassword is never taken in a URL; with proxyUserName the install commands read the proxy password from the environment variable {} on the server",
+        crate::sensors::PROXY_PASSWORD_VARIABLE
+    )]
+    PasswordInUrl,
+}
+
+fn takes(declared: &[&str]) -> String {
+    if declared.is_empty() {
+        "none".to_owned()
+    } else {
+        declared.join(", ")
+    }
+}
+
+/// Longer names than this are not shown back.
+const MAX_SHOWN_NAME: usize = 64;
+
+/// Refuses the first (by name) of `names` that is not in `declared`, exactly as spelt; the
+/// installer's proxy password is refused by name whatever the route.
+pub fn only_declared(names: &[&str], declared: &'static [&'static str]) -> Result<(), InputError> {
+    if names.iter().any(|name| name.eq_ignore_ascii_case("proxyUserPassword")) {
+        return Err(InputError::PasswordInUrl);
+    }
+    let mut unknown: Vec<&str> = names.iter().copied().filter(|name| !declared.contains(name)).collect();
+    unknown.sort_unstable();
+    match unknown.first() {
+        None => Ok(()),
+        Some(name) => {
+            let plain = !name.is_empty()
+                && name.len() <= MAX_SHOWN_NAME
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            Err(InputError::UnknownParameter {
+                name: if plain {
+                    (*name).to_owned()
+                } else {
+                    "(a name not shown: not letters, digits, '_', '-' or '.', or too long)".to_owned()
+                },
+                declared,
+            })
+        }
+    }
 }
 
 impl<'a> RequestParts<'_, 'a> {
@@ -69,6 +122,41 @@ pub(crate) mod tests {
         for bad in ["DC1%2Econtoso.com", "dc/1", "dc 1", "dc%", ""] {
             assert_eq!(host_of(bad), Err(Invalid::HostName.into()), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_parameter_the_route_does_not_declare_is_refused_by_name_and_a_password_whatever_it_is() {
+        let declared: &'static [&'static str] = &["delayedUpdate", "proxyUrl"];
+        assert_eq!(only_declared(&["proxyUrl", "delayedUpdate"], declared), Ok(()));
+        assert_eq!(only_declared(&[], &[]), Ok(()));
+        let refused = only_declared(&["proxyUrl", "zeta", "ProxyUserName"], declared).unwrap_err();
+        assert_eq!(
+            refused,
+            InputError::UnknownParameter {
+                name: "ProxyUserName".into(),
+                declared
+            }
+        );
+        assert_eq!(
+            refused.to_string(),
+            "unknown query parameter ProxyUserName: this route takes delayedUpdate, proxyUrl"
+        );
+        assert!(
+            only_declared(&["x"], &[])
+                .unwrap_err()
+                .to_string()
+                .ends_with("takes none")
+        );
+        for password in ["proxyUserPassword", "ProxyUserPassword"] {
+            assert_eq!(
+                only_declared(&["proxyUrl", password], declared),
+                Err(InputError::PasswordInUrl)
+            );
+        }
+        let odd = only_declared(&["a\"b; secret=hunter2"], declared)
+            .unwrap_err()
+            .to_string();
+        assert!(!odd.contains("hunter2") && !odd.contains('"'), "{odd}");
     }
 
     #[test]

@@ -117,9 +117,18 @@ impl From<&GraphError> for Problem {
             .with_code(code),
             GraphError::Forbidden { reason, code, ids } => {
                 let detail = match reason {
-                    Forbidden::MissingPermission { role } => format!(
-                        "Microsoft Graph refused access (403): the app lacks the application permission {role} or its admin consent (a fresh token's roles claim does not carry it); add the permission to the app registration and grant admin consent for the tenant (az ad app permission admin-consent --id <clientId>)"
-                    ),
+                    Forbidden::MissingPermission { accepted } => {
+                        let role = reason.role_to_grant().unwrap_or("the endpoint's");
+                        let also = match accepted.get(1..) {
+                            Some(higher) if !higher.is_empty() => {
+                                format!(" (or a higher one Microsoft's permission map accepts: {})", higher.join(", "))
+                            }
+                            _ => String::new(),
+                        };
+                        format!(
+                            "Microsoft Graph refused access (403): the app lacks the application permission {role}{also} or its admin consent (a fresh token's roles claim does not carry it); add the permission to the app registration and grant admin consent for the tenant (az ad app permission admin-consent --id <clientId>)"
+                        )
+                    }
                     Forbidden::TenantNotOnboarded => {
                         "Microsoft Graph refused access (403): the tenant is not onboarded to Microsoft Defender for Identity".to_owned()
                     }

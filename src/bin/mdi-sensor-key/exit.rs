@@ -181,7 +181,7 @@ mod tests {
             (
                 GraphError::Forbidden {
                     reason: Forbidden::MissingPermission {
-                        role: mdi_sensor_key::graph::READ_WRITE_ROLE,
+                        accepted: &[mdi_sensor_key::graph::READ_WRITE_ROLE],
                     },
                     code: "Forbidden".into(),
                     ids: ids(),
@@ -230,7 +230,7 @@ mod tests {
     fn the_message_explains_and_carries_graphs_request_id() {
         let failure = Failure::from(&GraphError::Forbidden {
             reason: Forbidden::MissingPermission {
-                role: mdi_sensor_key::graph::READ_WRITE_ROLE,
+                accepted: &[mdi_sensor_key::graph::READ_WRITE_ROLE],
             },
             code: "Forbidden".into(),
             ids: ids(),

@@ -354,16 +354,23 @@ fn report(outcome: &Outcome) -> Report {
             pairs(&rows)
         }
         Outcome::Package(package) => pairs(&[("Download URL", &package.download_url), ("Version", &package.version)]),
-        Outcome::Bundle(bundle) => pairs(&[
-            ("Sensor deployment access key", bundle.key.expose().expose_secret()),
-            ("Download URL", &bundle.download_url),
-            ("Version", &bundle.version),
-            ("Install command (cmd.exe)", bundle.install_command.expose_secret()),
-            (
-                "Install command (PowerShell)",
-                bundle.install_command_powershell.expose_secret(),
-            ),
-        ]),
+        Outcome::Bundle(bundle) => {
+            let mut table = pairs(&[
+                ("Sensor deployment access key", bundle.key.expose().expose_secret()),
+                ("Download URL", &bundle.download_url),
+                ("Version", &bundle.version),
+                ("Install command (cmd.exe)", bundle.install_command.expose_secret()),
+                (
+                    "Install command (PowerShell)",
+                    bundle.install_command_powershell.expose_secret(),
+                ),
+            ]);
+            table.push_str("\n\nBefore installing:");
+            for note in &bundle.notes {
+                table.push_str(&format!("\n- {note}"));
+            }
+            table
+        }
         Outcome::Sensors(list) => sensor_table(list),
         Outcome::Verdict(verdict) => {
             let mut rows = vec![
@@ -393,6 +400,9 @@ fn report(outcome: &Outcome) -> Report {
                     table.push_str(&format!("\n\nHealth issues: {said}"));
                 }
                 None => {}
+            }
+            if let Some(to_configure) = verdict.to_configure {
+                table.push_str(&format!("\n\nTo configure: {to_configure}"));
             }
             table
         }
