@@ -1,72 +1,260 @@
 //! Who may do what: the caller's IAM principal checked against the `KEY_READERS`, `KEY_ROTATORS`
 //! and `SENSOR_ACTIVATORS` allow-lists.
 //!
-//! Deny by default: an empty list admits nobody. An IAM role ARN also admits the STS sessions of
-//! that role, because a role's callers present `arn:aws:sts::ACCT:assumed-role/NAME/SESSION`, never
-//! the role ARN itself.
+//! Each entry is parsed once, at cold start, into the six parts of an ARN
+//! (`arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`) and must name principals: a user, a role, the
+//! account root (`iam`), an assumed-role session or a federated user (`sts`). A `*` matches within
+//! one part of a name and never across a `/` (nor in the partition, the service or the account
+//! id). A role entry or role pattern also admits that role's sessions, because a role's callers
+//! present `arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION`, never the role ARN; a session
+//! ARN carries no path, so the role's name alone is matched there. User and role names compare
+//! case-insensitively, as IAM keeps them unique regardless of case (IAM User Guide, "IAM
+//! identifiers": "names are not distinguished by case"); paths, session names and federated user
+//! names compare exactly.
+//!
+//! Deny by default: an empty list admits nobody, and a malformed entry is dropped (never read as
+//! a prefix or widened) and reported by its position ([`AllowList::dropped`]); the cold start logs
+//! it (`Config::log_cold_start`). The template's `AllowedPattern` refuses the same entries before a
+//! deploy; `tests/template.rs` holds the two to one table.
 
 /// One allow-list, parsed once from its comma-separated form.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AllowList {
-    entries: Vec<Entry>,
+    entries: Vec<Principal<String>>,
+    /// 1-based positions (among the comma-separated items) of the entries dropped as malformed.
+    dropped: Vec<usize>,
 }
 
+/// A principal ARN or pattern, by its parts: owned for an entry, borrowed from the request for a
+/// caller (so a check allocates nothing). An entry's segments may hold `*`; a caller's never act
+/// as one, and IAM and STS names cannot contain it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Entry {
-    Exact(String),
-    Prefix(String),
+struct Principal<S> {
+    partition: S,
+    account: S,
+    kind: Kind<S>,
+}
+
+/// `path`: the segments between `user/` or `role/` and the name, joined by `/` (empty for none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind<S> {
+    Root,
+    User { path: S, name: S },
+    Role { path: S, name: S },
+    Session { role: S, session: S },
+    FederatedUser { name: S },
 }
 
 impl AllowList {
     pub fn parse(text: &str) -> Self {
-        let mut entries = Vec::new();
-        for item in text.split(',').map(str::trim).filter(|item| !item.is_empty()) {
-            if let Some(prefix) = item.strip_suffix('*') {
-                entries.push(Entry::Prefix(prefix.to_owned()));
+        let mut list = AllowList::default();
+        for (index, item) in text.split(',').map(str::trim).enumerate() {
+            if item.is_empty() {
                 continue;
             }
-            if let Some(sessions) = assumed_role_prefix(item) {
-                entries.push(Entry::Prefix(sessions));
+            match Principal::parse(item, true) {
+                Some(principal) => list.entries.push(principal.to_owned()),
+                None => list.dropped.push(index + 1),
             }
-            entries.push(Entry::Exact(item.to_owned()));
         }
-        AllowList { entries }
+        list
     }
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
-    /// Whether `caller` (an IAM principal ARN) is on the list.
+    /// How many entries were kept.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The 1-based positions of the entries dropped as malformed (positions, never values: an
+    /// operator may have pasted something that is not theirs to log).
+    pub fn dropped(&self) -> &[usize] {
+        &self.dropped
+    }
+
+    /// Whether `caller` (an IAM principal ARN, from the request context) is on the list.
     pub fn admits(&self, caller: &str) -> bool {
-        !caller.is_empty()
-            && self.entries.iter().any(|entry| match entry {
-                Entry::Exact(arn) => arn == caller,
-                // An empty prefix (a lone `*`) would admit everyone; that must be spelt out, not implied.
-                Entry::Prefix(prefix) => !prefix.is_empty() && caller.starts_with(prefix.as_str()),
-            })
+        let Some(caller) = Principal::parse(caller, false) else {
+            return false;
+        };
+        self.entries.iter().any(|entry| entry.admits(&caller))
     }
 }
 
-/// `arn:PARTITION:iam::ACCT:role/PATH/NAME` -> `arn:PARTITION:sts::ACCT:assumed-role/NAME/`.
-/// Session ARNs drop the role's path, so only its last segment is kept.
-fn assumed_role_prefix(arn: &str) -> Option<String> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
-    if partition.is_empty() || account.is_empty() || name.is_empty() {
-        return None;
+impl<'a> Principal<&'a str> {
+    /// Parses a principal ARN; `pattern`: an allow-list entry, whose name segments may hold `*`
+    /// and must use IAM's characters (`[A-Za-z0-9+=.@_-]`, the template's `AllowedPattern`). A
+    /// caller's segments are only required to be non-empty and free of wildcards.
+    fn parse(text: &'a str, pattern: bool) -> Option<Self> {
+        let mut parts = text.split(':');
+        let (Some("arn"), Some(partition), Some(service), Some(""), Some(account), Some(resource), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
+        let partition_ok = partition
+            .strip_prefix("aws")
+            .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
+        let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+        if !partition_ok || !account_ok {
+            return None;
+        }
+        let segment_ok = |segment: &str| {
+            !segment.is_empty()
+                && match pattern {
+                    true => segment
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"+=.@_-*".contains(&b)),
+                    false => !segment.contains(['*', '?']) && !segment.chars().any(char::is_control),
+                }
+        };
+        // `count` segments, each well formed.
+        let segments = |rest: &str, count: Option<usize>| {
+            rest.split('/').all(segment_ok) && count.is_none_or(|count| rest.split('/').count() == count)
+        };
+        let kind = match (service, resource) {
+            ("iam", "root") => Kind::Root,
+            ("iam", resource) => {
+                let (kind, rest) = resource.split_once('/')?;
+                if !segments(rest, None) {
+                    return None;
+                }
+                let (path, name) = rest.rsplit_once('/').unwrap_or(("", rest));
+                match kind {
+                    "user" => Kind::User { path, name },
+                    "role" => Kind::Role { path, name },
+                    _ => return None,
+                }
+            }
+            ("sts", resource) => match resource.split_once('/')? {
+                ("assumed-role", rest) if segments(rest, Some(2)) => {
+                    let (role, session) = rest.split_once('/')?;
+                    Kind::Session { role, session }
+                }
+                ("federated-user", name) if segments(name, Some(1)) => Kind::FederatedUser { name },
+                _ => return None,
+            },
+            _ => return None,
+        };
+        Some(Principal {
+            partition,
+            account,
+            kind,
+        })
     }
-    Some(format!("arn:{partition}:sts::{account}:assumed-role/{name}/"))
+
+    fn to_owned(&self) -> Principal<String> {
+        let own = |text: &str| text.to_owned();
+        Principal {
+            partition: own(self.partition),
+            account: own(self.account),
+            kind: match self.kind {
+                Kind::Root => Kind::Root,
+                Kind::User { path, name } => Kind::User {
+                    path: own(path),
+                    name: own(name),
+                },
+                Kind::Role { path, name } => Kind::Role {
+                    path: own(path),
+                    name: own(name),
+                },
+                Kind::Session { role, session } => Kind::Session {
+                    role: own(role),
+                    session: own(session),
+                },
+                Kind::FederatedUser { name } => Kind::FederatedUser { name: own(name) },
+            },
+        }
+    }
+}
+
+impl Principal<String> {
+    /// Whether this entry admits `caller`, the partition and the account matched exactly.
+    fn admits(&self, caller: &Principal<&str>) -> bool {
+        if self.partition != caller.partition || self.account != caller.account {
+            return false;
+        }
+        match (&self.kind, &caller.kind) {
+            (Kind::Root, Kind::Root) => true,
+            (
+                Kind::User { path, name },
+                Kind::User {
+                    path: their_path,
+                    name: their_name,
+                },
+            )
+            | (
+                Kind::Role { path, name },
+                Kind::Role {
+                    path: their_path,
+                    name: their_name,
+                },
+            ) => same_path(path, their_path) && glob_ignoring_case(name, their_name),
+            // A session ARN has no path: the role's name, unique in its account, is what matches.
+            (Kind::Role { name, .. }, Kind::Session { role, .. }) => glob_ignoring_case(name, role),
+            (
+                Kind::Session { role, session },
+                Kind::Session {
+                    role: their_role,
+                    session: their_session,
+                },
+            ) => glob_ignoring_case(role, their_role) && glob(session, their_session),
+            (Kind::FederatedUser { name }, Kind::FederatedUser { name: their_name }) => glob(name, their_name),
+            (
+                Kind::Root | Kind::User { .. } | Kind::Role { .. } | Kind::Session { .. } | Kind::FederatedUser { .. },
+                _,
+            ) => false,
+        }
+    }
+}
+
+/// Paths segment by segment: as many segments, each matched on its own.
+fn same_path(pattern: &str, path: &str) -> bool {
+    pattern.split('/').count() == path.split('/').count()
+        && pattern
+            .split('/')
+            .zip(path.split('/'))
+            .all(|(mine, theirs)| glob(mine, theirs))
+}
+
+/// `pattern` against one segment: `*` matches any run of bytes (the segment has no `/`).
+fn glob(pattern: &str, text: &str) -> bool {
+    glob_by(pattern.as_bytes(), text.as_bytes(), |a, b| a == b)
+}
+
+fn glob_ignoring_case(pattern: &str, text: &str) -> bool {
+    glob_by(pattern.as_bytes(), text.as_bytes(), |a, b| a.eq_ignore_ascii_case(&b))
+}
+
+/// Wildcard matching with one backtrack point, iterative: linear in practice, no recursion.
+fn glob_by(pattern: &[u8], text: &[u8], same: impl Fn(u8, u8) -> bool) -> bool {
+    let (mut p, mut t, mut star, mut resume) = (0, 0, None, 0);
+    while t < text.len() {
+        if p < pattern.len() && pattern[p] != b'*' && same(pattern[p], text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == b'*' {
+            star = Some(p);
+            p += 1;
+            resume = t;
+        } else if let Some(at) = star {
+            p = at + 1;
+            resume += 1;
+            t = resume;
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|b| *b == b'*')
 }
 
 /// What an operation needs of its caller: to be on one of the lists. Every read, of the key or of
@@ -114,9 +302,21 @@ mod tests {
     const ALICE: &str = "arn:aws:iam::123456789012:user/alice";
 
     #[test]
+    fn a_star_matches_any_run_within_a_segment_and_literals_match_exactly() {
+        assert!(glob("ops-*", "ops-"));
+        assert!(glob("*-admin-*", "eu-admin-7"));
+        assert!(glob("a*b*c", "aXbYbZc"));
+        assert!(!glob("a*b", "aXbY"));
+        assert!(!glob("ops", "Ops"));
+        assert!(glob_ignoring_case("Ops-*", "oPS-x"));
+        assert!(glob("", "") && !glob("", "x"));
+    }
+
+    #[test]
     fn an_empty_list_admits_nobody() {
         assert!(!AllowList::parse("").admits(ALICE));
         assert!(!AllowList::parse(" , ,").admits(ALICE));
+        assert!(AllowList::parse(" , ,").dropped().is_empty());
     }
 
     #[test]
@@ -124,20 +324,97 @@ mod tests {
         let list = AllowList::parse(&format!(" {ALICE} ,arn:aws:iam::123456789012:user/bob"));
         assert!(list.admits(ALICE));
         assert!(!list.admits("arn:aws:iam::123456789012:user/alicea"));
-        assert!(!list.admits("arn:aws:iam::123456789012:user/ALICE"));
+        assert!(!list.admits("arn:aws:iam::123456789012:user/team/alice"));
+        assert!(!list.admits("arn:aws:iam::210987654321:user/alice"));
         assert!(!list.admits(""));
+        assert_eq!(list.len(), 2);
     }
 
     #[test]
-    fn a_trailing_star_is_a_prefix_match() {
+    fn user_and_role_names_compare_as_iam_does_regardless_of_case_and_sessions_exactly() {
+        let list = AllowList::parse(
+            "arn:aws:iam::123456789012:user/Alice,arn:aws:iam::123456789012:role/Sensor-Installer,arn:aws:sts::123456789012:assumed-role/ci/Build-42",
+        );
+        assert!(list.admits("arn:aws:iam::123456789012:user/ALICE"));
+        assert!(list.admits("arn:aws:sts::123456789012:assumed-role/sensor-installer/i-0abc"));
+        assert!(list.admits("arn:aws:sts::123456789012:assumed-role/CI/Build-42"));
+        assert!(!list.admits("arn:aws:sts::123456789012:assumed-role/ci/build-42"));
+    }
+
+    #[test]
+    fn a_star_matches_within_one_part_and_never_across_a_slash() {
         let list = AllowList::parse("arn:aws:iam::123456789012:user/ops-*");
         assert!(list.admits("arn:aws:iam::123456789012:user/ops-carol"));
         assert!(!list.admits("arn:aws:iam::123456789012:user/dev-carol"));
+        assert!(!list.admits("arn:aws:iam::123456789012:user/ops-x/evil"));
+        let sessions = AllowList::parse("arn:aws:sts::123456789012:assumed-role/ci-deployer/*");
+        assert!(sessions.admits("arn:aws:sts::123456789012:assumed-role/ci-deployer/build-1"));
+        assert!(!sessions.admits("arn:aws:sts::123456789012:assumed-role/ci-deployer-2/build-1"));
     }
 
     #[test]
-    fn a_lone_star_does_not_admit_everyone() {
-        assert!(!AllowList::parse("*").admits(ALICE));
+    fn a_role_pattern_admits_the_sessions_of_the_roles_it_names() {
+        let list = AllowList::parse("arn:aws:iam::123456789012:role/ops-*");
+        assert!(list.admits("arn:aws:sts::123456789012:assumed-role/ops-admin/alice"));
+        assert!(list.admits("arn:aws:iam::123456789012:role/ops-admin"));
+        assert!(!list.admits("arn:aws:sts::123456789012:assumed-role/dev-admin/alice"));
+    }
+
+    #[test]
+    fn every_malformed_entry_of_issue_21_is_dropped_by_position_and_admits_nobody() {
+        for entry in [
+            "*",
+            "arn:*",
+            "arn:aws:*",
+            "arn:aws:iam::12345678901*",
+            "arn:aws:iam::12345678901*:role/x",
+            "arn:aws:iam::*:role/x",
+            "arn:*:iam::123456789012:role/x",
+            "arn:aws:iam::123456789012:*",
+            "arn:aws:iam::123456789012:r*/x",
+            "arn:aws:iam::123456789012:group/admins",
+            "arn:aws:iam:us-east-1:123456789012:role/x",
+            "arn:aws:sts::123456789012:assumed-role/x",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:iam::123456789012:role/a?b",
+        ] {
+            let list = AllowList::parse(&format!("{ALICE},{entry}"));
+            assert_eq!(list.dropped(), &[2], "{entry}");
+            assert_eq!(list.len(), 1, "{entry}");
+            for caller in [
+                "arn:aws:iam::123456789012:user/bob",
+                "arn:aws:iam::123456789011:role/x",
+                "arn:aws:sts::123456789012:assumed-role/x/s",
+                "arn:aws:iam::123456789012:role/x",
+            ] {
+                assert!(!list.admits(caller), "{entry} admits {caller}");
+            }
+        }
+    }
+
+    #[test]
+    fn two_roles_joined_by_a_space_are_one_malformed_entry_that_admits_neither_nor_a_third() {
+        let list = AllowList::parse(
+            "arn:aws:iam::123456789012:role/sensor-installer arn:aws:iam::210987654321:role/ci-deployer",
+        );
+        assert_eq!(list.dropped(), &[1]);
+        for caller in [
+            "arn:aws:sts::123456789012:assumed-role/ci-deployer/build",
+            "arn:aws:sts::123456789012:assumed-role/sensor-installer/i-0abc",
+            "arn:aws:sts::210987654321:assumed-role/ci-deployer/build",
+        ] {
+            assert!(!list.admits(caller), "{caller}");
+        }
+    }
+
+    #[test]
+    fn the_root_and_federated_users_are_principals_and_nothing_else_of_the_account_is() {
+        let list =
+            AllowList::parse("arn:aws:iam::123456789012:root,arn:aws-us-gov:sts::123456789012:federated-user/bob");
+        assert!(list.admits("arn:aws:iam::123456789012:root"));
+        assert!(!list.admits(ALICE), "the root entry is the root, not the account");
+        assert!(list.admits("arn:aws-us-gov:sts::123456789012:federated-user/bob"));
+        assert!(!list.admits("arn:aws:sts::123456789012:federated-user/bob"));
     }
 
     #[test]

@@ -5,19 +5,22 @@ use std::sync::Arc;
 use crate::access::AccessPolicy;
 use crate::config::{Config, GraphAuth};
 use crate::credentials::{AppCredentials, ClientCredential, CredentialsCache, GraphCredentials, StaticCredentials};
+use crate::door::Door;
 use crate::federation::WebIdentitySource;
 use crate::graph::{GraphClient, GraphSession, RetryPolicy};
 use crate::keys::{KeyService, KeySource};
-use crate::rotation::Rotator;
+use crate::rotation::{Claims, Rotator};
 use crate::secrets::SecretStore;
 
 /// Everything an invocation needs: Graph (shared by the key service and the sensor reads), the
-/// key service over Graph and the store, the allow-lists and the rotator.
+/// key service over Graph and the store, the allow-lists, the rotator, and the door this function
+/// serves.
 pub struct App<K, S> {
     pub graph: Arc<K>,
     pub keys: KeyService<Arc<K>, S>,
     pub access: AccessPolicy,
     pub rotator: Rotator,
+    pub door: Door,
 }
 
 /// Why the app could not be wired.
@@ -30,14 +33,16 @@ pub enum AppError {
 }
 
 impl<K: KeySource, S: SecretStore> App<K, S> {
-    /// `key_secret_id`: where the key service stores the key, if anywhere.
-    pub fn new(graph: K, store: S, key_secret_id: Option<String>, access: AccessPolicy) -> Self {
+    /// `key_secret_id`: where the key service stores the key, if anywhere; `door`: which
+    /// invocations the handler serves.
+    pub fn new(graph: K, store: S, key_secret_id: Option<String>, access: AccessPolicy, door: Door) -> Self {
         let graph = Arc::new(graph);
         App {
             keys: KeyService::new(Arc::clone(&graph), store, key_secret_id),
             graph,
             access,
             rotator: Rotator::default(),
+            door,
         }
     }
 }
@@ -73,11 +78,16 @@ impl<S: SecretStore + Clone> App<GraphSession<S>, S> {
             rotators: config.rotators.clone(),
             activators: config.activators.clone(),
         };
-        Ok(App::new(
+        let mut app = App::new(
             GraphSession::new(client, credentials),
             store,
             config.key_secret_id.clone(),
             access,
-        ))
+            config.door,
+        );
+        if let Some(claims) = &config.rotation_claims_secret_id {
+            app.rotator = Rotator::with_claims(Claims::new(claims.clone()));
+        }
+        Ok(app)
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::access::AllowList;
 use crate::cloud::{ApiVersion, Cloud, CloudChoice, GraphEndpoints};
+use crate::door::{self, Door};
 
 /// `GRAPH_AUTH`: how the function proves itself to Entra ID.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,9 @@ pub enum GraphAuth {
 pub struct Config {
     pub graph_auth: GraphAuth,
     pub key_secret_id: Option<String>,
+    /// `ROTATION_CLAIMS_SECRET_ID`: the claim store, where a rotation claims its occurrence before
+    /// it regenerates (src/rotation/claim.rs); unset, concurrent deliveries may each regenerate.
+    pub rotation_claims_secret_id: Option<String>,
     pub cloud: CloudChoice,
     pub api_version: ApiVersion,
     /// `GRAPH_ENDPOINT`: where Graph requests go instead of the cloud's Graph root.
@@ -37,6 +41,9 @@ pub struct Config {
     /// `SENSOR_ACTIVATORS`: who may activate sensor candidates and set the activation mode.
     pub activators: AllowList,
     pub credentials_ttl: Duration,
+    /// `FUNCTION_DOOR`: which invocations this function serves. Not a [`ConfigError`] when unset
+    /// or unknown: every invocation is then refused and counted, so the alarm sees it.
+    pub door: Door,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -76,6 +83,44 @@ impl ConfigError {
 const DEFAULT_CREDENTIALS_TTL: Duration = Duration::from_secs(300);
 
 impl Config {
+    /// The allow-lists, by the variable each is read from.
+    pub fn allow_lists(&self) -> [(&'static str, &AllowList); 3] {
+        [
+            ("KEY_READERS", &self.readers),
+            ("KEY_ROTATORS", &self.rotators),
+            ("SENSOR_ACTIVATORS", &self.activators),
+        ]
+    }
+
+    /// Logs, once at cold start, what the configuration keeps and what it refuses: one ERROR line
+    /// per malformed allow-list entry (the variable and the entry's position, never its value,
+    /// with the count kept), the count each list keeps, and an ERROR when `FUNCTION_DOOR` is not a
+    /// door.
+    pub fn log_cold_start(&self) {
+        for (variable, list) in self.allow_lists() {
+            for position in list.dropped() {
+                tracing::error!(
+                    variable,
+                    position,
+                    kept = list.len(),
+                    "a malformed allow-list entry was dropped: it admits nobody (docs/security.md, \"Allow-lists and session names\")"
+                );
+            }
+            tracing::info!(
+                variable,
+                kept = list.len(),
+                dropped = list.dropped().len(),
+                "allow-list read"
+            );
+        }
+        if self.door == Door::NotADoor {
+            tracing::error!(
+                variable = door::VARIABLE,
+                "FUNCTION_DOOR is unset or not a door (http, events or local): every invocation is refused"
+            );
+        }
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -147,6 +192,7 @@ impl Config {
         Ok(Config {
             graph_auth,
             key_secret_id: get("SENSOR_KEY_SECRET_ID"),
+            rotation_claims_secret_id: get("ROTATION_CLAIMS_SECRET_ID"),
             cloud,
             api_version,
             graph_endpoint,
@@ -155,6 +201,7 @@ impl Config {
             rotators: AllowList::parse(get("KEY_ROTATORS").as_deref().unwrap_or("")),
             activators: AllowList::parse(get("SENSOR_ACTIVATORS").as_deref().unwrap_or("")),
             credentials_ttl,
+            door: Door::parse(lookup(door::VARIABLE).as_deref()),
         })
     }
 }
@@ -198,6 +245,91 @@ mod tests {
         Config::from_lookup(|name| map.get(name).cloned())
     }
 
+    /// The JSON lines `run` logs, at every level.
+    fn logs_of(run: impl FnOnce()) -> Vec<serde_json::Value> {
+        use std::sync::{Arc, Mutex};
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || Capture(writer.clone()))
+            .finish();
+        tracing::subscriber::with_default(subscriber, run);
+        let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+        text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+    }
+
+    struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_malformed_allow_list_entry_is_an_error_line_naming_the_variable_and_position_not_the_value() {
+        let config = config_from(&[
+            ("GRAPH_CREDENTIALS_SECRET_ID", "c"),
+            ("FUNCTION_DOOR", "http"),
+            (
+                "KEY_ROTATORS",
+                "arn:aws:iam::123456789012:user/bob,arn:aws:iam::12345678901*,arn:aws:iam::123456789012:role/ops",
+            ),
+        ])
+        .unwrap();
+
+        let lines = logs_of(|| config.log_cold_start());
+
+        let errors: Vec<_> = lines.iter().filter(|line| line["level"] == "ERROR").collect();
+        assert_eq!(errors.len(), 1, "{lines:?}");
+        assert_eq!(errors[0]["fields"]["variable"], "KEY_ROTATORS");
+        assert_eq!(errors[0]["fields"]["position"], 2);
+        assert_eq!(errors[0]["fields"]["kept"], 2);
+        let text = serde_json::to_string(&lines).unwrap();
+        assert!(
+            !text.contains("12345678901*"),
+            "the entry's value is never logged: {text}"
+        );
+        let kept: Vec<_> = lines
+            .iter()
+            .filter(|line| line["fields"]["message"] == "allow-list read")
+            .map(|line| (line["fields"]["variable"].clone(), line["fields"]["kept"].clone()))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("KEY_READERS".into(), 0.into()),
+                ("KEY_ROTATORS".into(), 2.into()),
+                ("SENSOR_ACTIVATORS".into(), 0.into())
+            ]
+        );
+    }
+
+    #[test]
+    fn the_door_is_read_from_function_door_and_an_unset_one_is_an_error_at_cold_start() {
+        let http = config_from(&[("GRAPH_CREDENTIALS_SECRET_ID", "c"), ("FUNCTION_DOOR", "http")]).unwrap();
+        assert_eq!(http.door, Door::Http);
+        assert!(
+            logs_of(|| http.log_cold_start())
+                .iter()
+                .all(|line| line["level"] != "ERROR")
+        );
+
+        let unset = config_from(&[("GRAPH_CREDENTIALS_SECRET_ID", "c")]).unwrap();
+        assert_eq!(unset.door, Door::NotADoor);
+        let lines = logs_of(|| unset.log_cold_start());
+        let errors: Vec<_> = lines.iter().filter(|line| line["level"] == "ERROR").collect();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0]["fields"]["variable"], "FUNCTION_DOOR");
+    }
+
     #[test]
     fn the_credentials_secret_is_required() {
         assert_eq!(
@@ -219,7 +351,14 @@ mod tests {
         assert_eq!(config.authority_host, None);
         assert_eq!(config.credentials_ttl, Duration::from_secs(300));
         assert!(config.key_secret_id.is_none());
+        assert!(config.rotation_claims_secret_id.is_none());
         assert!(!config.readers.admits("arn:aws:iam::123456789012:user/alice"));
+        let claiming = config_from(&[
+            ("GRAPH_CREDENTIALS_SECRET_ID", "creds"),
+            ("ROTATION_CLAIMS_SECRET_ID", "claims"),
+        ])
+        .unwrap();
+        assert_eq!(claiming.rotation_claims_secret_id.as_deref(), Some("claims"));
     }
 
     #[test]

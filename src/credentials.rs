@@ -226,11 +226,6 @@ impl<S: SecretStore> CredentialsCache<S> {
         Ok(fresh)
     }
 
-    /// Forgets the cached copy, so the next call reads the secret again.
-    pub async fn invalidate(&self) {
-        *self.cached.lock().await = None;
-    }
-
     async fn read(&self, deadline: Deadline) -> Result<GraphCredentials, CredentialsError> {
         let secret_id = &self.secret_id;
         let value = self

@@ -178,6 +178,17 @@ pub struct Settled {
     pub stored_at: Option<time::OffsetDateTime>,
 }
 
+/// The result of [`KeyService::verify`]: AWSCURRENT compared with Graph's key, nothing written.
+#[derive(Debug)]
+pub struct Verified {
+    /// AWSCURRENT held the key Graph accepts at the last look.
+    pub holds_graphs_key: bool,
+    pub current_version: Option<String>,
+    /// When the AWSCURRENT document was written (its `updatedAt`).
+    pub stored_at: Option<time::OffsetDateTime>,
+    pub graph_request_id: Option<String>,
+}
+
 /// The key operations, over the two ports.
 pub struct KeyService<K, S> {
     source: K,
@@ -338,6 +349,24 @@ impl<K: KeySource, S: SecretStore> KeyService<K, S> {
         }
     }
 
+    /// Reads AWSCURRENT, then Graph's key (last, as [`settle`](Self::settle) does), and compares
+    /// them. Writes nothing: for the rotation steps that must only read.
+    pub async fn verify(&self, secret_id: &str, deadline: Deadline) -> Result<Verified, KeyError> {
+        let current = self.stored_current_document(secret_id, deadline).await?;
+        let graph = self.source.current_key(deadline).await?;
+        let holds_graphs_key = current.as_ref().is_some_and(|(key, _, _)| key.same_as(&graph.key));
+        let (current_version, stored_at) = match current {
+            Some((_, version_id, stored_at)) => (Some(version_id), stored_at),
+            None => (None, None),
+        };
+        Ok(Verified {
+            holds_graphs_key,
+            current_version,
+            stored_at,
+            graph_request_id: graph.graph_request_id,
+        })
+    }
+
     /// Writes the stored-key document under the idempotency `token`.
     pub async fn store_key(
         &self,
@@ -430,14 +459,36 @@ impl From<&KeyError> for Problem {
     fn from(error: &KeyError) -> Self {
         match error {
             KeyError::Graph(graph) => Problem::from(graph),
-            KeyError::Store { source, .. } => source.key_store_problem(error.to_string()),
+            // The detail tells the error without AWS's message; the log line has it.
+            KeyError::Store {
+                secret_id,
+                action,
+                source,
+            } => {
+                let told = KeyError::Store {
+                    secret_id: secret_id.clone(),
+                    action,
+                    source: source.without_message(),
+                };
+                source
+                    .key_store_problem(told.to_string())
+                    .with_full_detail(error.to_string())
+            }
             KeyError::NotStored {
+                secret_id,
                 source,
                 graph_request_id,
-                ..
-            } => source
-                .key_store_problem(error.to_string())
-                .with_graph_request_id(graph_request_id.as_ref()),
+            } => {
+                let told = KeyError::NotStored {
+                    secret_id: secret_id.clone(),
+                    source: source.without_message(),
+                    graph_request_id: None,
+                };
+                source
+                    .key_store_problem(told.to_string())
+                    .with_full_detail(error.to_string())
+                    .with_graph_request_id(graph_request_id.as_ref())
+            }
         }
     }
 }

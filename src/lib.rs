@@ -11,12 +11,14 @@
 
 pub mod access;
 pub mod app;
+pub mod bounded_file;
 pub mod candidates;
 pub mod certificate;
 pub mod cloud;
 pub mod config;
 pub mod credentials;
 pub mod deadline;
+pub mod door;
 pub mod federation;
 #[cfg(test)]
 pub(crate) mod gate;

@@ -6,7 +6,8 @@
 //! the template sets the stack name), so two stacks in one account never share a metric or fire
 //! each other's alarms. Metrics: `KeyReads`, `Regenerations`, `Rotations` and `SensorQueries` by
 //! `Outcome`, `GraphLatency` (milliseconds), `GraphThrottles` by `Upstream`, `ColdStarts`,
-//! `KeyAgeDays` and `CertificateDaysToExpiry`.
+//! `KeyAgeDays`, `CertificateDaysToExpiry` and `DoorRefusals` (the `service` dimension alone, which
+//! the template's `DoorRefusalsAlarm` watches).
 
 use std::fmt::Write as _;
 use std::sync::OnceLock;
@@ -55,6 +56,15 @@ static SETTINGS: OnceLock<Settings> = OnceLock::new();
 /// The settings, read from the environment once.
 pub fn settings() -> &'static Settings {
     SETTINGS.get_or_init(|| Settings::from_lookup(|name| std::env::var(name).ok()))
+}
+
+type Sink = Box<dyn Fn(&str) + Send + Sync>;
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+/// Sends every metric line of this process to `sink` instead of stdout, from now on (the first
+/// call wins): how the integration tests see the metrics the handler emits.
+pub fn send_to(sink: impl Fn(&str) + Send + Sync + 'static) {
+    let _ = SINK.set(Box::new(sink));
 }
 
 static COLD: AtomicBool = AtomicBool::new(true);
@@ -153,6 +163,9 @@ fn emit(metric: &str, unit: Unit, value: f64, dimension: Option<(&str, &str)>) {
         return;
     }
     let line = line(settings(), metric, unit, value, dimension, SystemTime::now());
+    if let Some(sink) = SINK.get() {
+        return sink(&line);
+    }
     // println! writes the line under stdout's lock, so lines from concurrent tasks never interleave.
     println!("{line}");
 }
@@ -184,6 +197,12 @@ pub fn sensor_activation(outcome: &str) {
 
 pub fn rotation(outcome: &str) {
     emit("Rotations", Unit::Count, 1.0, Some(("Outcome", outcome)));
+}
+
+/// An invocation refused because it came through the wrong door. No dimension beside `service`:
+/// an EMF metric with another dimension would be another metric, which the alarm would not see.
+pub fn door_refusal() {
+    emit("DoorRefusals", Unit::Count, 1.0, None);
 }
 
 pub fn graph_latency(elapsed: Duration) {

@@ -82,6 +82,8 @@ problem_types! {
     UpstreamBadResponse => ("upstream-bad-response", 502, "Unreadable Upstream Response"),
     KeyStoreUnavailable => ("key-store-unavailable", 503, "Key Store Unavailable"),
     KeyStoreMisconfigured => ("key-store-misconfigured", 500, "Key Store Misconfigured"),
+    /// Secrets Manager refused a new version of the key secret: its version quota is full.
+    KeyStoreQuotaExceeded => ("key-store-quota-exceeded", 503, "Key Store Version Quota Exceeded"),
     CloudMismatch => ("cloud-mismatch", 500, "Cloud Mismatch"),
     CloudUnsupported => ("cloud-unsupported", 500, "Cloud Unsupported"),
     CloudDiscoveryFailed => ("cloud-discovery-failed", 503, "Cloud Discovery Failed"),
@@ -181,6 +183,10 @@ pub struct Problem {
     /// The methods a path takes, for a `405`'s `Allow`.
     #[serde(skip)]
     pub allow: Option<String>,
+    /// The detail with what an upstream wrote (AWS's message, what a federated token names), when
+    /// `detail` leaves it out: for the log line and the operator's own CLI, never the document.
+    #[serde(skip)]
+    pub full_detail: Option<String>,
 }
 
 /// Retry-After suggested when an upstream gave none.
@@ -201,7 +207,17 @@ impl Problem {
             code: None,
             retry_after: None,
             allow: None,
+            full_detail: None,
         }
+    }
+
+    /// Keeps `full`, the detail with an upstream's own text, out of the document (see
+    /// [`Problem::full_detail`]).
+    pub fn with_full_detail(mut self, full: String) -> Self {
+        if full != self.detail {
+            self.full_detail = Some(full);
+        }
+        self
     }
 
     pub fn with_allow(mut self, methods: String) -> Self {
@@ -307,6 +323,7 @@ mod tests {
                 StoreError::Throttled,
                 StoreError::Timeout,
                 StoreError::TokenConflict,
+                StoreError::QuotaExceeded { message: "m".into() },
                 StoreError::Refused {
                     code: "c".into(),
                     message: "m".into(),
@@ -372,7 +389,7 @@ mod tests {
         }
         for reason in [
             Forbidden::MissingPermission {
-                role: crate::graph::READ_ROLE,
+                accepted: &[crate::graph::READ_ROLE],
             },
             Forbidden::TenantNotOnboarded,
             Forbidden::RoleHeldButRefused,
@@ -672,7 +689,7 @@ mod tests {
     fn a_missing_permission_is_explained_with_the_permission_name() {
         let problem = Problem::from(&GraphError::Forbidden {
             reason: Forbidden::MissingPermission {
-                role: crate::graph::READ_WRITE_ROLE,
+                accepted: &[crate::graph::READ_WRITE_ROLE],
             },
             code: "Forbidden".into(),
             ids: ids(),
@@ -684,6 +701,20 @@ mod tests {
         assert_eq!(json["upstreamRequestId"], "graph-req-1");
         assert_eq!(json["clientRequestId"], "client-1");
         assert_eq!(json["type"], "tag:mdi-sensor-key,2026:problem/graph-forbidden");
+        let health = Problem::from(&GraphError::Forbidden {
+            reason: Forbidden::MissingPermission {
+                accepted: crate::graph::LIST_HEALTH_ISSUES.roles,
+            },
+            code: "Forbidden".into(),
+            ids: ids(),
+        });
+        assert!(
+            health.detail.contains(
+                "lacks the application permission SecurityIdentitiesHealth.Read.All (or a higher one Microsoft's permission map accepts: SecurityIdentitiesHealth.ReadWrite.All)"
+            ),
+            "{}",
+            health.detail
+        );
     }
 
     #[test]
@@ -787,14 +818,89 @@ mod tests {
         let subject = refused(FederationRefusal::Subject);
         assert_eq!(subject.status, 502);
         assert_eq!(subject.code.as_deref(), Some("invalid_request AADSTS700213"));
-        assert!(
-            subject
-                .detail
-                .contains("az ad app federated-credential create --id app-1")
-        );
-        assert!(subject.detail.contains("arn:aws:iam::123456789012:role/fn"));
+        let full = subject
+            .full_detail
+            .as_deref()
+            .expect("the fix, for the log and the CLI");
+        assert!(full.contains("az ad app federated-credential create --id app-1"));
+        assert!(full.contains("arn:aws:iam::123456789012:role/fn"));
+        // The document names neither the token's issuer and subject nor the app.
+        let document = subject.to_json();
+        for named in [
+            "az ad app",
+            "app-1",
+            "arn:aws:iam::123456789012:role/fn",
+            "abc.tokens.sts",
+        ] {
+            assert!(!document.contains(named), "{named} in {document}");
+        }
         for reason in [FederationRefusal::OutsideValidTime, FederationRefusal::Signature] {
-            assert!(!refused(reason).detail.contains("az ad app"), "{reason:?}");
+            let problem = refused(reason);
+            assert!(!problem.detail.contains("az ad app"), "{reason:?}");
+            assert_eq!(problem.full_detail, None, "{reason:?}: nothing to withhold");
+        }
+    }
+
+    #[test]
+    fn no_problem_document_echoes_what_secrets_manager_wrote_and_the_full_text_is_kept_beside_it() {
+        // AWS's own shape (IAM User Guide, "Troubleshoot access denied error messages").
+        const SESSION: &str = "arn:aws:sts::123456789012:assumed-role/mdi-FunctionRole-X1/mdi-Function-Y2";
+        let message = format!(
+            "User: {SESSION} is not authorized to perform: secretsmanager:PutSecretValue on resource: \
+             arn:aws:secretsmanager:eu-west-1:123456789012:secret:key-AbCdEf because no identity-based policy allows it"
+        );
+        let sources = [
+            StoreError::AccessDenied {
+                code: "AccessDeniedException".into(),
+                message: message.clone(),
+            },
+            StoreError::QuotaExceeded {
+                message: message.clone(),
+            },
+            StoreError::Refused {
+                code: "ValidationException".into(),
+                message: message.clone(),
+            },
+        ];
+        for source in sources {
+            let problems = [
+                (
+                    "key",
+                    Problem::from(&KeyError::Store {
+                        secret_id: "key".into(),
+                        action: "written",
+                        source: source.clone(),
+                    }),
+                ),
+                (
+                    "key",
+                    Problem::from(&KeyError::NotStored {
+                        secret_id: "key".into(),
+                        source: source.clone(),
+                        graph_request_id: Some("graph-1".into()),
+                    }),
+                ),
+                (
+                    "creds",
+                    Problem::from(&GraphError::Credentials(CredentialsError::Unreadable {
+                        secret_id: "creds".into(),
+                        source: source.clone(),
+                    })),
+                ),
+            ];
+            for (secret_id, problem) in problems {
+                let full = problem.full_detail.clone().expect("the full text, for the log");
+                assert!(full.contains(SESSION), "{full}");
+                assert!(
+                    problem.detail.contains(&format!(" {secret_id} ")),
+                    "the project's own words stay: {}",
+                    problem.detail
+                );
+                let document = problem.with_request_id("lambda-1").to_json();
+                assert!(!document.contains(SESSION), "{document}");
+                assert!(!document.contains("secret:key-AbCdEf"), "{document}");
+                assert!(document.contains("log line"), "{document}");
+            }
         }
     }
 

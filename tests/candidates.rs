@@ -8,7 +8,9 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use graph_sim::{Endpoint, Fault, READ_ROLE, REQUIRED_ROLE, SimCandidate, SimCloud, SimConfig};
+use graph_sim::{
+    ActivationUpdate, Endpoint, Fault, READ_ROLE, REQUIRED_ROLE, SimCandidate, SimCloud, SimConfig, UnknownServerIds,
+};
 use lambda_http::Request;
 use serde_json::{Value, json};
 
@@ -127,7 +129,61 @@ async fn an_activator_activates_candidates_and_each_server_is_accepted_as_graph_
 }
 
 #[tokio::test]
-async fn an_activator_sets_the_activation_mode_with_patch_on_the_singular_path() {
+async fn an_activations_audit_line_names_the_server_ids_it_activates_and_a_mode_change_the_mode_it_sets() {
+    // A caller of this test's own, so that its audit lines are told from other tests'.
+    const ACTIVATOR: &str = "arn:aws:iam::123456789012:user/audited-activator";
+    let world = world(Setup {
+        extra_env: vec![("SENSOR_ACTIVATORS", ACTIVATOR.to_owned())],
+        ..Setup::default()
+    })
+    .await;
+    let (dc5, dc6) = (
+        SimCandidate::new("dc5.contoso.com"),
+        SimCandidate::new("dc6.contoso.com"),
+    );
+    world.sim.set_sensor_candidates(vec![dc5.clone(), dc6.clone()]);
+    let body = json!({"serverIds": [dc5.id, dc6.id]}).to_string();
+
+    let activated = call(
+        &world.app,
+        request("POST", "/sensor-candidates/activate", Some(&body), Some(ACTIVATOR)),
+    )
+    .await;
+    let mode = call(
+        &world.app,
+        request(
+            "PUT",
+            "/sensor-candidates/activation-mode",
+            Some(r#"{"activationMode":"automated"}"#),
+            Some(ACTIVATOR),
+        ),
+    )
+    .await;
+
+    assert_eq!(activated.status, 200, "{}", activated.json);
+    assert_eq!(mode.status, 200, "{}", mode.json);
+    let logs = captured_logs();
+    let line_of = |operation: &str| -> Value {
+        logs.lines()
+            .filter(|line| line.contains("\"target\":\"audit\"") && line.contains(ACTIVATOR))
+            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .find(|line| line["fields"]["operation"] == operation)
+            .unwrap_or_else(|| panic!("an audit line for {operation}"))
+    };
+    let activation = line_of("activate-sensors");
+    assert_eq!(activation["fields"]["outcome"], "ok", "{activation}");
+    assert_eq!(
+        activation["fields"]["server_ids"],
+        format!("{},{}", dc5.id, dc6.id),
+        "{activation}"
+    );
+    let change = line_of("set-activation-mode");
+    assert_eq!(change["fields"]["outcome"], "ok", "{change}");
+    assert_eq!(change["fields"]["activation_mode"], "automated", "{change}");
+}
+
+#[tokio::test]
+async fn an_activator_sets_the_activation_mode_with_post_on_the_singular_path_as_the_permission_map_lists() {
     let world = activation_world(SimCloud::Global, "v1.0", true).await;
 
     let reply = call(
@@ -150,7 +206,7 @@ async fn an_activator_sets_the_activation_mode_with_patch_on_the_singular_path()
         .into_iter()
         .find(|request| request.endpoint == Some(Endpoint::ActivationConfiguration))
         .expect("the update reached Graph");
-    assert_eq!(sent.method, "PATCH");
+    assert_eq!(sent.method, "POST");
     assert!(
         sent.path
             .ends_with("/security/identities/sensorCandidateActivationConfiguration")
@@ -432,4 +488,190 @@ async fn no_new_route_leaks_the_key_the_client_secret_or_a_token_in_success_or_f
         assert!(!text.contains(&key) && !text.contains(CLIENT_SECRET), "{text}");
     }
     world.assert_no_leaks();
+}
+
+fn set_mode(mode: &str) -> Request {
+    let body = format!(r#"{{"activationMode":"{mode}"}}"#);
+    request("PUT", "/sensor-candidates/activation-mode", Some(&body), None)
+}
+
+/// The methods of the requests that reached the activation configuration, oldest first.
+fn configuration_methods(world: &World) -> Vec<String> {
+    world
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|request| request.endpoint == Some(Endpoint::ActivationConfiguration))
+        .map(|request| request.method)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_activation_mode_is_set_against_a_graph_that_takes_only_post_on_the_singular_path() {
+    // The permission map's reading: POST /security/identities/sensorCandidateActivationConfiguration.
+    let world = activation_world(SimCloud::Global, "v1.0", true).await;
+    world.sim.set_activation_update(ActivationUpdate::PostOnly);
+
+    let reply = call(&world.app, set_mode("automated")).await;
+
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    assert_eq!(reply.json, json!({"activationMode": "automated"}));
+    assert_eq!(world.sim.activation_mode(), "automated");
+    assert_eq!(configuration_methods(&world), ["POST"]);
+}
+
+#[tokio::test]
+async fn the_activation_mode_is_set_against_a_graph_that_takes_only_patch_with_one_retry_after_its_405() {
+    // The CSDL's and the SDKs' reading: PATCH on the single-valued navigation property.
+    let world = activation_world(SimCloud::Global, "beta", true).await;
+    world.sim.set_activation_update(ActivationUpdate::PatchOnly);
+
+    let reply = call(&world.app, set_mode("automated")).await;
+
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    assert_eq!(world.sim.activation_mode(), "automated");
+    assert_eq!(
+        configuration_methods(&world),
+        ["POST", "PATCH"],
+        "one retry, with the other verb"
+    );
+    let sent = world
+        .sim
+        .requests()
+        .into_iter()
+        .rfind(|request| request.endpoint == Some(Endpoint::ActivationConfiguration))
+        .unwrap();
+    assert!(
+        sent.path
+            .ends_with("/security/identities/sensorCandidateActivationConfiguration")
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&sent.body).unwrap()["activationMode"],
+        "automated"
+    );
+}
+
+#[tokio::test]
+async fn the_activation_mode_is_set_with_one_request_against_a_graph_that_takes_both_verbs() {
+    let world = activation_world(SimCloud::UsGov, "beta", true).await;
+    world.sim.set_activation_update(ActivationUpdate::Both);
+
+    let reply = call(&world.app, set_mode("manual")).await;
+
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    assert_eq!(configuration_methods(&world), ["POST"]);
+}
+
+#[tokio::test]
+async fn a_201_or_204_answer_to_the_update_is_success_and_a_second_405_is_a_rejection() {
+    let world = activation_world(SimCloud::Global, "v1.0", true).await;
+    world.sim.set_activation_update(ActivationUpdate::PostOnly);
+    for status in [201, 204] {
+        world
+            .sim
+            .inject(Endpoint::ActivationConfiguration, Fault::Status(status));
+
+        let reply = call(&world.app, set_mode("automated")).await;
+
+        assert_eq!(reply.status, 200, "{status}: {}", reply.json);
+    }
+    for _ in 0..2 {
+        world.sim.inject(Endpoint::ActivationConfiguration, Fault::Status(405));
+    }
+    let refused = call(&world.app, set_mode("automated")).await;
+    assert_eq!(refused.status, 502, "{}", refused.json);
+    assert!(
+        refused.json["type"].as_str().unwrap().ends_with("upstream-rejected"),
+        "{}",
+        refused.json
+    );
+}
+
+#[tokio::test]
+async fn in_the_us_government_clouds_a_stale_server_id_is_a_rejection_not_an_api_that_is_missing() {
+    let world = activation_world(SimCloud::UsGov, "beta", true).await;
+    world
+        .sim
+        .set_sensor_candidates(vec![SimCandidate::new("dc5.contoso.com")]);
+    for answer in [UnknownServerIds::BadRequest, UnknownServerIds::NotFound] {
+        world.sim.set_unknown_server_ids(answer);
+
+        let reply = call(
+            &world.app,
+            request(
+                "POST",
+                "/sensor-candidates/activate",
+                Some(r#"{"serverIds":["0000000000000000000000000000000000000000"]}"#),
+                None,
+            ),
+        )
+        .await;
+
+        assert_eq!(reply.status, 502, "{answer:?}: {}", reply.json);
+        assert!(
+            reply.json["type"].as_str().unwrap().ends_with("upstream-rejected"),
+            "{answer:?}: {}",
+            reply.json
+        );
+    }
+}
+
+#[tokio::test]
+async fn graphs_own_word_that_a_segment_does_not_exist_is_not_available_in_any_cloud() {
+    for (cloud, name) in [(SimCloud::UsGov, "usgov"), (SimCloud::Global, "global")] {
+        let world = activation_world(cloud, "beta", true).await;
+        world.sim.inject(Endpoint::ListSensorCandidates, Fault::UnknownSegment);
+
+        let reply = call(&world.app, request("GET", "/sensor-candidates", None, None)).await;
+
+        assert_eq!(reply.status, 502, "{name}: {}", reply.json);
+        assert!(
+            reply.json["type"].as_str().unwrap().ends_with("not-available-in-cloud"),
+            "{name}: {}",
+            reply.json
+        );
+        assert!(
+            reply.json["detail"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("not available in the {name} cloud")),
+            "{}",
+            reply.json
+        );
+        world.sim.inject(Endpoint::ListSensorCandidates, Fault::Status(400));
+        let plain = call(&world.app, request("GET", "/sensor-candidates", None, None)).await;
+        assert!(
+            plain.json["type"].as_str().unwrap().ends_with("upstream-rejected"),
+            "{name}: a 400 alone says nothing of the API: {}",
+            plain.json
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_app_holding_read_write_all_reads_candidates_and_a_refusal_then_is_not_blamed_on_read_all() {
+    // The permission map accepts ReadWrite.All for the candidates and the activation mode.
+    let world = activation_world(SimCloud::Global, "v1.0", true).await;
+    world.sim.set_roles(vec![REQUIRED_ROLE.to_owned()]);
+    let list = call(&world.app, request("GET", "/sensor-candidates", None, None)).await;
+    assert_eq!(list.status, 200, "{}", list.json);
+
+    for _ in 0..2 {
+        world.sim.inject(
+            Endpoint::ActivationConfiguration,
+            Fault::Forbidden {
+                message: "Missing application roles".into(),
+            },
+        );
+    }
+    let refused = call(
+        &world.app,
+        request("GET", "/sensor-candidates/activation-mode", None, None),
+    )
+    .await;
+
+    assert_eq!(refused.status, 502);
+    let detail = refused.json["detail"].as_str().unwrap();
+    assert!(!detail.contains("lacks the application permission"), "{detail}");
+    assert!(detail.contains("carries the required permission"), "{detail}");
 }

@@ -49,9 +49,16 @@ fn azure_env(world: &World) -> Vec<(&'static str, String)> {
     env
 }
 
+/// The CLI's development-only switch for an http:// Graph endpoint and authority (docs/cli.md).
+const INSECURE_HTTP: &str = "MDI_SENSOR_KEY_INSECURE_HTTP";
+
 /// Runs the binary with `args` (pointed at the world's Graph unless they or `GRAPH_ENDPOINT` say
-/// otherwise) and exactly `env`.
-async fn run_with(world: &World, args: &[&str], env: Vec<(&'static str, String)>) -> Run {
+/// otherwise) and exactly `env`, plus the switch that lets it talk to the simulator over http
+/// unless `env` names it.
+async fn run_with(world: &World, args: &[&str], mut env: Vec<(&'static str, String)>) -> Run {
+    if !env.iter().any(|(name, _)| *name == INSECURE_HTTP) {
+        env.push((INSECURE_HTTP, "1".into()));
+    }
     let mut args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
     if !args.iter().any(|arg| arg == "--graph-endpoint") && !env.iter().any(|(name, _)| *name == "GRAPH_ENDPOINT") {
         args.extend(["--graph-endpoint".into(), world.sim.graph_url()]);
@@ -805,6 +812,103 @@ async fn usage_errors_exit_2_before_anything_is_called() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_graph_endpoint_or_authority_is_refused_before_a_connection_is_made() {
+    let world = world(Setup::default()).await;
+    // Where the credentials would go: it must see no connection at all.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let at = listener.local_addr().unwrap();
+    let (http, https) = (format!("http://{at}"), format!("https://{at}"));
+
+    let cases = [
+        (
+            http.clone(),
+            https.clone(),
+            "--graph-endpoint (GRAPH_ENDPOINT) must be an https:// URL",
+        ),
+        (
+            https.clone(),
+            http.clone(),
+            "AZURE_AUTHORITY_HOST must be an https:// URL",
+        ),
+    ];
+    for (graph, authority, refusal) in cases {
+        let mut env = azure_env(&world);
+        env.retain(|(name, _)| *name != "AZURE_AUTHORITY_HOST");
+        env.extend([("AZURE_AUTHORITY_HOST", authority), (INSECURE_HTTP, "0".to_owned())]);
+
+        let run = run_with(&world, &["get", "--cloud", "global", "--graph-endpoint", &graph], env).await;
+
+        assert_eq!(run.code, 3, "{}", run.stderr);
+        assert!(run.stderr.contains(refusal), "{}", run.stderr);
+        assert!(run.stderr.contains(INSECURE_HTTP), "{}", run.stderr);
+        assert!(
+            matches!(listener.accept(), Err(error) if error.kind() == std::io::ErrorKind::WouldBlock),
+            "nothing connected"
+        );
+        assert_no_secrets(&world, &run.stderr);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_file_or_certificate_that_never_ends_is_refused_at_its_size_limit() {
+    let world = world(Setup::default()).await;
+    let config = SimConfig::default();
+    // A FIFO reports size 0 and, with a writer, never ends; so does /dev/zero.
+    let dir = std::env::temp_dir().join(format!("cli-fifo-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir(&dir).unwrap();
+    let fifo = dir.join("token");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let writer = fifo.clone();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        // Blocks until the CLI opens it; ends when the CLI closes it.
+        if let Ok(mut pipe) = std::fs::OpenOptions::new().write(true).open(&writer) {
+            let chunk = [b'a'; 4096];
+            while pipe.write_all(&chunk).is_ok() {}
+        }
+    });
+    let mut token_file = aws_env();
+    token_file.extend([
+        ("AZURE_TENANT_ID", config.tenant_id.clone()),
+        ("AZURE_CLIENT_ID", config.client_id.clone()),
+        ("AZURE_FEDERATED_TOKEN_FILE", fifo.to_str().unwrap().to_owned()),
+        ("AZURE_AUTHORITY_HOST", world.sim.authority_url()),
+    ]);
+    let mut certificate = aws_env();
+    certificate.extend([
+        ("AZURE_TENANT_ID", config.tenant_id.clone()),
+        ("AZURE_CLIENT_ID", config.client_id.clone()),
+        ("AZURE_CLIENT_CERTIFICATE_PATH", "/dev/zero".to_owned()),
+        ("AZURE_AUTHORITY_HOST", world.sim.authority_url()),
+    ]);
+
+    let from_fifo = run_with(&world, &["get", "--cloud", "global"], token_file).await;
+    let from_zero = run_with(&world, &["get", "--cloud", "global"], certificate).await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert_eq!(from_fifo.code, 3, "{}", from_fifo.stderr);
+    assert!(
+        from_fifo.stderr.contains("larger than 65536 bytes"),
+        "{}",
+        from_fifo.stderr
+    );
+    assert_eq!(from_zero.code, 3, "{}", from_zero.stderr);
+    assert!(
+        from_zero
+            .stderr
+            .contains("AZURE_CLIENT_CERTIFICATE_PATH could not be read: it is larger than"),
+        "{}",
+        from_zero.stderr
+    );
+    assert_eq!(world.sim.calls(Endpoint::Token), 0, "no token request was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configuration_errors_exit_3_and_say_what_to_fix() {
     let world = world(Setup::default()).await;
 
@@ -1086,4 +1190,104 @@ async fn verdict_wait_rides_out_throttling_but_stops_at_a_refusal() {
         started.elapsed() < std::time::Duration::from_secs(20),
         "a refusal does not wait out the deadline"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdict_wait_stops_at_once_at_needs_configuration_with_exit_9_and_says_what_to_configure() {
+    let world = world(Setup::default()).await;
+    world.sim.set_sensors(vec![
+        SimSensor::of_type(graph_sim::SimSensorType::Adfs, "ADFS1", "contoso.com", &[]).needing_configuration(),
+    ]);
+    let started = std::time::Instant::now();
+
+    let waited = run(&world, &["verdict", "adfs1", "--wait", "30s", "--json"]).await;
+
+    assert_eq!(waited.code, 9, "{}", waited.stderr);
+    assert_eq!(waited.json()["verdict"], "needs-configuration");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "it does not clear by itself: no waiting"
+    );
+    assert_eq!(world.sim.calls(Endpoint::ListSensors), 1);
+    let table = run(&world, &["verdict", "adfs1"]).await;
+    assert_eq!(table.code, 0);
+    assert!(table.stdout.contains("To configure: "), "{}", table.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdict_wait_keeps_waiting_through_initialising_and_exits_10_if_it_is_still_initialising() {
+    let world = world(Setup::default()).await;
+    world.sim.set_sensors(vec![
+        SimSensor::of_type(
+            graph_sim::SimSensorType::Adfs,
+            "ADFS1",
+            "contoso.com",
+            &["dc1.contoso.com"],
+        )
+        .initialising(2),
+    ]);
+    let waited = run(&world, &["verdict", "adfs1", "--wait", "30s", "--json"]).await;
+    assert_eq!(waited.code, 0, "{}", waited.stderr);
+    assert_eq!(waited.json()["verdict"], "healthy");
+    assert_eq!(
+        world.sim.calls(Endpoint::ListSensors),
+        3,
+        "two initialising reads, then running"
+    );
+
+    world.sim.set_sensors(vec![
+        SimSensor::of_type(
+            graph_sim::SimSensorType::Adfs,
+            "ADFS1",
+            "contoso.com",
+            &["dc1.contoso.com"],
+        )
+        .initialising(1000),
+    ]);
+    let started = std::time::Instant::now();
+    let still = run(&world, &["verdict", "adfs1", "--wait", "2s", "--json"]).await;
+    assert_eq!(still.code, 10, "{}", still.stderr);
+    assert_eq!(still.json()["verdict"], "initialising");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2), "it waited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundle_names_the_proxy_user_says_the_install_may_restart_the_server_and_its_help_says_so_too() {
+    let world = world(Setup::default()).await;
+
+    let table = run(
+        &world,
+        &[
+            "bundle",
+            "--proxy-url",
+            "http://proxy.contoso.com:8080",
+            "--proxy-user-name",
+            r"CONTOSO\ProxyUser",
+        ],
+    )
+    .await;
+
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(
+        table
+            .stdout
+            .contains(r#"ProxyUserName="CONTOSO\ProxyUser" ProxyUserPassword="%MDI_PROXY_USER_PASSWORD%""#),
+        "{}",
+        table.stdout
+    );
+    assert!(table.stdout.contains("Before installing:"), "{}", table.stdout);
+    assert!(table.stdout.contains("automatically restart the server"));
+    let without_proxy = run(&world, &["bundle", "--proxy-user-name", r"CONTOSO\ProxyUser"]).await;
+    assert_eq!(without_proxy.code, 2, "{}", without_proxy.stderr);
+
+    let help = run(&world, &["bundle", "--help"]).await;
+    assert_eq!(help.code, 0);
+    for said in [
+        "restart the server",
+        "maintenance window",
+        ".NET Framework 4.7",
+        "--proxy-user-name",
+    ] {
+        assert!(help.stdout.contains(said), "{said}: {}", help.stdout);
+    }
 }

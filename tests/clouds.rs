@@ -207,7 +207,27 @@ async fn a_document_that_hangs_does_not_hold_an_explicit_cloud_back_and_is_not_a
 
 #[tokio::test]
 async fn a_government_cloud_without_the_key_api_says_it_is_not_available_there() {
-    for (status, code) in [(404, "NotFound"), (400, "BadRequest")] {
+    // Graph's own word that it knows no such path ("Resource not found for the segment ..."), not
+    // the status alone: the snapshot publishes the key in the US Government schema.
+    let world = world(in_cloud(SimCloud::Dod, "dod")).await;
+    world.sim.inject(Endpoint::GetKey, Fault::UnknownSegment);
+
+    let reply = call(&world.app, event("get-key.json")).await;
+
+    assert_eq!(reply.status, 502, "{}", reply.json);
+    assert_eq!(
+        reply.json["type"],
+        "tag:mdi-sensor-key,2026:problem/not-available-in-cloud"
+    );
+    assert_eq!(reply.json["code"], "BadRequest");
+    let detail = reply.json["detail"].as_str().unwrap();
+    assert!(detail.contains("not available in the dod cloud"), "{detail}");
+    assert!(reply.json["upstreamRequestId"].as_str().is_some());
+}
+
+#[tokio::test]
+async fn a_plain_400_or_404_in_a_government_cloud_is_an_upstream_rejection() {
+    for status in [404, 400] {
         let world = world(in_cloud(SimCloud::Dod, "dod")).await;
         world.sim.inject(Endpoint::GetKey, Fault::Status(status));
 
@@ -215,13 +235,9 @@ async fn a_government_cloud_without_the_key_api_says_it_is_not_available_there()
 
         assert_eq!(reply.status, 502, "{}", reply.json);
         assert_eq!(
-            reply.json["type"],
-            "tag:mdi-sensor-key,2026:problem/not-available-in-cloud"
+            reply.json["type"], "tag:mdi-sensor-key,2026:problem/upstream-rejected",
+            "{status}"
         );
-        assert_eq!(reply.json["code"], code);
-        let detail = reply.json["detail"].as_str().unwrap();
-        assert!(detail.contains("not available in the dod cloud"), "{detail}");
-        assert!(reply.json["upstreamRequestId"].as_str().is_some());
     }
 }
 

@@ -6,8 +6,10 @@
 //!   cloud or version lacks it;
 //! - the simulator serves, per cloud and version, exactly the published properties, and every
 //!   enum value it emits on its own is a published member;
-//! - the permission each endpoint needs, in the client's table, in the simulator's enforcement
-//!   and in the 403 triage, is the one the map names.
+//! - the permissions each endpoint accepts, in the client's table, in the simulator's enforcement
+//!   and in the 403 triage, are the ones the map names, least privileged first;
+//! - each endpoint is published (in the client's table) exactly where the snapshot publishes its
+//!   path, which decides when a 400 or 404 means the API is not in the cloud.
 //!
 //! A value the snapshot does not list (a member Microsoft adds later) is tolerated: see
 //! `tests/sensors.rs` (`a sensor with statuses the function does not know...`).
@@ -17,10 +19,10 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
-use graph_sim::{SimCloud, SimConfig, SimHandle, SimSensor};
+use graph_sim::{SimCloud, SimConfig, SimHandle, SimSensor, SimSensorType};
 use mdi_sensor_key::graph::{
-    CANDIDATE_PROPERTIES_READ, ENDPOINTS, HEALTH_ISSUE_PROPERTIES_READ, HEALTH_READ_ROLE, READ_ROLE, READ_WRITE_ROLE,
-    SENSOR_PROPERTIES_READ, SET_ACTIVATION_CONFIGURATION,
+    ACTIVATION_UPDATE_OTHER_VERB, CANDIDATE_PROPERTIES_READ, ENDPOINTS, HEALTH_ISSUE_PROPERTIES_READ, HEALTH_READ_ROLE,
+    HEALTH_READ_WRITE_ROLE, READ_ROLE, READ_WRITE_ROLE, SENSOR_PROPERTIES_READ, SET_ACTIVATION_CONFIGURATION, Schema,
 };
 use serde_json::Value;
 
@@ -99,9 +101,11 @@ async fn token(sim: &SimHandle) -> String {
 
 async fn send(token: &str, method: &str, url: &str) -> (u16, Value) {
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
-    // An action's parameters: `activate` needs its serverIds.
+    // An action's parameters: `activate` needs its serverIds, an update its value.
     let body = if url.ends_with("/activate") {
         r#"{"serverIds":["c0633ebb8b4b2ab1c6b4c1a2d3e4f5a6b7c8d9e0"]}"#
+    } else if url.ends_with("/sensorCandidateActivationConfiguration") && method != reqwest::Method::GET {
+        r#"{"activationMode":"manual"}"#
     } else {
         ""
     };
@@ -123,7 +127,42 @@ fn simulated_tenant() -> Vec<SimSensor> {
         SimSensor::healthy("DC1", "contoso.com"),
         SimSensor::healthy("DC2", "contoso.com").with_status("updating", "starting", "healthy"),
         SimSensor::healthy("DC3", "contoso.com").with_status("disconnected", "stopped", "notHealthyHigh"),
+        // Every type the simulator serves, with the states it models for them.
+        SimSensor::of_type(SimSensorType::Adfs, "ADFS1", "contoso.com", &["dc1.contoso.com"]).initialising(1),
+        SimSensor::of_type(SimSensorType::Adcs, "ADCS1", "contoso.com", &[]).needing_configuration(),
+        SimSensor::of_type(
+            SimSensorType::EntraConnect,
+            "ENTRA1",
+            "contoso.com",
+            &["dc2.contoso.com"],
+        ),
+        SimSensor::of_type(SimSensorType::Standalone, "SA1", "contoso.com", &["dc1.contoso.com"])
+            .needing_configuration(),
     ]
+}
+
+#[test]
+fn the_client_knows_every_published_sensor_type_and_the_simulator_serves_each() {
+    use mdi_sensor_key::sensors::Sensor;
+    use mdi_sensor_key::sensors::model::SensorKind;
+    for (key, _, _, schema) in schemas() {
+        let members = enum_members(&schema, "microsoft.graph.security.sensorType").expect("sensorType");
+        for member in &members {
+            let kind = Sensor {
+                sensor_type: Some((*member).to_owned()),
+                ..Sensor::default()
+            }
+            .kind();
+            assert_eq!(
+                kind == SensorKind::Other,
+                *member == "unknownFutureValue",
+                "{key}: {member} is {kind:?}"
+            );
+        }
+        for served in SimSensorType::ALL {
+            assert!(members.contains(&served.member()), "{key}: {}", served.member());
+        }
+    }
 }
 
 #[test]
@@ -188,34 +227,29 @@ async fn the_simulator_serves_exactly_the_published_sensor_per_cloud_and_version
 }
 
 #[tokio::test]
-async fn each_endpoint_needs_the_one_permission_the_map_names_in_the_client_and_the_simulator() {
+async fn each_endpoint_accepts_every_permission_the_map_names_in_the_client_and_the_simulator() {
     let map = snapshot("graph-permissions.json");
     let sim = graph_sim::Sim::start(SimConfig::default())
         .await
         .expect("the simulator starts");
     for endpoint in ENDPOINTS {
         let entry = &map["paths"][format!("/{}", endpoint.path)][endpoint.method];
-        assert_eq!(
-            entry["leastPrivilegedApplication"], endpoint.role,
-            "{} {}: the client's table",
-            endpoint.method, endpoint.path
-        );
         let application: Vec<&str> = entry["application"]
             .as_array()
-            .expect("application permissions")
+            .unwrap_or_else(|| panic!("{} {} is in the map", endpoint.method, endpoint.path))
             .iter()
             .filter_map(Value::as_str)
             .collect();
         assert_eq!(
-            application.first(),
-            Some(&endpoint.role),
-            "{}: the least privileged comes first",
-            endpoint.path
+            endpoint.roles, application,
+            "{} {}: the client's table, least privileged first",
+            endpoint.method, endpoint.path
         );
+        assert_eq!(entry["leastPrivilegedApplication"], endpoint.least_privileged());
 
         let url = format!("{}/v1.0/{}", sim.graph_url(), endpoint.path);
-        // A permission of this family the map does not list for the endpoint.
-        let other = [READ_ROLE, READ_WRITE_ROLE, HEALTH_READ_ROLE]
+        // A permission of these families the map does not list for the endpoint.
+        let other = [READ_ROLE, READ_WRITE_ROLE, HEALTH_READ_ROLE, HEALTH_READ_WRITE_ROLE]
             .into_iter()
             .find(|role| !application.contains(role))
             .expect("a permission the map does not list here");
@@ -226,12 +260,46 @@ async fn each_endpoint_needs_the_one_permission_the_map_names_in_the_client_and_
             body["error"]["message"]
                 .as_str()
                 .unwrap_or_default()
-                .contains(endpoint.role),
+                .contains(endpoint.least_privileged()),
             "{body}"
         );
-        sim.set_roles(vec![endpoint.role.to_owned()]);
-        let (status, _) = send(&token(&sim).await, endpoint.method, &url).await;
-        assert_eq!(status, 200, "{}: the simulator admits {}", endpoint.path, endpoint.role);
+        for role in endpoint.roles {
+            sim.set_roles(vec![(*role).to_owned()]);
+            let (status, body) = send(&token(&sim).await, endpoint.method, &url).await;
+            assert_eq!(status, 200, "{}: the simulator admits {role}: {body}", endpoint.path);
+        }
+    }
+}
+
+#[test]
+fn each_endpoint_is_published_exactly_where_the_snapshot_publishes_its_path() {
+    let schema = snapshot("graph-schema.json");
+    for endpoint in ENDPOINTS {
+        let rest = endpoint
+            .path
+            .strip_prefix("security/identities/")
+            .expect("an identities path");
+        let (navigation, operation) = match rest.split_once('/') {
+            Some((navigation, operation)) => (navigation, Some(operation)),
+            None => (rest, None),
+        };
+        for published in Schema::ALL {
+            let body = &schema["schemas"][published.key()];
+            assert!(body.is_object(), "the snapshot has {}", published.key());
+            let has_navigation = body["entityTypes"]["identityContainer"]["navigation"]
+                .as_array()
+                .expect("the container's navigation")
+                .iter()
+                .any(|name| name == navigation);
+            let has_operation = operation.is_none_or(|name| body["operations"][name].is_object());
+            assert_eq!(
+                endpoint.published_in(published),
+                has_navigation && has_operation,
+                "{} in {}",
+                endpoint.path,
+                published.key()
+            );
+        }
     }
 }
 
@@ -318,20 +386,29 @@ async fn the_simulator_serves_exactly_the_published_health_issue_per_cloud_and_v
 }
 
 #[test]
-fn the_activation_mode_update_carries_the_maps_permission_for_the_configuration_though_the_verb_differs() {
-    // The map lists POST on the singular path; the client sends PATCH there (src/graph/mod.rs
-    // says why). The permission is the map's either way.
+fn the_activation_mode_update_is_the_maps_post_and_its_other_reading_the_csdls_patch() {
+    // The map lists POST, and only POST, on the singular path: the client's first verb, held to
+    // the map like every endpoint above. The CSDL makes the path a single-valued navigation
+    // property, which OData updates with PATCH: the verb sent once after a 405.
     let map = snapshot("graph-permissions.json");
     let path = format!("/{}", SET_ACTIVATION_CONFIGURATION.path);
-    assert_eq!(SET_ACTIVATION_CONFIGURATION.method, "PATCH");
+    assert_eq!(SET_ACTIVATION_CONFIGURATION.method, "POST");
+    assert!(map["paths"][&path]["POST"].is_object());
     assert!(
         map["paths"][&path]["PATCH"].is_null(),
         "the map would settle the verb: use it"
     );
-    assert_eq!(
-        map["paths"][&path]["POST"]["leastPrivilegedApplication"],
-        SET_ACTIVATION_CONFIGURATION.role
-    );
+    assert_eq!(ACTIVATION_UPDATE_OTHER_VERB, "PATCH");
+    let schema = snapshot("graph-schema.json");
+    for published in [Schema::V1Global, Schema::BetaGlobal, Schema::BetaUsGov] {
+        let navigation = &schema["schemas"][published.key()]["entityTypes"]["identityContainer"]["navigationTypes"]["sensorCandidateActivationConfiguration"];
+        assert_eq!(
+            navigation["type"],
+            "microsoft.graph.security.sensorCandidateActivationConfiguration",
+            "{}: a single entity, not a collection",
+            published.key()
+        );
+    }
 }
 
 #[test]

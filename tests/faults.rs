@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::secrets_proxy::SecretsFault;
+use common::secrets_proxy::{DENIED_RESOURCE, DENIED_SESSION, SecretsFault};
 use common::*;
 use graph_sim::{Endpoint, Fault, RetryAfter};
 
@@ -230,6 +230,53 @@ async fn access_denied_on_the_credentials_secret_is_a_500_for_the_operator() {
         detail.contains(&world.credentials_secret) && detail.contains("AccessDenied"),
         "{detail}"
     );
+    assert_aws_message_only_in_the_log(&reply);
+}
+
+/// AWS's message names the function's role session and the secret it was refused: the problem
+/// keeps its type, code and requestId and says where the message is; the request's log line has it.
+fn assert_aws_message_only_in_the_log(reply: &Reply) {
+    let body = reply.json.to_string();
+    assert!(
+        !body.contains(DENIED_SESSION) && !body.contains(DENIED_RESOURCE),
+        "{body}"
+    );
+    assert!(reply.json["detail"].as_str().unwrap().contains("log line"), "{body}");
+    let request_id = reply.json["requestId"].as_str().unwrap();
+    let logs = captured_logs();
+    let line = logs
+        .lines()
+        .find(|line| line.contains(request_id) && line.contains("\"target\":\"audit\""))
+        .unwrap_or_else(|| panic!("the log line of request {request_id}"));
+    assert!(
+        line.contains(DENIED_SESSION) && line.contains(DENIED_RESOURCE),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn access_denied_on_writing_the_key_secret_keeps_aws_message_out_of_the_problem() {
+    let world = world(proxied()).await;
+    world
+        .proxy
+        .as_ref()
+        .unwrap()
+        .inject("PutSecretValue", SecretsFault::AccessDenied);
+
+    let reply = call(&world.app, event("regenerate.json")).await;
+
+    assert_eq!(reply.status, 500, "{}", reply.json);
+    assert_eq!(
+        reply.json["type"],
+        "tag:mdi-sensor-key,2026:problem/key-store-misconfigured"
+    );
+    let detail = reply.json["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("not lost") && detail.contains("AccessDeniedException"),
+        "{detail}"
+    );
+    assert_aws_message_only_in_the_log(&reply);
+    world.assert_no_leaks();
 }
 
 #[tokio::test]
@@ -293,7 +340,7 @@ async fn a_failed_verification_read_after_a_store_answers_200_with_the_new_key_u
         proxy.inject("GetSecretValue", SecretsFault::InternalError);
     }
 
-    let reply = call(&world.app, event("regenerate.json")).await;
+    let reply = call(&world.app, event_as("regenerate.json", CUSTODIAN)).await;
 
     // The key was regenerated and stored: an error would only invite a second regenerate.
     assert_eq!(reply.status, 200, "{:?}", reply.json);
@@ -309,6 +356,9 @@ async fn a_failed_verification_read_after_a_store_answers_200_with_the_new_key_u
 async fn a_rotation_whose_store_times_out_fails_and_its_retry_stores_without_regenerating() {
     let world = world(proxied()).await;
     let proxy = world.proxy.as_ref().unwrap();
+    // The delivery's claim on the occurrence (a PutSecretValue on the claim store) goes through;
+    // the key's store after the regenerate is slow.
+    proxy.inject("PutSecretValue", SecretsFault::Delay(Duration::ZERO));
     for _ in 0..3 {
         proxy.inject("PutSecretValue", SecretsFault::Delay(Duration::from_secs(1)));
     }
@@ -324,6 +374,50 @@ async fn a_rotation_whose_store_times_out_fails_and_its_retry_stores_without_reg
         stored_key(&world.moto, &world.key_secret).await,
         world.sim.current_key()
     );
+}
+
+#[tokio::test]
+async fn a_regenerate_refused_by_the_version_quota_is_a_retryable_quota_problem_and_loses_nothing() {
+    let world = world(Setup::default()).await;
+    // Today's writes: the key secret holds 100 versions, all younger than a day, so Secrets
+    // Manager can prune none of them (tools/moto_server.py follows the quotas page).
+    for n in 1..100 {
+        world
+            .moto
+            .put_secret_value()
+            .secret_id(&world.key_secret)
+            .secret_string(format!(
+                r#"{{"sensorDeploymentAccessKey":"{}","n":{n}}}"#,
+                world.sim.current_key()
+            ))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let reply = call(&world.app, event("regenerate.json")).await;
+
+    assert_eq!(reply.status, 503, "{:?}", reply.json);
+    assert_eq!(
+        reply.json["type"],
+        "tag:mdi-sensor-key,2026:problem/key-store-quota-exceeded"
+    );
+    assert!(reply.header("retry-after").is_some());
+    let detail = reply.json["detail"].as_str().unwrap();
+    assert!(detail.contains("not lost"), "{detail}");
+    assert!(!reply.json.to_string().contains(&world.sim.current_key()));
+
+    // A day later the unlabelled versions can go, and the next rotation stores Graph's key.
+    common::rotation_function::age_versions(&world.key_secret, 25 * 60 * 60).await;
+    let summary = invoke_event(&world.app, &events_json("schedule.json")).await.unwrap();
+
+    assert_eq!(summary["regenerated"], false);
+    assert_eq!(world.sim.keys_generated(), 1);
+    assert_eq!(
+        stored_key(&world.moto, &world.key_secret).await,
+        world.sim.current_key()
+    );
+    world.assert_no_leaks();
 }
 
 // ---- the deadline ----

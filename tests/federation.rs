@@ -89,7 +89,7 @@ async fn a_cold_get_makes_one_sts_call_one_token_request_one_graph_call_and_no_s
     assert_eq!(sts.form_field("Audience.member.1"), Some(GLOBAL_AUDIENCE));
     assert_eq!(sts.form_field("SigningAlgorithm"), Some("RS256"));
     let duration: u64 = sts.form_field("DurationSeconds").unwrap().parse().unwrap();
-    assert!((60..=300).contains(&duration), "{duration}");
+    assert_eq!(duration, 60, "the shortest token STS issues");
     let token = requests.iter().find(|r| r.endpoint == Some(Endpoint::Token)).unwrap();
     assert_eq!(token.form_field("client_assertion_type"), Some(JWT_BEARER));
     assert_eq!(token.form_field("client_secret"), None);
@@ -239,8 +239,9 @@ async fn sts_throttling_past_the_sdks_retries_is_a_503_to_retry_later() {
     );
 }
 
-/// A refusal for want of a matching federated credential: the exact trust to register, from
-/// the token's own claims, as a ready `az` command; never the token.
+/// A refusal for want of a matching federated credential: the problem says why and the type,
+/// never the token's issuer, subject or the app (issue 21 §4); the request's log line has the
+/// exact trust to register, from the token's own claims, as a ready `az` command. Never the token.
 async fn refused_with(world: &World, aadsts: &str) -> String {
     let reply = call(&world.app, event("get-key.json")).await;
     assert_eq!(reply.status, 502, "{}", reply.json);
@@ -251,16 +252,31 @@ async fn refused_with(world: &World, aadsts: &str) -> String {
     assert!(reply.json["code"].as_str().unwrap().contains(aadsts), "{}", reply.json);
     let detail = reply.json["detail"].as_str().unwrap().to_owned();
     let client_id = SimConfig::default().client_id;
-    assert!(
-        detail.contains(&format!(
-            "az ad app federated-credential create --id {client_id} --parameters '"
-        )),
-        "{detail}"
-    );
-    assert!(detail.contains(&world.sim.aws_issuer()), "{detail}");
-    assert!(detail.contains(&world.sim.aws_role_arn()), "{detail}");
-    assert!(detail.contains(GLOBAL_AUDIENCE), "{detail}");
-    assert_no_token_in(world, &reply.json.to_string());
+    let command = format!("az ad app federated-credential create --id {client_id} --parameters '");
+    let body = reply.json.to_string();
+    for named in [
+        command.as_str(),
+        &client_id,
+        &world.sim.aws_issuer(),
+        &world.sim.aws_role_arn(),
+        GLOBAL_AUDIENCE,
+    ] {
+        assert!(!body.contains(named), "{named} in {body}");
+    }
+    assert!(detail.contains("log line"), "{detail}");
+    let request_id = reply.json["requestId"].as_str().unwrap().to_owned();
+    let logs = captured_logs();
+    let line = logs
+        .lines()
+        .find(|line| line.contains(&request_id) && line.contains("\"diagnosis\""))
+        .unwrap_or_else(|| panic!("the log line of request {request_id}"));
+    let line: serde_json::Value = serde_json::from_str(line).unwrap();
+    let diagnosis = line["fields"]["diagnosis"].as_str().unwrap();
+    assert!(diagnosis.contains(&command), "{diagnosis}");
+    assert!(diagnosis.contains(&world.sim.aws_issuer()), "{diagnosis}");
+    assert!(diagnosis.contains(&world.sim.aws_role_arn()), "{diagnosis}");
+    assert!(diagnosis.contains(GLOBAL_AUDIENCE), "{diagnosis}");
+    assert_no_token_in(world, &body);
     detail
 }
 

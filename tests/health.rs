@@ -7,7 +7,10 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use graph_sim::{Endpoint, Fault, HEALTH_READ_ROLE, READ_ROLE, SimCloud, SimConfig, SimHealthIssue, SimSensor};
+use graph_sim::{
+    Endpoint, Fault, HEALTH_READ_ROLE, HEALTH_READ_WRITE_ROLE, READ_ROLE, SimCloud, SimConfig, SimHealthIssue,
+    SimSensor, SimSensorType,
+};
 use lambda_http::Request;
 use serde_json::Value;
 
@@ -198,4 +201,116 @@ async fn the_us_government_clouds_serve_health_issues_and_explain_unhealthy_sens
 
     assert_eq!(verdict.status, 200, "{}", verdict.json);
     assert_eq!(verdict.json["healthIssues"][0]["severity"], "high");
+}
+
+#[tokio::test]
+async fn the_verdict_asks_graph_for_the_open_issues_only_with_the_filter_the_api_page_documents() {
+    let world = world(Setup::default()).await;
+    world.sim.set_sensors(vec![unhealthy_dc1()]);
+    world.sim.set_health_issue_page_size(1);
+    let mut issues: Vec<SimHealthIssue> = (0..20)
+        .map(|_| SimHealthIssue::open_on("dc1.contoso.com").with("closed", "low"))
+        .collect();
+    issues.push(SimHealthIssue::open_on("dc1.contoso.com"));
+    world.sim.set_health_issues(issues);
+
+    let verdict = call(&world.app, event("get-sensor-verdict.json")).await;
+
+    assert_eq!(verdict.json["verdict"], "unhealthy");
+    assert_eq!(verdict.json["healthIssues"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        world.sim.calls(Endpoint::ListHealthIssues),
+        1,
+        "one page of open issues, not 21 pages of every issue"
+    );
+    let asked = world
+        .sim
+        .requests()
+        .into_iter()
+        .find(|request| request.endpoint == Some(Endpoint::ListHealthIssues))
+        .unwrap();
+    let query: Vec<(String, String)> = url::form_urlencoded::parse(asked.query.as_deref().unwrap().as_bytes())
+        .into_owned()
+        .collect();
+    assert_eq!(query, [("$filter".to_owned(), "status eq 'open'".to_owned())]);
+    let route = call(&world.app, event("get-sensor-health-issues.json")).await;
+    assert_eq!(
+        route.json["healthIssues"].as_array().unwrap().len(),
+        21,
+        "the route lists every status, unfiltered"
+    );
+}
+
+#[tokio::test]
+async fn an_app_holding_health_read_write_all_refused_for_another_reason_is_not_told_to_grant_read_all() {
+    // The permission map accepts SecurityIdentitiesHealth.ReadWrite.All for the health issues.
+    let world = world(Setup::default()).await;
+    world
+        .sim
+        .set_roles(vec![READ_ROLE.to_owned(), HEALTH_READ_WRITE_ROLE.to_owned()]);
+    world.sim.set_sensors(vec![unhealthy_dc1()]);
+    world
+        .sim
+        .set_health_issues(vec![SimHealthIssue::open_on("dc1.contoso.com")]);
+    let explained = call(&world.app, event("get-sensor-verdict.json")).await;
+    assert_eq!(
+        explained.json["healthIssues"].as_array().unwrap().len(),
+        1,
+        "{}",
+        explained.json
+    );
+
+    for _ in 0..2 {
+        world.sim.inject(
+            Endpoint::ListHealthIssues,
+            Fault::Forbidden {
+                message: "Missing application roles".into(),
+            },
+        );
+    }
+    let verdict = call(&world.app, event("get-sensor-verdict.json")).await;
+
+    let said = verdict.json["healthIssuesUnavailable"].as_str().unwrap();
+    assert!(!said.contains(HEALTH_READ_ROLE), "{said}");
+    assert!(!said.contains("lacks the application permission"), "{said}");
+}
+
+#[tokio::test]
+async fn an_ad_fs_sensors_explanation_carries_its_own_issues_never_those_of_the_domain_controllers_it_lists() {
+    let world = world(Setup::default()).await;
+    world.sim.set_sensors(vec![
+        SimSensor::of_type(SimSensorType::Adfs, "ADFS1", "contoso.com", &["dc1.contoso.com"]).with_status(
+            "disconnected",
+            "stopped",
+            "notHealthyHigh",
+        ),
+        unhealthy_dc1(),
+    ]);
+    world.sim.set_health_issues(vec![
+        SimHealthIssue::open_on("dc1.contoso.com").with("open", "high"),
+        SimHealthIssue::open_on("adfs1.contoso.com").with("open", "medium"),
+    ]);
+
+    let adfs1 = call(&world.app, get("/sensors/adfs1.contoso.com/verdict")).await;
+    let dc1 = call(&world.app, get("/sensors/dc1.contoso.com/verdict")).await;
+
+    assert_eq!(adfs1.json["verdict"], "unhealthy", "{}", adfs1.json);
+    let severities = |reply: &Reply| -> Vec<String> {
+        reply.json["healthIssues"]
+            .as_array()
+            .expect("issues")
+            .iter()
+            .map(|issue| issue["severity"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(severities(&adfs1), ["medium"], "{}", adfs1.json);
+    assert_eq!(dc1.json["sensor"]["displayName"], "DC1");
+    assert_eq!(severities(&dc1), ["high"], "{}", dc1.json);
+    let route = call(&world.app, get("/sensors/adfs1/health-issues")).await;
+    assert_eq!(
+        route.json["healthIssues"].as_array().unwrap().len(),
+        1,
+        "{}",
+        route.json
+    );
 }

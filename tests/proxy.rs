@@ -119,7 +119,7 @@ async fn regenerate_returns_the_new_key_and_stores_it_as_current_keeping_the_old
     let world = world(Setup::default()).await;
     let old_key = world.sim.current_key();
 
-    let reply = call(&world.app, event("regenerate.json")).await;
+    let reply = call(&world.app, event_as("regenerate.json", CUSTODIAN)).await;
 
     assert_eq!(reply.status, 200);
     let new_key = world.sim.current_key();
@@ -146,7 +146,7 @@ async fn regenerate_without_a_key_secret_answers_stored_null() {
     })
     .await;
 
-    let reply = call(&world.app, event("regenerate.json")).await;
+    let reply = call(&world.app, event_as("regenerate.json", CUSTODIAN)).await;
 
     assert_eq!(reply.status, 200);
     assert!(reply.json["stored"].is_null());
@@ -329,7 +329,7 @@ async fn a_regenerate_that_answers_504_after_taking_effect_is_read_back_not_post
     world.sim.inject(Endpoint::RegenerateKey, Fault::ProcessThenStatus(504));
     let old_key = world.sim.current_key();
 
-    let reply = call(&world.app, event("regenerate.json")).await;
+    let reply = call(&world.app, event_as("regenerate.json", CUSTODIAN)).await;
 
     assert_eq!(reply.status, 200);
     assert_eq!(world.sim.calls(Endpoint::RegenerateKey), 1, "never a second POST");
@@ -347,7 +347,7 @@ async fn a_regenerate_whose_connection_drops_is_read_back_not_posted_again() {
     let world = world(Setup::default()).await;
     world.sim.inject(Endpoint::RegenerateKey, Fault::ProcessThenDrop);
 
-    let reply = call(&world.app, event("regenerate.json")).await;
+    let reply = call(&world.app, event_as("regenerate.json", CUSTODIAN)).await;
 
     assert_eq!(reply.status, 200);
     assert_eq!(world.sim.calls(Endpoint::RegenerateKey), 1);

@@ -6,9 +6,11 @@ mod common;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::types::RotationRulesType;
+use common::rotation_function::RotationFunction;
 use common::*;
 use graph_sim::{Endpoint, Fault};
 use mdi_sensor_key::handler::EventError;
+use mdi_sensor_key::rotation::{Claims, Rotator};
 
 const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:mdi-sensor-key";
 
@@ -52,7 +54,7 @@ async fn wait_for_calls(world: &World, endpoint: Endpoint, calls: usize) {
 }
 
 /// The end state the RotateSecret reference requires: AWSPENDING on no version, or on the one
-/// AWSCURRENT is on.
+/// AWSCURRENT is on; and AWSCURRENT on exactly one version.
 async fn assert_no_stray_pending(world: &World) {
     let described = world
         .moto
@@ -61,11 +63,17 @@ async fn assert_no_stray_pending(world: &World) {
         .send()
         .await
         .unwrap();
-    for stages in described.version_ids_to_stages().unwrap().values() {
+    let versions = described.version_ids_to_stages().unwrap();
+    for stages in versions.values() {
         if stages.iter().any(|s| s == "AWSPENDING") {
             assert!(stages.iter().any(|s| s == "AWSCURRENT"), "{stages:?}");
         }
     }
+    let current = versions
+        .values()
+        .filter(|stages| stages.iter().any(|s| s == "AWSCURRENT"))
+        .count();
+    assert_eq!(current, 1, "{versions:?}");
 }
 
 #[tokio::test]
@@ -164,12 +172,12 @@ async fn describe_secret_leaves_out_unlabelled_versions_and_a_redelivery_still_f
 }
 
 #[tokio::test]
-async fn two_concurrent_deliveries_of_one_occurrence_both_succeed_with_graphs_key_current() {
+async fn two_concurrent_deliveries_of_one_occurrence_regenerate_once_at_graph() {
     let world = world(Setup::default()).await;
     let second = world.another_instance();
     let event = scheduler_event("2026-12-01T00:00:00Z");
-    // The first delivery's regenerate is slow; the second delivery runs start to end meanwhile
-    // and writes the occurrence's version first.
+    // The first delivery's regenerate is slow; the second arrives meanwhile, finds the occurrence
+    // claimed, waits for the first and settles.
     world
         .sim
         .inject(Endpoint::RegenerateKey, Fault::Delay(Duration::from_millis(1500)));
@@ -179,16 +187,62 @@ async fn two_concurrent_deliveries_of_one_occurrence_both_succeed_with_graphs_ke
         invoke_event(&second, &event).await
     });
 
-    assert_eq!(meanwhile.unwrap()["outcome"], "rotated");
-    let held = held.unwrap();
-    assert_eq!(held["outcome"], "rotated");
-    assert_eq!(held["driftRepaired"], true);
+    assert_eq!(held.unwrap()["outcome"], "rotated");
+    assert_eq!(meanwhile.unwrap()["outcome"], "already-done");
+    assert_eq!(world.sim.calls(Endpoint::RegenerateKey), 1, "one POST at Graph");
+    assert_eq!(world.sim.keys_generated(), 1);
     assert_eq!(
         stored_key(&world.moto, &world.key_secret).await,
         world.sim.current_key()
     );
     let again = invoke_event(&world.app, &event).await.unwrap();
     assert_eq!(again["outcome"], "already-done");
+}
+
+#[tokio::test]
+async fn a_delivery_takes_over_an_occurrence_whose_claim_holder_died_and_regenerates_once() {
+    let world = world(Setup::default()).await;
+    let second = world.another_instance();
+    let event = scheduler_event("2026-12-01T00:00:00Z");
+    // The holder claims the occurrence, then dies while it reads Graph, before any regenerate:
+    // its Lambda deadline is three seconds away, and its claim lapses with it.
+    world
+        .sim
+        .inject(Endpoint::GetKey, Fault::Delay(Duration::from_millis(6000)));
+    let holder = {
+        // Its claim's lease ends at its deadline: no grace for a regenerate in flight, as it
+        // never sends one.
+        let mut app = world.another_instance();
+        app.rotator = Rotator::with_claims(
+            Claims::new(world.claims_secret.clone()).with_timing(Duration::from_millis(50), Duration::ZERO),
+        );
+        let request = request_from_json(&event, Duration::from_secs(3));
+        tokio::spawn(async move {
+            let _ = mdi_sensor_key::handler::handle(&app, request).await;
+        })
+    };
+    // On a loaded machine it may reach its deadline before Graph: dead all the same.
+    for _ in 0..200 {
+        if world.sim.calls(Endpoint::GetKey) > 0 || holder.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    holder.abort();
+
+    let summary = invoke_event(&second, &event).await.unwrap();
+
+    assert_eq!(summary["outcome"], "rotated");
+    assert_eq!(world.sim.calls(Endpoint::RegenerateKey), 1);
+    assert_eq!(
+        stored_key(&world.moto, &world.key_secret).await,
+        world.sim.current_key()
+    );
+    assert_eq!(
+        version_count(&world.moto, &world.key_secret).await,
+        2,
+        "no version of the key secret but real keys: the claim lives elsewhere"
+    );
 }
 
 #[tokio::test]
@@ -212,12 +266,37 @@ async fn an_unclear_regenerate_that_did_not_land_fails_and_the_retry_rotates() {
 }
 
 #[tokio::test]
+async fn a_rotator_who_is_not_a_reader_gets_the_stored_version_and_verification_but_not_the_key() {
+    let world = world(Setup::default()).await;
+    let old_key = world.sim.current_key();
+
+    let reply = call(&world.app, event("regenerate.json")).await;
+
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    let new_key = world.sim.current_key();
+    assert_ne!(new_key, old_key);
+    assert_eq!(world.sim.keys_generated(), 1);
+    let mut members: Vec<&str> = reply.json.as_object().unwrap().keys().map(String::as_str).collect();
+    members.sort_unstable();
+    assert_eq!(members, ["stored", "verified"], "{:?}", reply.json);
+    assert!(!reply.json.to_string().contains(&new_key));
+    assert_eq!(reply.json["verified"], true);
+    assert_eq!(reply.json["stored"]["secretId"], world.key_secret_arn.as_str());
+    assert_eq!(
+        reply.json["stored"]["versionId"].as_str(),
+        Some(current_version(&world).await.as_str())
+    );
+    assert_eq!(stored_key(&world.moto, &world.key_secret).await, new_key);
+    world.assert_no_leaks();
+}
+
+#[tokio::test]
 async fn a_regenerate_whose_check_cannot_read_graph_answers_200_with_the_new_key_unverified() {
     let world = world(Setup::default()).await;
     let old_key = world.sim.current_key();
     graph_unreadable(&world);
 
-    let reply = call(&world.app, event("regenerate.json")).await;
+    let reply = call(&world.app, event_as("regenerate.json", CUSTODIAN)).await;
 
     assert_eq!(reply.status, 200, "{:?}", reply.json);
     assert_eq!(reply.json["verified"], false);
@@ -572,7 +651,7 @@ async fn a_rotation_step_that_cannot_read_graph_fails_and_promotes_nothing() {
 }
 
 #[tokio::test]
-async fn two_concurrent_create_secrets_end_with_graphs_key_current_and_no_stray_pending() {
+async fn two_concurrent_create_secrets_regenerate_once_and_end_with_graphs_key_current() {
     let world = world(Setup::default()).await;
     let token = start_native_rotation(&world).await;
     let arn = world.key_secret_arn.clone();
@@ -587,9 +666,9 @@ async fn two_concurrent_create_secrets_end_with_graphs_key_current_and_no_stray_
         invoke_event(&second, &event).await
     });
 
-    assert_eq!(meanwhile.unwrap()["outcome"], "rotated");
-    assert_eq!(held.unwrap()["outcome"], "repaired");
-    assert_eq!(world.sim.keys_generated(), 2);
+    assert_eq!(held.unwrap()["outcome"], "rotated");
+    assert_eq!(meanwhile.unwrap()["outcome"], "already-done");
+    assert_eq!(world.sim.calls(Endpoint::RegenerateKey), 1, "one POST at Graph");
     assert_eq!(
         stored_key(&world.moto, &world.key_secret).await,
         world.sim.current_key()
@@ -642,4 +721,248 @@ async fn a_rotation_step_on_a_secret_without_rotation_enabled_is_refused() {
         .unwrap_err();
 
     assert!(error.to_string().contains("rotation is not enabled"), "{error}");
+}
+
+// ---- native rotation as Secrets Manager runs it: RotateSecret, then the function invoked ----
+
+/// `RotateSecret` on the key secret, as an operator or the schedule calls it: with the function's
+/// ARN, or without parameters. The new version's id, or the refusal's message.
+async fn rotate_secret(world: &World, function: Option<&str>, immediately: bool) -> Result<String, String> {
+    let mut request = world
+        .moto
+        .rotate_secret()
+        .secret_id(&world.key_secret)
+        .rotate_immediately(immediately);
+    if let Some(function) = function {
+        request = request
+            .rotation_lambda_arn(function)
+            .rotation_rules(RotationRulesType::builder().automatically_after_days(30).build());
+    }
+    match request.send().await {
+        Ok(answer) => Ok(answer.version_id().unwrap_or_default().to_owned()),
+        Err(error) => Err(format!("{:?}", error.into_service_error())),
+    }
+}
+
+fn logged(name: &str, token: &str) -> (String, String) {
+    (name.to_owned(), token.to_owned())
+}
+
+async fn current_version(world: &World) -> String {
+    at_stage(&world.moto, &world.key_secret, "AWSCURRENT").await.0
+}
+
+/// Every invocation of the function succeeded (a failure raises the failed-rotation alarm).
+fn all_succeeded(function: &RotationFunction) {
+    for invocation in function.invocations() {
+        assert!(invocation.result.is_ok(), "{invocation:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_second_native_rotation_after_a_complete_one_starts_and_rotates_under_both_awspending_variants() {
+    for variant in ["kept", "cleared"] {
+        let world = world(Setup::default()).await;
+        world.secrets_manager_variant(variant, "empty").await;
+        let function = world.rotation_function().await;
+
+        let first = rotate_secret(&world, Some(&function.arn), true).await.unwrap();
+        world.rotation_events().await;
+        // Without parameters: "starts a rotation with the values already stored in the secret".
+        let second = rotate_secret(&world, None, true).await;
+        let events = world.rotation_events().await;
+
+        let second = second.unwrap_or_else(|refused| panic!("{variant}: refused: {refused}"));
+        assert!(
+            events.contains(&logged("RotationSucceeded", &first)),
+            "{variant}: {events:?}"
+        );
+        assert!(
+            events.contains(&logged("RotationSucceeded", &second)),
+            "{variant}: {events:?}"
+        );
+        all_succeeded(&function);
+        assert_eq!(world.sim.keys_generated(), 2, "{variant}");
+        assert_eq!(current_version(&world).await, second, "{variant}");
+        assert_eq!(
+            stored_key(&world.moto, &world.key_secret).await,
+            world.sim.current_key()
+        );
+        let described = world
+            .moto
+            .describe_secret()
+            .secret_id(&world.key_secret)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            described.rotation_lambda_arn(),
+            Some(function.arn.as_str()),
+            "{variant}"
+        );
+        assert_no_stray_pending(&world).await;
+        world.assert_no_leaks();
+    }
+}
+
+#[tokio::test]
+async fn test_secret_alone_leaves_awscurrent_where_it_was_and_regenerates_nothing() {
+    // RotateImmediately=false (and RotateImmediatelyOnUpdate: false): only testSecret runs, on an
+    // AWSPENDING version Secrets Manager then removes; whether it holds a value is not documented.
+    for value in ["empty", "current"] {
+        let world = world(Setup::default()).await;
+        world.secrets_manager_variant("kept", value).await;
+        let function = world.rotation_function().await;
+        let before = current_version(&world).await;
+
+        let token = rotate_secret(&world, Some(&function.arn), false).await.unwrap();
+        let events = world.rotation_events().await;
+
+        assert!(
+            events.contains(&logged("TestRotationSucceeded", &token)),
+            "{value}: {events:?}"
+        );
+        assert_eq!(
+            function.steps_for(&token),
+            [("testSecret".to_owned(), Ok("verified".to_owned()))],
+            "{value}"
+        );
+        assert_eq!(
+            current_version(&world).await,
+            before,
+            "{value}: AWSCURRENT did not move"
+        );
+        assert_eq!(world.sim.calls(Endpoint::RegenerateKey), 0, "{value}");
+        assert_eq!(
+            stored_key(&world.moto, &world.key_secret).await,
+            world.sim.current_key()
+        );
+        assert_no_stray_pending(&world).await;
+    }
+}
+
+/// How the rotation before the reattempt ended.
+#[derive(Debug, Clone, Copy)]
+enum Earlier {
+    /// It never reached the function: AWSPENDING on an empty version.
+    NeverRan,
+    /// As `NeverRan`, and a regenerate through the HTTP route came after it.
+    NeverRanThenRegenerated,
+    /// It finished, and a regenerate through the HTTP route overtook it.
+    FinishedThenRegenerated,
+}
+
+#[tokio::test]
+async fn the_reattempt_with_the_old_token_ends_with_graphs_key_current_and_every_step_succeeds() {
+    for variant in ["kept", "cleared"] {
+        for earlier in [
+            Earlier::NeverRan,
+            Earlier::NeverRanThenRegenerated,
+            Earlier::FinishedThenRegenerated,
+        ] {
+            let world = world(Setup::default()).await;
+            world.secrets_manager_variant(variant, "empty").await;
+            let function = world.unreachable_rotation_function().await;
+            if let Earlier::FinishedThenRegenerated = earlier {
+                function.register().await;
+            }
+            let old = rotate_secret(&world, Some(&function.arn), true).await.unwrap();
+            world.rotation_events().await;
+            if !matches!(earlier, Earlier::NeverRan) {
+                assert_eq!(call(&world.app, event("regenerate.json")).await.status, 200);
+            }
+            function.register().await;
+
+            // The schedule's (or an operator's) next RotateSecret.
+            let next = rotate_secret(&world, None, true).await;
+            let events = world.rotation_events().await;
+
+            let context = format!(
+                "{variant}, {earlier:?}: {next:?}, {events:?}, {:?}",
+                function.invocations()
+            );
+            let stray = matches!((variant, earlier), (_, Earlier::NeverRan) | ("kept", _));
+            if stray {
+                let refused = next.expect_err(&context);
+                assert!(refused.contains("A previous rotation isn't complete"), "{context}");
+                assert_eq!(events.last(), Some(&logged("RotationSucceeded", &old)), "{context}");
+                assert_eq!(
+                    function
+                        .steps_for(&old)
+                        .iter()
+                        .rev()
+                        .take(4)
+                        .map(|(step, _)| step.as_str())
+                        .collect::<Vec<_>>(),
+                    ["finishSecret", "testSecret", "setSecret", "createSecret"],
+                    "{context}: the old token's rotation ran again"
+                );
+            } else {
+                let next = next.expect(&context);
+                assert_eq!(events.last(), Some(&logged("RotationSucceeded", &next)), "{context}");
+            }
+            all_succeeded(&function);
+            assert_eq!(
+                stored_key(&world.moto, &world.key_secret).await,
+                world.sim.current_key(),
+                "{context}"
+            );
+            assert_no_stray_pending(&world).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_daily_check_leaves_the_awspending_of_a_rotation_that_has_not_reached_the_function() {
+    let world = world(Setup::default()).await;
+    let function = world.unreachable_rotation_function().await;
+    let token = rotate_secret(&world, Some(&function.arn), true).await.unwrap();
+    world.rotation_events().await;
+    let check = r#"{"action":"check","scheduleArn":"arn:aws:scheduler:us-east-1:123456789012:schedule/keys/check","scheduledTime":"2026-12-03T00:00:00Z"}"#;
+
+    let checked = invoke_event(&world.app, check).await.unwrap();
+    function.register().await;
+    let next = rotate_secret(&world, None, true).await;
+    let events = world.rotation_events().await;
+
+    assert_eq!(checked["outcome"], "verified");
+    assert!(
+        next.is_err(),
+        "the unfinished rotation still holds AWSPENDING: {next:?}"
+    );
+    assert_eq!(events.last(), Some(&logged("RotationSucceeded", &token)));
+    all_succeeded(&function);
+    assert_eq!(world.sim.keys_generated(), 1);
+    assert_eq!(
+        stored_key(&world.moto, &world.key_secret).await,
+        world.sim.current_key()
+    );
+}
+
+#[tokio::test]
+async fn an_http_regenerate_postpones_the_next_native_rotation() {
+    // "If you also manually update your secret value while automatic rotation is set up, then
+    // Secrets Manager considers that a valid rotation when it calculates the next rotation date."
+    let world = world(Setup::default()).await;
+    let function = world.rotation_function().await;
+    rotate_secret(&world, Some(&function.arn), true).await.unwrap();
+    world.rotation_events().await;
+    let next_rotation = || async {
+        world
+            .moto
+            .describe_secret()
+            .secret_id(&world.key_secret)
+            .send()
+            .await
+            .unwrap()
+            .next_rotation_date()
+            .map(|date| date.secs())
+            .expect("a next rotation date")
+    };
+    let before = next_rotation().await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    assert_eq!(call(&world.app, event("regenerate.json")).await.status, 200);
+
+    assert!(next_rotation().await > before);
 }

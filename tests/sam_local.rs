@@ -21,24 +21,30 @@ fn template() -> Yaml {
     serde_norway::from_str(&read("template.yaml")).expect("template.yaml is YAML")
 }
 
-/// The template's one function: its logical id and the names its `Environment` declares.
-fn the_function(template: &Yaml) -> (String, BTreeSet<String>) {
-    let functions: Vec<(String, &Yaml)> = template["Resources"]
+/// The template's functions (one per door): each logical id and the variable names it declares,
+/// its own and those of `Globals.Function`, which SAM merges into every function.
+fn functions(template: &Yaml) -> BTreeMap<String, BTreeSet<String>> {
+    let names = |variables: &Yaml| -> BTreeSet<String> {
+        variables
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .map(|(name, _)| name.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let global = names(&template["Globals"]["Function"]["Environment"]["Variables"]);
+    let functions: BTreeMap<String, BTreeSet<String>> = template["Resources"]
         .as_mapping()
         .expect("Resources")
         .iter()
         .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::Serverless::Function"))
-        .map(|(id, resource)| (id.as_str().unwrap().to_owned(), resource))
+        .map(|(id, resource)| {
+            let own = names(&resource["Properties"]["Environment"]["Variables"]);
+            (id.as_str().unwrap().to_owned(), global.union(&own).cloned().collect())
+        })
         .collect();
-    assert_eq!(functions.len(), 1, "one function in the template");
-    let (id, function) = &functions[0];
-    let declared = function["Properties"]["Environment"]["Variables"]
-        .as_mapping()
-        .expect("the function declares its variables")
-        .keys()
-        .map(|name| name.as_str().unwrap().to_owned())
-        .collect();
-    (id.clone(), declared)
+    assert_eq!(functions.len(), 2, "one function per door");
+    functions
 }
 
 /// The template's parameters: name -> (has a default, allowed values).
@@ -68,33 +74,49 @@ fn env_file() -> serde_json::Map<String, serde_json::Value> {
     json.as_object().expect("an object of functions").clone()
 }
 
-#[test]
-fn the_env_vars_file_names_the_templates_function_and_only_variables_it_declares() {
-    let (function_id, declared) = the_function(&template());
-    let file = env_file();
+/// The variables the file gives every function: its `Parameters` object (SAM CLI's
+/// `LocalLambdaRunner._make_env_vars`: "Parameters" applies to all functions, a logical id's
+/// object to that function only).
+fn shared_variables() -> BTreeMap<String, String> {
+    env_file()["Parameters"]
+        .as_object()
+        .expect("a Parameters object for both doors")
+        .iter()
+        .map(|(name, value)| (name.clone(), value.as_str().unwrap().to_owned()))
+        .collect()
+}
 
-    let ids: Vec<&String> = file.keys().collect();
-    assert_eq!(ids, [&function_id], "keyed by the function's logical id");
-    let variables = file[&function_id].as_object().unwrap();
-    for (name, value) in variables {
-        assert!(
-            declared.contains(name),
-            "{name} is not declared in template.yaml, so sam local would drop it"
-        );
-        assert!(value.is_string(), "{name}: SAM passes strings");
+#[test]
+fn the_env_vars_file_sets_for_each_function_only_variables_it_declares_and_never_its_door() {
+    let functions = functions(&template());
+    let file = env_file();
+    assert!(file.contains_key("Parameters"), "both doors get the local services");
+    for (key, variables) in &file {
+        let applies_to: Vec<&String> = if key == "Parameters" {
+            functions.keys().collect()
+        } else {
+            assert!(functions.contains_key(key), "{key} is not a function of template.yaml");
+            vec![key]
+        };
+        for (name, value) in variables.as_object().unwrap() {
+            for function in &applies_to {
+                assert!(
+                    functions[*function].contains(name),
+                    "{name} is not declared for {function} in template.yaml, so sam local would drop it"
+                );
+            }
+            assert!(value.is_string(), "{name}: SAM passes strings");
+            assert_ne!(
+                name, "FUNCTION_DOOR",
+                "each function keeps its own door under sam local, as in AWS"
+            );
+        }
     }
 }
 
 #[test]
 fn the_env_vars_file_sets_only_variables_the_function_reads_and_points_it_at_the_local_services() {
-    let (function_id, _) = the_function(&template());
-    let file = env_file();
-    let variables: BTreeMap<String, String> = file[&function_id]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(name, value)| (name.clone(), value.as_str().unwrap().to_owned()))
-        .collect();
+    let variables = shared_variables();
     // What sam local sets itself (SAM CLI's `_get_aws_variables`), under the file's values.
     let mut environment: BTreeMap<String, String> = [
         ("AWS_REGION", "us-east-1"),

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use graph_sim::{Endpoint, Fault, READ_ROLE, RetryAfter, Sim, SimConfig, SimPackage, SimSensor};
+use graph_sim::{Endpoint, Fault, READ_ROLE, RetryAfter, Sim, SimConfig, SimPackage, SimSensor, SimSensorType};
 use lambda_http::Request;
 use serde_json::Value;
 
@@ -236,17 +236,10 @@ async fn the_two_graph_reads_of_a_bundle_run_at_the_same_time() {
 }
 
 #[tokio::test]
-async fn a_bundle_without_options_has_the_plain_command_and_unknown_parameters_are_ignored() {
+async fn a_bundle_without_options_has_the_plain_command_and_says_the_install_may_restart_the_server() {
     let world = world(Setup::default()).await;
 
-    let reply = call(
-        &world.app,
-        get(
-            "/sensor-install-bundle",
-            "utm_source=wiki&delayedUpdate=false&x=%22%3Bcalc",
-        ),
-    )
-    .await;
+    let reply = call(&world.app, get("/sensor-install-bundle", "delayedUpdate=false")).await;
 
     assert_eq!(reply.status, 200);
     let command = reply.json["installCommand"].as_str().unwrap();
@@ -254,6 +247,116 @@ async fn a_bundle_without_options_has_the_plain_command_and_unknown_parameters_a
         command.ends_with(&format!("AccessKey=\"{}\"", world.sim.current_key())),
         "no switches"
     );
+    let notes: Vec<&str> = reply.json["notes"]
+        .as_array()
+        .expect("notes")
+        .iter()
+        .map(|note| note.as_str().unwrap())
+        .collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(notes[0].contains("automatically restart the server") && notes[0].contains("maintenance window"));
+    assert!(notes[0].contains("norestart"));
+    assert!(notes[1].contains(".NET Framework 4.7 or later"));
+}
+
+#[tokio::test]
+async fn an_unknown_query_parameter_is_400_naming_it_and_graph_is_not_called() {
+    let world = world(Setup::default()).await;
+    for (path, query, named) in [
+        // The installer's switch, as Microsoft spells it: the route's name is proxyUserName.
+        (
+            "/sensor-install-bundle",
+            "proxyUrl=http%3A%2F%2Fproxy%3A8080&ProxyUserName=CONTOSO%5Cu",
+            "ProxyUserName",
+        ),
+        (
+            "/sensor-install-bundle",
+            "utm_source=wiki&delayedUpdate=false",
+            "utm_source",
+        ),
+        ("/sensors", "domainName=contoso.com&displayname=dc1", "displayname"),
+        ("/sensor-key", "x=1", "x"),
+        ("/sensors/DC1/verdict", "wait=60", "wait"),
+    ] {
+        let reply = call(&world.app, get(path, query)).await;
+        assert_eq!(reply.status, 400, "{path}?{query}");
+        assert_eq!(reply.json["type"], "tag:mdi-sensor-key,2026:problem/bad-request");
+        let detail = reply.json["detail"].as_str().unwrap();
+        assert!(
+            detail.starts_with(&format!("unknown query parameter {named}:")),
+            "{detail}"
+        );
+    }
+    let odd = call(&world.app, get("/sensor-install-bundle", "%22%3Bcalc=1")).await;
+    assert_eq!(odd.status, 400);
+    assert!(!odd.json["detail"].as_str().unwrap().contains("calc"), "{}", odd.json);
+    assert_eq!(sensor_calls(&world), (0, 0, 0));
+    assert_eq!(world.sim.calls(Endpoint::GetKey), 0);
+}
+
+#[tokio::test]
+async fn a_proxy_user_goes_on_the_command_and_its_password_is_read_from_the_servers_environment() {
+    let world = world(Setup::default()).await;
+
+    let reply = call(
+        &world.app,
+        get(
+            "/sensor-install-bundle",
+            "proxyUrl=http%3A%2F%2Fproxy.contoso.com%3A8080&proxyUserName=CONTOSO%5CProxyUser",
+        ),
+    )
+    .await;
+
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    assert!(
+        reply.json["installCommand"].as_str().unwrap().ends_with(
+            r#"ProxyUrl="http://proxy.contoso.com:8080" ProxyUserName="CONTOSO\ProxyUser" ProxyUserPassword="%MDI_PROXY_USER_PASSWORD%""#
+        ),
+        "{}",
+        reply.json["installCommand"]
+    );
+    assert!(
+        reply.json["installCommandPowerShell"]
+            .as_str()
+            .unwrap()
+            .ends_with(r#"ProxyUserName="CONTOSO\ProxyUser" ProxyUserPassword="$env:MDI_PROXY_USER_PASSWORD""#)
+    );
+    assert!(
+        reply.json["notes"][2]
+            .as_str()
+            .unwrap()
+            .contains("MDI_PROXY_USER_PASSWORD")
+    );
+
+    // A password is never taken in a URL, whatever else the request says.
+    for query in [
+        "proxyUrl=http%3A%2F%2Fproxy%3A8080&proxyUserName=CONTOSO%5Cu&proxyUserPassword=hunter2",
+        "ProxyUserPassword=hunter2",
+    ] {
+        let refused = call(&world.app, get("/sensor-install-bundle", query)).await;
+        assert_eq!(refused.status, 400, "{query}");
+        let detail = refused.json["detail"].as_str().unwrap();
+        assert!(
+            detail.starts_with("proxyUserPassword is never taken in a URL"),
+            "{detail}"
+        );
+        assert!(!detail.contains("hunter2"));
+    }
+    for query in [
+        "proxyUserName=CONTOSO%5CProxyUser",
+        "proxyUrl=http%3A%2F%2Fproxy%3A8080&proxyUserName=ProxyUser",
+        "proxyUrl=http%3A%2F%2Fproxy%3A8080&proxyUserName=CONTOSO%5Ca%22%26calc",
+    ] {
+        let refused = call(&world.app, get("/sensor-install-bundle", query)).await;
+        assert_eq!(refused.status, 400, "{query}");
+        assert!(!refused.json["detail"].as_str().unwrap().contains("calc"));
+    }
+    assert_eq!(
+        world.sim.calls(Endpoint::GetKey),
+        1,
+        "only the good request reached Graph"
+    );
+    world.assert_no_leaks();
 }
 
 #[tokio::test]
@@ -554,7 +657,6 @@ async fn the_verdict_name_is_percent_decoded_then_validated() {
     let too_long = format!("/sensors/{}/verdict", "a".repeat(256));
     for path in [
         "/sensors/dc%201/verdict",
-        "/sensors/dc%2F1/verdict",
         "/sensors/dc%2/verdict",
         "/sensors/dc_1/verdict",
         "/sensors/dc%22%3Bcalc/verdict",
@@ -569,6 +671,8 @@ async fn the_verdict_name_is_percent_decoded_then_validated() {
         "/sensors//verdict",
         "/sensors/dc1/verdict/",
         "/sensors/a/b/verdict",
+        // `%2F` separates segments once decoded, through either door (docs/http-api.md).
+        "/sensors/dc%2F1/verdict",
         "/Sensors/dc1/verdict",
         "/sensors/",
         "/sensors/dc1",
@@ -748,4 +852,101 @@ async fn each_sensor_route_writes_an_audit_line_naming_its_operation() {
         );
     }
     world.assert_no_leaks();
+}
+
+/// The sensor types whose `settings.domainControllerDnsNames` lists OTHER domain controllers.
+const BESIDE_OR_WATCHING_A_DC: [(SimSensorType, &str); 4] = [
+    (SimSensorType::Adfs, "ADFS1"),
+    (SimSensorType::Adcs, "ADCS1"),
+    (SimSensorType::EntraConnect, "ENTRA1"),
+    (SimSensorType::Standalone, "STANDALONE1"),
+];
+
+#[tokio::test]
+async fn a_sensor_that_lists_a_domain_controller_never_answers_for_it_and_is_found_by_its_own_name() {
+    for (kind, name) in BESIDE_OR_WATCHING_A_DC {
+        let world = world(Setup::default()).await;
+        // The other sensor is healthy and lists DC1; DC1's own sensor is still installing.
+        world.sim.set_sensors(vec![
+            SimSensor::of_type(kind, name, "contoso.com", &["dc1.contoso.com", "dc2.contoso.com"]),
+            SimSensor::healthy("DC1", "contoso.com").with_status("updating", "starting", "healthy"),
+        ]);
+
+        for host in ["dc1.contoso.com", "DC1"] {
+            let dc1 = call(&world.app, get(&format!("/sensors/{host}/verdict"), "")).await;
+            assert_eq!(dc1.status, 200, "{kind:?}: {}", dc1.json);
+            assert_eq!(dc1.json["verdict"], "installing", "{kind:?} {host}: DC1 not masked");
+            assert_eq!(dc1.json["sensor"]["displayName"], "DC1");
+        }
+        let dc2 = call(&world.app, get("/sensors/dc2.contoso.com/verdict", "")).await;
+        assert_eq!(dc2.json["verdict"], "missing", "{kind:?}: DC2 has no sensor of its own");
+
+        for host in [
+            name.to_ascii_lowercase(),
+            format!("{}.contoso.com", name.to_ascii_lowercase()),
+        ] {
+            let own = call(&world.app, get(&format!("/sensors/{host}/verdict"), "")).await;
+            assert_eq!(own.json["verdict"], "healthy", "{kind:?} {host}: {}", own.json);
+            assert_eq!(own.json["sensor"]["displayName"], name);
+            assert_eq!(own.json["sensor"]["sensorType"], kind.member());
+        }
+
+        let listed = call(&world.app, get("/sensors", "displayName=dc1.contoso.com")).await;
+        assert_eq!(
+            names(&listed),
+            ["DC1"],
+            "{kind:?}: the list's filter matches the same way"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_sensor_waiting_for_its_configuration_needs_configuration_and_says_what_to_configure() {
+    let world = world(Setup::default()).await;
+    let mut sensors: Vec<SimSensor> = BESIDE_OR_WATCHING_A_DC
+        .iter()
+        .map(|(kind, name)| SimSensor::of_type(*kind, name, "contoso.com", &[]).needing_configuration())
+        .collect();
+    sensors.push(SimSensor::healthy("DC1", "contoso.com").needing_configuration());
+    world.sim.set_sensors(sensors);
+
+    for (kind, name) in BESIDE_OR_WATCHING_A_DC {
+        let reply = call(&world.app, get(&format!("/sensors/{name}/verdict"), "")).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.json["verdict"], "needs-configuration", "{kind:?}: {}", reply.json);
+        assert_eq!(reply.json["sensor"]["deploymentStatus"], "notConfigured");
+        let to_configure = reply.json["toConfigure"].as_str().unwrap();
+        assert!(to_configure.contains("Domain Controllers (FQDN)"), "{to_configure}");
+        assert!(reply.json.get("healthIssues").is_none(), "{}", reply.json);
+    }
+    // Microsoft documents notConfigured for those types only: on a domain controller sensor it
+    // is not something to configure away.
+    let dc1 = call(&world.app, get("/sensors/DC1/verdict", "")).await;
+    assert_eq!(dc1.json["verdict"], "unhealthy", "{}", dc1.json);
+    assert!(dc1.json.get("toConfigure").is_none());
+}
+
+#[tokio::test]
+async fn an_ad_fs_sensor_initialising_reads_initialising_until_its_service_runs() {
+    for kind in [SimSensorType::Adfs, SimSensorType::Adcs, SimSensorType::EntraConnect] {
+        let world = world(Setup::default()).await;
+        world.sim.set_sensors(vec![
+            SimSensor::of_type(kind, "ADFS1", "contoso.com", &["dc1.contoso.com"]).initialising(2),
+        ]);
+
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let reply = call(&world.app, get("/sensors/adfs1.contoso.com/verdict", "")).await;
+            seen.push(reply.json["verdict"].as_str().unwrap().to_owned());
+        }
+
+        assert_eq!(seen, ["initialising", "initialising", "healthy"], "{kind:?}");
+    }
+    // A domain controller sensor whose service is stopped is not initialising: unhealthy.
+    let world = world(Setup::default()).await;
+    world
+        .sim
+        .set_sensors(vec![SimSensor::healthy("DC1", "contoso.com").initialising(5)]);
+    let dc1 = call(&world.app, get("/sensors/DC1/verdict", "")).await;
+    assert_eq!(dc1.json["verdict"], "unhealthy");
 }

@@ -107,6 +107,8 @@ impl World {
             ("KEY_READERS", READER_ROLE),
             ("KEY_ROTATORS", ROTATOR),
             ("CREDENTIALS_CACHE_TTL_SECONDS", "300"),
+            // The HTTP door, as the stack deploys the function the benchmark's requests reach.
+            ("FUNCTION_DOOR", "http"),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &sm),
             ("AWS_REGION", "us-east-1"),
             ("AWS_DEFAULT_REGION", "us-east-1"),

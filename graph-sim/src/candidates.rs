@@ -6,10 +6,9 @@
 //!   answering `200 OK` with no body (API page `security-sensorcandidate-activate.md`; the CSDL's
 //!   bound action `activate(serverIds: Collection(Edm.String))`);
 //! - `GET` and the update of `/{version}/security/identities/sensorCandidateActivationConfiguration`
-//!   (`activationMode`: `manual`, `automated`, `unknownFutureValue`). The update is served for
-//!   both `PATCH` (OData's update of a single entity, what the Graph PowerShell SDK sends; answers
-//!   `204 No Content`) and `POST` (the permission map's verb; answers `200 OK` with the
-//!   configuration, as the API page shows): the live service's verb is not known here.
+//!   (`activationMode`: `manual`, `automated`, `unknownFutureValue`). The sources disagree on the
+//!   update's verb, so the simulator serves each reading ([`ActivationUpdate`], both at start):
+//!   `PATCH` answers `204 No Content`, `POST` `200 OK` with the configuration.
 //!
 //! They exist where the contract snapshot says the identity container has them: v1.0 in the global
 //! cloud, beta in the global and US Government clouds; elsewhere the path is left to the key
@@ -18,10 +17,11 @@
 //! the writes `.ReadWrite.All` only.
 //!
 //! What happens after an activation is not documented. The simulator's model, for tests of a whole
-//! pipeline: the candidate leaves the list and a sensor of its name appears, `onboarding`. Ids that
-//! name no candidate are ignored (the API page documents no per-server result). The candidates
-//! and the mode are the tenant's ([`crate::tenant`]); the usual faults apply, as for every Graph
-//! operation ([`crate::graph`]).
+//! pipeline: the candidate leaves the list and a sensor of its name appears, `onboarding`. What
+//! Graph does with an id that names no candidate is not documented either (the API page documents
+//! no per-server result): ignored at start, refused with a 400 or a 404 when a test says so
+//! ([`UnknownServerIds`]). The candidates and the mode are the tenant's ([`crate::tenant`]); the
+//! usual faults apply, as for every Graph operation ([`crate::graph`]).
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 
 use crate::config::{READ_ROLE, REQUIRED_ROLE};
 use crate::contract;
-use crate::fault::Endpoint;
+use crate::fault::{ActivationUpdate, Endpoint, UnknownServerIds};
 use crate::graph::{GraphOperation, GraphRequest};
 use crate::identities;
 use crate::reply::{Dialect, raw};
@@ -111,11 +111,20 @@ impl GraphOperation for Target {
 
     fn work(&self, graph: &GraphRequest<'_>) -> Result<Response, Response> {
         let reply = &graph.reply;
-        let (methods, roles): (&[Method], &[&str]) = match self.op {
-            Op::List => (&[Method::GET], &[READ_ROLE, REQUIRED_ROLE]),
-            Op::Activate => (&[Method::POST], &[REQUIRED_ROLE]),
+        let update_verbs = graph.shared.candidates.lock().update_verbs;
+        let (methods, roles): (&[Method], &[&str]) = match (self.op, update_verbs) {
+            (Op::List, _) => (&[Method::GET], &[READ_ROLE, REQUIRED_ROLE]),
+            (Op::Activate, _) => (&[Method::POST], &[REQUIRED_ROLE]),
             // The reads admit both roles, the update only ReadWrite.All: decided below.
-            Op::Configuration => (&[Method::GET, Method::PATCH, Method::POST], &[READ_ROLE, REQUIRED_ROLE]),
+            (Op::Configuration, ActivationUpdate::PatchOnly) => {
+                (&[Method::GET, Method::PATCH], &[READ_ROLE, REQUIRED_ROLE])
+            }
+            (Op::Configuration, ActivationUpdate::PostOnly) => {
+                (&[Method::GET, Method::POST], &[READ_ROLE, REQUIRED_ROLE])
+            }
+            (Op::Configuration, ActivationUpdate::Both) => {
+                (&[Method::GET, Method::PATCH, Method::POST], &[READ_ROLE, REQUIRED_ROLE])
+            }
         };
         identities::check(graph, methods, roles)?;
         match self.op {
@@ -149,7 +158,14 @@ fn list(shared: &Shared, req: &Incoming, target: &Target) -> Result<String, &'st
         "{}/{}/$metadata#security/identities/{CANDIDATES}",
         shared.base_url, target.version
     );
-    identities::page(&context, &members, state.page_size, req.query.as_deref(), &collection)
+    identities::page(
+        &context,
+        &members,
+        state.page_size,
+        req.query.as_deref(),
+        &collection,
+        &[],
+    )
 }
 
 fn configuration(shared: &Shared, target: &Target) -> Value {
@@ -181,6 +197,25 @@ fn activate(graph: &GraphRequest<'_>) -> Result<Response, Response> {
     };
     let mut state = shared.candidates.lock();
     state.activations.push(parameters.server_ids.clone());
+    let unknown = parameters.server_ids.iter().find(|id| {
+        !state
+            .candidates
+            .iter()
+            .any(|candidate| candidate.id.eq_ignore_ascii_case(id))
+    });
+    let refusal = match (state.unknown_server_ids, unknown) {
+        (_, None) | (UnknownServerIds::Ignored, _) => None,
+        (UnknownServerIds::BadRequest, Some(id)) => Some((StatusCode::BAD_REQUEST, "BadRequest", id)),
+        (UnknownServerIds::NotFound, Some(id)) => Some((StatusCode::NOT_FOUND, "NotFound", id)),
+    };
+    if let Some((status, code, id)) = refusal {
+        // Graph documents no wording for this; the simulator's names the id, nothing else.
+        return Err(reply.error(
+            status,
+            code,
+            &format!("The server id '{id}' is not a sensor candidate of this tenant."),
+        ));
+    }
     let (activated, staying): (Vec<SimCandidate>, Vec<SimCandidate>) = std::mem::take(&mut state.candidates)
         .into_iter()
         .partition(|candidate| {

@@ -116,6 +116,12 @@ pub enum Fault {
     TokenRevoked,
     /// Graph: 403 `Forbidden` with this message (e.g. tenant not onboarded).
     Forbidden { message: String },
+    /// Graph: `400 BadRequest` "Resource not found for the segment '<the path's last segment>'.",
+    /// Graph's answer for a path it does not know, as a cloud or version that lacks the API
+    /// answers it (the same words in microsoftgraph/msgraph-sdk-dotnet#1779 and
+    /// msgraph-beta-sdk-python#764, microsoft-graph-docs#21648); the simulator answers paths its
+    /// cloud's schema lacks this way on its own.
+    UnknownSegment,
     /// Token: 401 `invalid_client` (AADSTS7000215) even with the right secret.
     InvalidClient,
     /// Does the work (regenerates the key, issues the token), then answers
@@ -164,6 +170,49 @@ pub enum KeyShape {
     BareDeploymentAccessKey,
 }
 
+/// Which verbs the update of `sensorCandidateActivationConfiguration` takes. Microsoft's sources
+/// disagree, so the simulator serves each reading:
+/// - the CSDL (msgraph-metadata) has a single-valued containment navigation property of that
+///   name, which OData updates with `PATCH` (OData 4.01 Protocol, 11.4.3 "Update an Entity"),
+///   and the SDKs generated from it send `PATCH` (e.g. msgraph-sdk-php's
+///   `SensorCandidateActivationConfigurationRequestBuilder::patch`): [`Self::PatchOnly`];
+/// - the permission map (microsoft-graph-devx-content `permissions/new/permissions.json`) lists
+///   `POST` on that singular path, and the API page
+///   `security-identitycontainer-post-sensorcandidateactivationconfiguration.md` writes `POST`
+///   (on a plural path the CSDL does not have): [`Self::PostOnly`];
+/// - which the live service takes is not known: [`Self::Both`], the default.
+///
+/// A verb a reading does not take is answered `405` with `Allow`, as every simulated Graph
+/// operation answers a wrong method. The plural path is no navigation property, so Graph's
+/// `400 Resource not found for the segment` answers it in every reading.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ActivationUpdate {
+    /// `PATCH`, answered `204 No Content` (OData's answer to an update without
+    /// `Prefer: return=representation`).
+    PatchOnly,
+    /// `POST`, answered `200 OK` with the configuration (the API page's status).
+    PostOnly,
+    #[default]
+    Both,
+}
+
+/// What `sensorCandidates/activate` does with a `serverIds` entry that names no candidate (a
+/// stale id, or one already activated). The API page documents `200 OK` and no per-server
+/// result, so the live service's answer is not known: [`Self::Ignored`] (the default) accepts the
+/// request and activates the others; the two refusals activate nothing and answer as a Graph
+/// workload that validates its input would.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum UnknownServerIds {
+    #[default]
+    Ignored,
+    /// `400 BadRequest`, naming the id.
+    BadRequest,
+    /// `404 NotFound`, naming the id.
+    NotFound,
+}
+
 /// The JSON form of [`Fault`]: `Fault` keeps tuple variants for ergonomic
 /// Rust, which serde cannot tag internally, so the wire form is spelled out here.
 mod wire {
@@ -198,6 +247,7 @@ mod wire {
             message: String,
         },
         InvalidClient,
+        UnknownSegment,
         ProcessThenStatus {
             status: u16,
         },
@@ -256,6 +306,7 @@ mod wire {
                 FaultWire::TokenRevoked => Fault::TokenRevoked,
                 FaultWire::Forbidden { message } => Fault::Forbidden { message },
                 FaultWire::InvalidClient => Fault::InvalidClient,
+                FaultWire::UnknownSegment => Fault::UnknownSegment,
                 FaultWire::ProcessThenStatus { status } => Fault::ProcessThenStatus(status),
                 FaultWire::ProcessThenDrop => Fault::ProcessThenDrop,
                 FaultWire::WithoutExpiresIn => Fault::WithoutExpiresIn,
@@ -287,6 +338,7 @@ mod wire {
                 Fault::TokenRevoked => FaultWire::TokenRevoked,
                 Fault::Forbidden { message } => FaultWire::Forbidden { message },
                 Fault::InvalidClient => FaultWire::InvalidClient,
+                Fault::UnknownSegment => FaultWire::UnknownSegment,
                 Fault::ProcessThenStatus(status) => FaultWire::ProcessThenStatus { status },
                 Fault::ProcessThenDrop => FaultWire::ProcessThenDrop,
                 Fault::WithoutExpiresIn => FaultWire::WithoutExpiresIn,

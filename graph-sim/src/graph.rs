@@ -113,4 +113,9 @@ impl<O: GraphOperation> Service for Graph<O> {
     fn forbidden(&self, graph: &GraphRequest<'_>, message: &str) -> Option<Response> {
         Some(graph.reply.error(StatusCode::FORBIDDEN, "Forbidden", message))
     }
+
+    fn unknown_segment(&self, graph: &GraphRequest<'_>) -> Option<Response> {
+        let segment = graph.req.path.rsplit('/').find(|s| !s.is_empty()).unwrap_or_default();
+        Some(graph.reply.unknown_segment(segment))
+    }
 }

@@ -39,27 +39,33 @@ pub(crate) fn check(graph: &GraphRequest<'_>, allowed: &[Method], roles: &[&str]
 }
 
 /// One page of `members` as Graph pages a collection: `page_size` from the `$skiptoken`'s
-/// offset, and an absolute `@odata.nextLink` to `link_base` while more remain. `Err` for a
-/// `$skiptoken` that is not ours.
+/// offset, and an absolute `@odata.nextLink` to `link_base` while more remain, carrying the
+/// query options in `carried` (a filter) on. `Err` for a `$skiptoken` that is not ours.
 pub(crate) fn page(
     context: &str,
     members: &[Value],
     page_size: usize,
     query: Option<&str>,
     link_base: &str,
+    carried: &[(String, String)],
 ) -> Result<String, &'static str> {
     let skip = skip_token(query).ok_or("Invalid $skiptoken.")?;
     let end = skip.saturating_add(page_size.max(1)).min(members.len());
     let value: Vec<Value> = members.get(skip..end).unwrap_or_default().to_vec();
     let mut body = json!({ "@odata.context": context, "value": value });
     if end < members.len() {
-        body["@odata.nextLink"] = Value::from(format!("{link_base}?$skiptoken={end}"));
+        let mut link = format!("{link_base}?$skiptoken={end}");
+        if !carried.is_empty() {
+            link.push('&');
+            link.push_str(&serde_urlencoded::to_string(carried).unwrap_or_default());
+        }
+        body["@odata.nextLink"] = Value::from(link);
     }
     Ok(body.to_string())
 }
 
 /// How many members the `$skiptoken` skips: 0 without one, `None` when it is not ours.
-fn skip_token(query: Option<&str>) -> Option<usize> {
+pub(crate) fn skip_token(query: Option<&str>) -> Option<usize> {
     let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or("")).ok()?;
     match pairs.iter().find(|(name, _)| name.eq_ignore_ascii_case("$skiptoken")) {
         None => Some(0),

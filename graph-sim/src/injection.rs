@@ -123,6 +123,11 @@ pub(crate) trait Service {
         None
     }
 
+    /// Graph's 400 for a path it does not know.
+    fn unknown_segment(&self, _call: &Call<'_, Self::Dialect>) -> Option<Response> {
+        None
+    }
+
     /// Entra's 401 `invalid_client` although the secret was right.
     fn invalid_client(&self, _call: &Call<'_, Self::Dialect>) -> Option<Response> {
         None
@@ -170,6 +175,7 @@ pub(crate) async fn answer<S: Service>(service: &S, shared: &Shared, req: &Incom
         Some(Fault::TokenRevoked) => service.token_revoked(&call),
         Some(Fault::Forbidden { message }) => service.forbidden(&call, message),
         Some(Fault::InvalidClient) => service.invalid_client(&call),
+        Some(Fault::UnknownSegment) => service.unknown_segment(&call),
         Some(Fault::ProcessThenDrop) if answers.process_then == ProcessThen::DropBeforeWork => {
             Some(reply::dropped_connection())
         }

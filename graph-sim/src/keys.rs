@@ -176,13 +176,7 @@ impl GraphOperation for Target {
             Target::UnknownSegment { segment } => Err(segment),
         };
         let roles = graph.roles(NOT_A_JWT)?;
-        let (version, op) = resolved.map_err(|segment| {
-            reply.error(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                &format!("Resource not found for the segment '{segment}'."),
-            )
-        })?;
+        let (version, op) = resolved.map_err(|segment| reply.unknown_segment(segment))?;
         if graph.req.method != op.method() {
             let mut response = reply.error(
                 StatusCode::METHOD_NOT_ALLOWED,

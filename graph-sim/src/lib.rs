@@ -35,14 +35,16 @@ mod router;
 mod injection;
 // - the services: Entra's token endpoint and discovery document, Graph's key, sensor, health
 //   issue and sensor candidate operations (sharing `graph`; the last two also `identities`),
-//   STS, IAM and the AWS issuer (`sts`), and `/_sim` (`control`).
+//   AWS STS (`sts`), IAM (`iam`) and the account's token issuer (`issuer`), and `/_sim` (`control`).
 mod candidates;
 mod control;
 mod discovery;
 mod entra;
 mod graph;
 mod health;
+mod iam;
 mod identities;
+mod issuer;
 mod keys;
 mod sensors;
 mod sts;
@@ -72,10 +74,10 @@ pub use certificate::{InvalidCertificate, TestCertificate, thumbprint_sha256};
 pub use config::{
     FederatedCredential, HEALTH_READ_ROLE, HEALTH_READ_WRITE_ROLE, READ_ROLE, REQUIRED_ROLE, SimCloud, SimConfig,
 };
-pub use fault::{Endpoint, Fault, KeyShape, RetryAfter};
+pub use fault::{ActivationUpdate, Endpoint, Fault, KeyShape, RetryAfter, UnknownServerIds};
 pub use mint::random_key;
 pub use state::{MAX_RECORDED_REQUESTS, RecordedRequest};
-pub use tenant::{DEFAULT_PAGE_SIZE, SimCandidate, SimHealthIssue, SimPackage, SimSensor};
+pub use tenant::{DEFAULT_PAGE_SIZE, SimCandidate, SimHealthIssue, SimPackage, SimSensor, SimSensorType};
 
 use certificate::RegisteredCertificate;
 use state::Shared;
@@ -220,7 +222,7 @@ impl SimHandle {
     /// The simulated AWS account's token issuer: the `iss` of its web identity tokens, serving
     /// `/.well-known/openid-configuration` and `/.well-known/jwks.json`.
     pub fn aws_issuer(&self) -> String {
-        sts::issuer_url(&self.base_url(), &self.shared().fixed.aws_account_id)
+        issuer::issuer_url(&self.base_url(), &self.shared().fixed.aws_account_id)
     }
 
     /// The role whose web identity tokens STS issues (their `sub`).
@@ -231,8 +233,8 @@ impl SimHandle {
     /// A JWT with `claims`, signed RS256 by the account's issuer key as STS signs (header `kid`
     /// included): for tests of tokens that are wrong in exactly one way (expired, say).
     pub fn sign_web_identity_token(&self, claims: &serde_json::Value) -> String {
-        sts::sign(
-            &serde_json::json!({ "alg": "RS256", "typ": "JWT", "kid": sts::KEY_ID }),
+        issuer::sign(
+            &serde_json::json!({ "alg": "RS256", "typ": "JWT", "kid": issuer::KEY_ID }),
             claims,
         )
     }
@@ -351,6 +353,17 @@ impl SimHandle {
     /// The activation mode the configuration holds (`manual` at start).
     pub fn activation_mode(&self) -> String {
         self.shared().candidates.activation_mode()
+    }
+
+    /// Which verbs update the activation configuration ([`ActivationUpdate::Both`] at start).
+    pub fn set_activation_update(&self, verbs: ActivationUpdate) {
+        self.shared().candidates.lock().update_verbs = verbs;
+    }
+
+    /// What an activation does with a server id that names no candidate
+    /// ([`UnknownServerIds::Ignored`] at start).
+    pub fn set_unknown_server_ids(&self, answer: UnknownServerIds) {
+        self.shared().candidates.lock().unknown_server_ids = answer;
     }
 
     /// Every `serverIds` list an activation received, oldest first.

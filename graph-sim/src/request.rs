@@ -1,4 +1,4 @@
-//! A request as the simulated services see it: its method, headers, raw query, raw body and,
+//! A request as the simulated services see it: its method, path, headers, raw query, raw body and,
 //! for a form body, the decoded fields. The router builds it; the services and the reply helpers read it.
 
 use axum::http::Method;
@@ -7,6 +7,8 @@ use axum::http::header::{CONTENT_TYPE, HeaderMap};
 /// What the service handlers need to know about a request.
 pub(crate) struct Incoming {
     pub method: Method,
+    /// The URL's path, as sent.
+    pub path: String,
     pub headers: HeaderMap,
     /// The raw query string, for paging.
     pub query: Option<String>,
@@ -27,6 +29,14 @@ impl Incoming {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the request carries a SigV4 `Authorization` header, as AWS's query-protocol services
+    /// (STS, IAM) require; the signature itself is not checked (there is no secret key to check
+    /// it against).
+    pub(crate) fn sigv4_signed(&self) -> bool {
+        self.header("authorization")
+            .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 Credential="))
     }
 
     /// The token of a `Bearer` authorization header, if there is one.

@@ -21,10 +21,12 @@ use crate::discovery::Discovery;
 use crate::entra::Token;
 use crate::fault::Endpoint;
 use crate::graph::Graph;
+use crate::iam::Iam;
 use crate::injection::answer;
+use crate::issuer::{Issuer, IssuerDocument};
 use crate::request::{Incoming, is_form};
 use crate::state::{RecordedRequest, Shared};
-use crate::sts::{Iam, Issuer, IssuerDocument, Sts};
+use crate::sts::Sts;
 use crate::{candidates, control, health, keys, sensors};
 
 /// Token requests are a few hundred bytes; anything far larger is not a
@@ -161,6 +163,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
     }
     let incoming = Incoming {
         method: parts.method,
+        path: parts.uri.path().to_owned(),
         headers: parts.headers,
         query: parts.uri.query().map(str::to_owned),
         form,

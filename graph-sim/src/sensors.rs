@@ -19,6 +19,7 @@ use crate::config::READ_ROLE;
 use crate::contract;
 use crate::fault::Endpoint;
 use crate::graph::{GraphOperation, GraphRequest};
+use crate::identities;
 use crate::reply::Dialect;
 use crate::request::Incoming;
 use crate::state::Shared;
@@ -129,7 +130,7 @@ fn context(shared: &Shared, target: &Target) -> String {
 
 /// The successful answer's body, or why the query is refused.
 fn body(shared: &Shared, req: &Incoming, target: &Target) -> Result<String, &'static str> {
-    let tenant = shared.sensors.lock();
+    let mut tenant = shared.sensors.lock();
     let body = match target.op {
         Op::Package => json!({
             "@odata.context": context(shared, target),
@@ -140,19 +141,18 @@ fn body(shared: &Shared, req: &Incoming, target: &Target) -> Result<String, &'st
             },
         }),
         Op::List => {
-            let skip = match skip_token(req.query.as_deref()) {
+            let skip = match identities::skip_token(req.query.as_deref()) {
                 Some(skip) => skip,
                 None => return Err("Invalid $skiptoken."),
             };
             let end = skip.saturating_add(tenant.page_size).min(tenant.sensors.len());
             let schema = contract::schema(shared.fixed.cloud, &target.version);
-            let page: Vec<Value> = tenant
-                .sensors
-                .get(skip..end)
-                .unwrap_or_default()
-                .iter()
-                .map(|sensor| sensor.to_json(schema))
-                .collect();
+            let served = tenant.sensors.get_mut(skip..end).unwrap_or_default();
+            let page: Vec<Value> = served.iter().map(|sensor| sensor.to_json(schema)).collect();
+            // An initialising sensor comes one read closer to running each time it is served.
+            for sensor in served {
+                sensor.stopped_for_reads = sensor.stopped_for_reads.saturating_sub(1);
+            }
             let mut body = json!({ "@odata.context": context(shared, target), "value": page });
             if end < tenant.sensors.len() {
                 let root = tenant.next_link_root.as_deref().unwrap_or(&shared.base_url);
@@ -165,13 +165,4 @@ fn body(shared: &Shared, req: &Incoming, target: &Target) -> Result<String, &'st
         }
     };
     Ok(body.to_string())
-}
-
-/// How many sensors the `$skiptoken` skips: 0 without one, `None` when it is not ours.
-fn skip_token(query: Option<&str>) -> Option<usize> {
-    let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or("")).ok()?;
-    match pairs.iter().find(|(name, _)| name.eq_ignore_ascii_case("$skiptoken")) {
-        None => Some(0),
-        Some((_, value)) => value.parse().ok(),
-    }
 }

@@ -11,9 +11,51 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::contract::Schema;
+use crate::fault::{ActivationUpdate, UnknownServerIds};
 
 /// Sensors per page unless a test sets another size.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
+
+/// What a sensor is installed on: the published members of Graph's `sensorType`
+/// (tests/contract/graph-schema.json, `enumTypes.sensorType`, the same in every cloud and
+/// version), as MicrosoftDocs/ATADocs `ATPDocs/sensor-settings.md` names them in the portal
+/// (domain controller, AD FS, AD CS and standalone sensors) and
+/// `ATPDocs/deploy/active-directory-federation-services.md` adds Microsoft Entra Connect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SimSensorType {
+    /// `domainControllerIntegrated`: the sensor on a domain controller.
+    DomainController,
+    /// `adfsIntegrated`: on an AD FS server.
+    Adfs,
+    /// `adcsIntegrated`: on an AD CS server.
+    Adcs,
+    /// `adConnectIntegrated`: on a Microsoft Entra Connect server.
+    EntraConnect,
+    /// `domainControllerStandalone`: a standalone sensor that sees domain controllers' traffic
+    /// through port mirroring.
+    Standalone,
+}
+
+impl SimSensorType {
+    pub const ALL: [SimSensorType; 5] = [
+        SimSensorType::DomainController,
+        SimSensorType::Adfs,
+        SimSensorType::Adcs,
+        SimSensorType::EntraConnect,
+        SimSensorType::Standalone,
+    ];
+
+    /// The `sensorType` member Graph sends.
+    pub fn member(self) -> &'static str {
+        match self {
+            SimSensorType::DomainController => "domainControllerIntegrated",
+            SimSensorType::Adfs => "adfsIntegrated",
+            SimSensorType::Adcs => "adcsIntegrated",
+            SimSensorType::EntraConnect => "adConnectIntegrated",
+            SimSensorType::Standalone => "domainControllerStandalone",
+        }
+    }
+}
 
 /// One MDI sensor as Graph describes it (`microsoft.graph.security.sensor`; the enum members
 /// below are the published ones, tests/contract). Statuses are free strings so tests can serve
@@ -27,7 +69,7 @@ pub struct SimSensor {
     pub display_name: String,
     pub domain_name: String,
     /// `adConnectIntegrated`, `adcsIntegrated`, `adfsIntegrated`, `domainControllerIntegrated`,
-    /// `domainControllerStandalone`, `unknownFutureValue`.
+    /// `domainControllerStandalone`, `unknownFutureValue` ([`SimSensorType::member`]).
     pub sensor_type: String,
     /// `upToDate`, `outdated`, `updating`, `updateFailed`, `notConfigured`, `unreachable`,
     /// `disconnected`, `startFailure`, `syncing`, `unknownFutureValue`.
@@ -41,7 +83,16 @@ pub struct SimSensor {
     pub created_date_time: String,
     #[serde(default)]
     pub open_health_issues_count: u64,
-    /// `settings.domainControllerDnsNames`: the server's fully qualified names.
+    /// `settings.domainControllerDnsNames`. What it holds depends on the sensor type: for a
+    /// domain controller sensor, the server's own fully qualified names (Microsoft's example;
+    /// the portal's "Domain Controllers (FQDN)" "cannot be modified for the Defender for
+    /// Identity sensor"); for AD FS, AD CS, Entra Connect and standalone sensors, OTHER domain
+    /// controllers: the ones a standalone sensor monitors, or the resolver the installer picked
+    /// ("the closest domain controller is automatically selected") and whatever an admin added
+    /// (MicrosoftDocs/ATADocs `ATPDocs/deploy/configure-sensor-settings.md`,
+    /// `ATPDocs/deploy/active-directory-federation-services.md`; the Graph sensor update page:
+    /// it "can be updated for all sensors with version < 3.X except for domain controller
+    /// sensors").
     #[serde(default)]
     pub domain_controller_dns_names: Vec<String>,
     /// `settings.isDelayedDeploymentEnabled`.
@@ -51,6 +102,18 @@ pub struct SimSensor {
     /// `upToDate`, `migrationFailed`, `migrating`, `unknownFutureValue`.
     #[serde(default = "not_ready_for_migration")]
     pub migration_state: String,
+    /// The simulator's model of an AD FS, AD CS or Entra Connect sensor initialising: for this
+    /// many more list reads that include it, `serviceStatus` reads `stopped`; after them, its
+    /// `service_status`. "Initializing the sensor might take a couple of minutes. When it
+    /// finishes, the service status of the AD FS, AD CS, or Microsoft Entra Connect sensor
+    /// changes from stopped to running" (ATADocs
+    /// `ATPDocs/deploy/active-directory-federation-services.md`). Not a Graph property.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stopped_for_reads: u32,
+}
+
+fn is_zero(reads: &u32) -> bool {
+    *reads == 0
 }
 
 fn not_ready_for_migration() -> String {
@@ -71,7 +134,7 @@ impl SimSensor {
             id: Uuid::new_v4().to_string(),
             display_name: display_name.to_owned(),
             domain_name: domain_name.to_owned(),
-            sensor_type: "domainControllerIntegrated".to_owned(),
+            sensor_type: SimSensorType::DomainController.member().to_owned(),
             deployment_status: "upToDate".to_owned(),
             health_status: "healthy".to_owned(),
             service_status: "running".to_owned(),
@@ -81,6 +144,19 @@ impl SimSensor {
             domain_controller_dns_names: vec![dns_name],
             is_delayed_deployment_enabled: false,
             migration_state: not_ready_for_migration(),
+            stopped_for_reads: 0,
+        }
+    }
+
+    /// An up-to-date, running, healthy sensor of `kind` on the server `display_name` (its short
+    /// name), whose `settings.domainControllerDnsNames` is `domain_controllers`: for every kind
+    /// but [`SimSensorType::DomainController`], other servers (see the field). A domain
+    /// controller sensor lists what it is given too, so a test can serve any data.
+    pub fn of_type(kind: SimSensorType, display_name: &str, domain_name: &str, domain_controllers: &[&str]) -> Self {
+        SimSensor {
+            sensor_type: kind.member().to_owned(),
+            domain_controller_dns_names: domain_controllers.iter().map(|name| (*name).to_owned()).collect(),
+            ..SimSensor::healthy(display_name, domain_name)
         }
     }
 
@@ -92,8 +168,32 @@ impl SimSensor {
         self
     }
 
+    /// The same sensor waiting for its configuration: `deploymentStatus` `notConfigured`
+    /// ("Sensor requires more configuration before it's fully operational. This applies to
+    /// sensors installed on AD FS / AD CS servers or standalone sensors": ATADocs
+    /// `ATPDocs/sensor-settings.md`) and its service `stopped` (the service starts "after you save
+    /// the Defender for Identity sensor settings": `ATPDocs/deploy/configure-sensor-settings.md`).
+    /// Health and issues are left as they are: Microsoft documents none for this state.
+    pub fn needing_configuration(self) -> Self {
+        let health = self.health_status.clone();
+        self.with_status("notConfigured", "stopped", &health)
+    }
+
+    /// The same sensor initialising ([`Self::stopped_for_reads`]): `serviceStatus` reads `stopped`
+    /// for the next `reads` list reads that include it, then `running`.
+    pub fn initialising(mut self, reads: u32) -> Self {
+        "running".clone_into(&mut self.service_status);
+        self.stopped_for_reads = reads;
+        self
+    }
+
     /// The sensor as `schema` publishes it: every property it has, and no other.
     pub fn to_json(&self, schema: &Schema) -> Value {
+        let service_status = if self.stopped_for_reads > 0 {
+            "stopped"
+        } else {
+            self.service_status.as_str()
+        };
         let every = json!({
             "id": self.id,
             "displayName": self.display_name,
@@ -101,7 +201,7 @@ impl SimSensor {
             "sensorType": self.sensor_type,
             "deploymentStatus": self.deployment_status,
             "healthStatus": self.health_status,
-            "serviceStatus": self.service_status,
+            "serviceStatus": service_status,
             "version": self.version,
             "createdDateTime": self.created_date_time,
             "openHealthIssuesCount": self.open_health_issues_count,
@@ -369,6 +469,10 @@ pub(crate) struct Candidates {
     pub activation_mode: String,
     /// Every `serverIds` list received, in order.
     pub activations: Vec<Vec<String>>,
+    /// Which verbs update the activation configuration.
+    pub update_verbs: ActivationUpdate,
+    /// What an activation does with an id that names no candidate.
+    pub unknown_server_ids: UnknownServerIds,
 }
 
 /// The tenant's sensor candidates and activation mode, behind their own lock.
@@ -384,6 +488,8 @@ impl Default for CandidateState {
                 page_size: DEFAULT_PAGE_SIZE,
                 activation_mode: "manual".to_owned(),
                 activations: Vec::new(),
+                update_verbs: ActivationUpdate::default(),
+                unknown_server_ids: UnknownServerIds::default(),
             }),
         }
     }

@@ -7,14 +7,10 @@
 mod common;
 
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::*;
 use graph_sim::{Endpoint, Sim, SimConfig, SimHandle, TestCertificate, thumbprint_sha256};
-use reqwest::Response;
 use serde_json::{Value, json};
-
-const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The app's certificate, made once per test binary (RSA key generation is slow).
 fn app_certificate() -> &'static TestCertificate {
@@ -26,10 +22,6 @@ fn app_certificate() -> &'static TestCertificate {
 fn stranger() -> &'static TestCertificate {
     static CERTIFICATE: OnceLock<TestCertificate> = OnceLock::new();
     CERTIFICATE.get_or_init(|| TestCertificate::generate("graph-sim-stranger"))
-}
-
-fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
 async fn start_with_certificate() -> SimHandle {
@@ -53,21 +45,6 @@ fn claims(sim: &SimHandle) -> Value {
         "aud": sim.token_url(), "iss": client_id, "sub": client_id,
         "jti": uuid::Uuid::new_v4().to_string(), "iat": now, "nbf": now, "exp": now + 600,
     })
-}
-
-async fn post_assertion(sim: &SimHandle, assertion: &str) -> Response {
-    let c = SimConfig::default();
-    post_token(
-        sim,
-        &[
-            ("grant_type", "client_credentials".to_owned()),
-            ("client_id", c.client_id),
-            ("client_assertion_type", JWT_BEARER.to_owned()),
-            ("client_assertion", assertion.to_owned()),
-            ("scope", "https://graph.microsoft.com/.default".to_owned()),
-        ],
-    )
-    .await
 }
 
 /// The status, `error` and AADSTS code of posting `claims` under `header`, signed by `signer`.

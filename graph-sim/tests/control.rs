@@ -9,28 +9,6 @@ use common::*;
 use graph_sim::{Endpoint, Fault, KeyShape, RetryAfter};
 use serde_json::{Value, json};
 
-async fn control_post(sim: &graph_sim::SimHandle, route: &str, body: Value) -> u16 {
-    client()
-        .post(format!("{}/_sim/{route}", sim.base_url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-async fn stats(sim: &graph_sim::SimHandle) -> Value {
-    client()
-        .get(format!("{}/_sim/stats", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn calls_count_every_request_per_endpoint() {
     let sim = start().await;
@@ -128,7 +106,7 @@ async fn stats_report_calls_and_the_current_key() {
     regenerate(&sim, &token).await;
     regenerate(&sim, &token).await;
     assert_eq!(
-        stats(&sim).await,
+        control_get(&sim, "stats").await,
         json!({
             "calls": {
                 "token": 1,
@@ -149,7 +127,7 @@ async fn control_requests_are_neither_counted_nor_recorded_nor_delayed() {
     let sim = start().await;
     sim.set_latency(Duration::from_millis(300));
     let started = Instant::now();
-    stats(&sim).await;
+    control_get(&sim, "stats").await;
     assert!(started.elapsed() < Duration::from_millis(300));
     assert!(sim.requests().is_empty());
 }
@@ -272,14 +250,7 @@ async fn the_state_routes_change_key_shape_secret_roles_and_revocation() {
 async fn the_requests_route_lists_recorded_requests() {
     let sim = start().await;
     token(&sim).await;
-    let listed: Value = client()
-        .get(format!("{}/_sim/requests", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = control_get(&sim, "requests").await;
     assert_eq!(listed[0]["endpoint"], "token");
     assert_eq!(listed[0]["method"], "POST");
     assert!(
@@ -313,6 +284,7 @@ fn every_fault_survives_the_json_round_trip() {
             message: "nope".to_owned(),
         },
         Fault::InvalidClient,
+        Fault::UnknownSegment,
         Fault::ProcessThenStatus(504),
         Fault::ProcessThenDrop,
         Fault::WithoutExpiresIn,
@@ -351,6 +323,7 @@ fn the_documented_fault_json_parses() {
             Fault::TooManyRequests { retry_after: None },
         ),
         (json!({"type": "withoutExpiresIn"}), Fault::WithoutExpiresIn),
+        (json!({"type": "unknownSegment"}), Fault::UnknownSegment),
     ];
     for (value, expected) in cases {
         assert_eq!(serde_json::from_value::<Fault>(value).unwrap(), expected);

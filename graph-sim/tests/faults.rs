@@ -111,6 +111,29 @@ async fn a_status_fault_does_not_regenerate() {
 }
 
 #[tokio::test]
+async fn an_unknown_segment_fault_is_graphs_400_naming_the_last_segment_and_does_no_work() {
+    let sim = start().await;
+    let token = token(&sim).await;
+    let before = sim.current_key();
+    sim.inject(Endpoint::RegenerateKey, Fault::UnknownSegment);
+    sim.inject(Endpoint::Token, Fault::UnknownSegment);
+
+    let (status, code, message) = graph_error(regenerate(&sim, &token).await).await;
+
+    assert_eq!((status, code.as_str()), (400, "BadRequest"));
+    assert_eq!(
+        message,
+        "Resource not found for the segment 'regenerateDeploymentAccessKey'."
+    );
+    assert_eq!(sim.current_key(), before);
+    assert_eq!(
+        post_token(&sim, &good_form()).await.status(),
+        200,
+        "Entra has no such answer: consumed harmlessly"
+    );
+}
+
+#[tokio::test]
 async fn a_delay_outlasts_a_short_client_timeout_then_answers_normally() {
     let sim = start().await;
     let token = token(&sim).await;

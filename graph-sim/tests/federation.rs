@@ -4,24 +4,17 @@
 
 mod common;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
-use graph_sim::{Endpoint, FederatedCredential, SimConfig, SimHandle};
+use graph_sim::{Endpoint, FederatedCredential, SimHandle};
 use reqwest::Response;
 use serde_json::{Value, json};
 
-const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const AUDIENCE: &str = "api://AzureADTokenExchange";
 /// What SigV4 puts first in the header; the simulator cannot check the signature itself.
 const SIGV4: &str =
     "AWS4-HMAC-SHA256 Credential=testing/20261130/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=00";
-
-fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
-}
 
 async fn get_web_identity_token(sim: &SimHandle, form: &[(&str, &str)]) -> Response {
     client()
@@ -71,29 +64,10 @@ fn trusting(sim: &SimHandle) -> FederatedCredential {
     }
 }
 
-async fn exchange(sim: &SimHandle, assertion: &str) -> Response {
-    let c = SimConfig::default();
-    post_token(
-        sim,
-        &[
-            ("grant_type", "client_credentials".to_owned()),
-            ("client_id", c.client_id),
-            ("client_assertion_type", JWT_BEARER.to_owned()),
-            ("client_assertion", assertion.to_owned()),
-            ("scope", "https://graph.microsoft.com/.default".to_owned()),
-        ],
-    )
-    .await
-}
-
+/// Status, `error` and first AADSTS code of an Entra refusal.
 async fn aadsts(response: Response) -> (u16, String, u64) {
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.unwrap();
-    (
-        status,
-        body["error"].as_str().unwrap_or_default().to_owned(),
-        body["error_codes"][0].as_u64().unwrap_or_default(),
-    )
+    let (status, error, code, _) = entra_error(response).await;
+    (status, error, code)
 }
 
 #[tokio::test]
@@ -210,7 +184,7 @@ async fn sts_refuses_as_aws_does_when_unsigned_invalid_disabled_denied_or_thrott
 async fn entra_accepts_an_sts_token_that_a_federated_credential_trusts() {
     let sim = start().await;
     sim.register_federated_credential(trusting(&sim));
-    let response = exchange(&sim, &web_identity_token(&sim).await).await;
+    let response = post_assertion(&sim, &web_identity_token(&sim).await).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert!(body["access_token"].as_str().is_some());
@@ -222,7 +196,7 @@ async fn entra_names_the_issuer_subject_or_audience_no_credential_matches() {
     let sim = start().await;
     let token = web_identity_token(&sim).await;
     assert_eq!(
-        aadsts(exchange(&sim, &token).await).await,
+        aadsts(post_assertion(&sim, &token).await).await,
         (400, "invalid_request".into(), 700211)
     );
 
@@ -231,7 +205,7 @@ async fn entra_names_the_issuer_subject_or_audience_no_credential_matches() {
         ..trusting(&sim)
     });
     assert_eq!(
-        aadsts(exchange(&sim, &token).await).await,
+        aadsts(post_assertion(&sim, &token).await).await,
         (400, "invalid_request".into(), 700213)
     );
 
@@ -240,7 +214,7 @@ async fn entra_names_the_issuer_subject_or_audience_no_credential_matches() {
         audiences: vec!["api://AzureADTokenExchangeUSGov".into()],
         ..trusting(&sim)
     });
-    let response = exchange(&sim, &token).await;
+    let response = post_assertion(&sim, &token).await;
     let text = response.text().await.unwrap();
     assert!(text.contains("AADSTS700212") && text.contains(AUDIENCE), "{text}");
 
@@ -250,7 +224,7 @@ async fn entra_names_the_issuer_subject_or_audience_no_credential_matches() {
         ..trusting(&sim)
     });
     assert_eq!(
-        aadsts(exchange(&sim, &token).await).await.2,
+        aadsts(post_assertion(&sim, &token).await).await.2,
         700213,
         "subjects match case-sensitively"
     );
@@ -266,7 +240,7 @@ async fn entra_refuses_an_expired_a_forged_and_an_unreachable_issuers_token() {
     claims["exp"] = json!(now - 600);
     let expired = sim.sign_web_identity_token(&claims);
     assert_eq!(
-        aadsts(exchange(&sim, &expired).await).await,
+        aadsts(post_assertion(&sim, &expired).await).await,
         (401, "invalid_client".into(), 700024)
     );
 
@@ -276,7 +250,7 @@ async fn entra_refuses_an_expired_a_forged_and_an_unreachable_issuers_token() {
     forged_claims["sub"] = json!("arn:aws:iam::999999999999:role/intruder");
     let forged_payload = URL_SAFE_NO_PAD.encode(forged_claims.to_string());
     parts[1] = &forged_payload;
-    assert_eq!(aadsts(exchange(&sim, &parts.join(".")).await).await.2, 700027);
+    assert_eq!(aadsts(post_assertion(&sim, &parts.join(".")).await).await.2, 700027);
 
     let elsewhere = "https://abc123.tokens.sts.global.api.aws";
     sim.register_federated_credential(FederatedCredential {
@@ -287,7 +261,7 @@ async fn entra_refuses_an_expired_a_forged_and_an_unreachable_issuers_token() {
     claims["exp"] = json!(now + 300);
     let foreign = sim.sign_web_identity_token(&claims);
     assert_eq!(
-        aadsts(exchange(&sim, &foreign).await).await.2,
+        aadsts(post_assertion(&sim, &foreign).await).await.2,
         90061,
         "nothing leaves loopback"
     );
@@ -296,32 +270,23 @@ async fn entra_refuses_an_expired_a_forged_and_an_unreachable_issuers_token() {
 #[tokio::test]
 async fn other_processes_steer_sts_and_the_apps_federated_credentials_through_sim_routes() {
     let sim = start().await;
-    let post = |path: &str, body: Value| {
-        client()
-            .post(format!("{}/_sim/{path}", sim.base_url()))
-            .json(&body)
-            .send()
-    };
     assert_eq!(
-        post("sts", json!({ "federationEnabled": false }))
-            .await
-            .unwrap()
-            .status(),
+        control_post(&sim, "sts", json!({ "federationEnabled": false })).await,
         204
     );
     let form = request(AUDIENCE);
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(get_web_identity_token(&sim, &form).await.status(), 403);
     assert_eq!(
-        post("sts", json!({ "federationEnabled": true }))
-            .await
-            .unwrap()
-            .status(),
+        control_post(&sim, "sts", json!({ "federationEnabled": true })).await,
         204
     );
     let credential = json!({ "issuer": sim.aws_issuer(), "subject": sim.aws_role_arn(), "audiences": [AUDIENCE] });
-    assert_eq!(post("federated-credentials", credential).await.unwrap().status(), 204);
-    assert_eq!(exchange(&sim, &web_identity_token(&sim).await).await.status(), 200);
+    assert_eq!(control_post(&sim, "federated-credentials", credential).await, 204);
+    assert_eq!(
+        post_assertion(&sim, &web_identity_token(&sim).await).await.status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -352,26 +317,13 @@ async fn iam_answers_the_accounts_issuer_or_feature_disabled() {
 #[tokio::test]
 async fn stats_count_sts_calls_and_the_issuer_document_fetches_of_a_federated_token_request() {
     let sim = start().await;
-    let post = |path: &str, body: Value| {
-        client()
-            .post(format!("{}/_sim/{path}", sim.base_url()))
-            .json(&body)
-            .send()
-    };
     let credential = json!({ "issuer": sim.aws_issuer(), "subject": sim.aws_role_arn(), "audiences": [AUDIENCE] });
-    assert_eq!(post("federated-credentials", credential).await.unwrap().status(), 204);
+    assert_eq!(control_post(&sim, "federated-credentials", credential).await, 204);
 
     let assertion = web_identity_token(&sim).await;
-    assert_eq!(exchange(&sim, &assertion).await.status(), 200);
+    assert_eq!(post_assertion(&sim, &assertion).await.status(), 200);
 
-    let stats: Value = client()
-        .get(format!("{}/_sim/stats", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = control_get(&sim, "stats").await;
     assert_eq!(stats["calls"]["webIdentityToken"], 1);
     assert_eq!(stats["calls"]["token"], 1);
     assert_eq!(stats["calls"]["issuerMetadata"], 2, "discovery document and JWKS");

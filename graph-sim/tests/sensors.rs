@@ -4,7 +4,9 @@
 mod common;
 
 use common::*;
-use graph_sim::{DEFAULT_PAGE_SIZE, Endpoint, Fault, READ_ROLE, REQUIRED_ROLE, RetryAfter, SimPackage, SimSensor};
+use graph_sim::{
+    DEFAULT_PAGE_SIZE, Endpoint, Fault, READ_ROLE, REQUIRED_ROLE, RetryAfter, SimPackage, SimSensor, SimSensorType,
+};
 use serde_json::Value;
 
 const PACKAGE_PATH: &str = "security/identities/sensors/getDeploymentPackageUri";
@@ -154,6 +156,94 @@ async fn sensors_carry_graphs_documented_properties_and_any_status_a_test_sets()
         assert_eq!(sensor["serviceStatus"], "onboarding");
         assert_eq!(sensor["healthStatus"], "notHealthyHigh");
     }
+}
+
+#[tokio::test]
+async fn each_sensor_type_is_served_as_its_published_member_listing_other_domain_controllers() {
+    // ATADocs configure-sensor-settings.md: "Domain Controllers (FQDN)" is "Required for the
+    // Defender for Identity standalone sensors and sensors installed on AD FS / AD CS servers";
+    // active-directory-federation-services.md: Entra Connect sensors pick "the closest domain
+    // controller" too. The list names other servers, never the sensor's own.
+    let sim = start().await;
+    let kinds = [
+        (SimSensorType::Adfs, "ADFS1", "adfsIntegrated"),
+        (SimSensorType::Adcs, "CA1", "adcsIntegrated"),
+        (SimSensorType::EntraConnect, "SYNC1", "adConnectIntegrated"),
+        (SimSensorType::Standalone, "MDI1", "domainControllerStandalone"),
+    ];
+    let mut tenant = vec![SimSensor::healthy("DC1", "contoso.com")];
+    for (kind, name, _) in kinds {
+        tenant.push(SimSensor::of_type(
+            kind,
+            name,
+            "contoso.com",
+            &["dc1.contoso.com", "dc2.contoso.com"],
+        ));
+    }
+    sim.set_sensors(tenant);
+
+    let body = json(get(&graph_url(&sim, "v1.0", SENSORS_PATH), &token(&sim).await).await).await;
+
+    assert_eq!(body["value"][0]["sensorType"], "domainControllerIntegrated");
+    assert_eq!(
+        body["value"][0]["settings"]["domainControllerDnsNames"],
+        serde_json::json!(["dc1.contoso.com"]),
+        "a domain controller sensor lists its own name"
+    );
+    for (n, (_, name, member)) in kinds.iter().enumerate() {
+        let sensor = &body["value"][n + 1];
+        assert_eq!(sensor["displayName"], *name);
+        assert_eq!(sensor["sensorType"], *member);
+        assert_eq!(
+            sensor["settings"]["domainControllerDnsNames"],
+            serde_json::json!(["dc1.contoso.com", "dc2.contoso.com"]),
+            "{member}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_sensor_needing_configuration_is_not_configured_and_stopped() {
+    // ATADocs sensor-settings.md: "Not Configured: Sensor requires more configuration before it's
+    // fully operational. This applies to sensors installed on AD FS / AD CS servers or standalone
+    // sensors."
+    let sim = start().await;
+    sim.set_sensors(vec![
+        SimSensor::of_type(SimSensorType::Standalone, "MDI1", "contoso.com", &[]).needing_configuration(),
+    ]);
+
+    let body = json(get(&graph_url(&sim, "beta", SENSORS_PATH), &token(&sim).await).await).await;
+
+    let sensor = &body["value"][0];
+    assert_eq!(sensor["deploymentStatus"], "notConfigured");
+    assert_eq!(sensor["serviceStatus"], "stopped");
+    assert_eq!(sensor["healthStatus"], "healthy");
+    assert_eq!(sensor["settings"]["domainControllerDnsNames"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn an_initialising_adfs_sensor_reads_stopped_then_running() {
+    // ATADocs active-directory-federation-services.md: "When it finishes, the service status of
+    // the AD FS, AD CS, or Microsoft Entra Connect sensor changes from stopped to running."
+    let sim = start().await;
+    sim.set_sensor_page_size(1);
+    sim.set_sensors(vec![
+        SimSensor::healthy("DC1", "contoso.com"),
+        SimSensor::of_type(SimSensorType::Adfs, "ADFS1", "contoso.com", &["dc1.contoso.com"]).initialising(2),
+    ]);
+    let token = token(&sim).await;
+    let second_page = format!("{}?$skiptoken=1", graph_url(&sim, "v1.0", SENSORS_PATH));
+
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        // The first page does not hold the AD FS sensor: it does not count as a read of it.
+        json(get(&graph_url(&sim, "v1.0", SENSORS_PATH), &token).await).await;
+        let body = json(get(&second_page, &token).await).await;
+        seen.push(body["value"][0]["serviceStatus"].as_str().unwrap().to_owned());
+    }
+
+    assert_eq!(seen, ["stopped", "stopped", "running"]);
+    assert_eq!(sim.sensors()[1].stopped_for_reads, 0);
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ use mdi_sensor_key::{handler, logging};
 async fn main() -> Result<(), Error> {
     logging::init();
     let config = Config::from_env()?;
+    config.log_cold_start();
     let env = |name: &str| std::env::var(name).ok();
     let store = AwsSecretStore::from_lambda_env(env)?;
     let web_identity: Option<Arc<dyn WebIdentitySource>> = match config.graph_auth {

@@ -27,10 +27,11 @@ pub use sts::StsWebIdentity;
 /// The signing algorithm asked of STS: Entra verifies RS256 assertions (STS also offers ES384).
 pub const SIGNING_ALGORITHM: &str = "RS256";
 
-/// The token's lifetime asked of STS: it is sent to Entra at once, so the shortest STS allows
-/// (60 s, "Valid Range: Minimum value of 60", GetWebIdentityToken API reference) would do; 300 s
-/// is STS's default and the template's IAM condition (`sts:DurationSeconds` <= 300) allows it.
-pub const DURATION_SECONDS: i32 = 300;
+/// The token's lifetime asked of STS: the shortest STS issues ("Valid Range: Minimum value of 60",
+/// GetWebIdentityToken API reference). It is sent to Entra at once and used for one token request
+/// (whose retries fit in an invocation's deadline), so a token that leaks from that path is worth
+/// a minute, not STS's default of five. The template's IAM condition allows no longer token.
+pub const DURATION_SECONDS: i32 = 60;
 
 /// A JWT from STS, used once as a client assertion. `Debug` redacts it.
 #[derive(Clone)]
@@ -121,15 +122,10 @@ impl FederatedTokenFile {
 
     fn read(&self) -> Result<WebIdentityToken, FederationError> {
         let unusable = |reason: String| FederationError::TokenFile(reason);
-        let size = std::fs::metadata(&self.path)
-            .map_err(|error| unusable(format!("cannot read it: {error}")))?
-            .len();
-        if size > MAX_TOKEN_FILE_BYTES {
-            return Err(unusable(format!("it is larger than {MAX_TOKEN_FILE_BYTES} bytes")));
-        }
-        let bytes = zeroize::Zeroizing::new(
-            std::fs::read(&self.path).map_err(|error| unusable(format!("cannot read it: {error}")))?,
-        );
+        // Bounded on the read itself: a FIFO, /dev/zero or a file swapped after a size check
+        // cannot make it read more.
+        let bytes = crate::bounded_file::read_bounded(&self.path, MAX_TOKEN_FILE_BYTES)
+            .map_err(|error| unusable(error.to_string()))?;
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| unusable("it is not text".into()))?
             .trim();

@@ -15,7 +15,7 @@ use super::cloud;
 use super::entra::{self, AccessToken};
 use super::retry::{NoAnswer, Replay, RetryPolicy, retry_after};
 use super::untrusted::{self, Cap, vetted_code, vetted_id};
-use super::{Forbidden, GET_KEY, GraphError, REGENERATE_KEY, Unavailable, Upstream, UpstreamIds};
+use super::{Endpoint, Forbidden, GET_KEY, GraphError, REGENERATE_KEY, Schema, Unavailable, Upstream, UpstreamIds};
 use crate::cloud::{Cloud, CloudEndpoints, GraphEndpoints, TenantCloud};
 use crate::credentials::GraphCredentials;
 use crate::deadline::Deadline;
@@ -143,9 +143,7 @@ impl GraphClient {
         token: &AccessToken,
         deadline: Deadline,
     ) -> Result<KeyAnswer, GraphError> {
-        let answer = self
-            .call(at, Method::GET, GET_KEY.path, token, Replay::Safe, deadline)
-            .await?;
+        let answer = self.call(at, GET_KEY, token, Replay::Safe, deadline).await?;
         answer.into_key()
     }
 
@@ -156,14 +154,7 @@ impl GraphClient {
         deadline: Deadline,
     ) -> Result<Regenerated, GraphError> {
         match self
-            .call(
-                at,
-                Method::POST,
-                REGENERATE_KEY.path,
-                token,
-                Replay::OnlyIfNotProcessed,
-                deadline,
-            )
+            .call(at, REGENERATE_KEY, token, Replay::OnlyIfNotProcessed, deadline)
             .await
         {
             Ok(answer) => match answer.into_key() {
@@ -176,34 +167,26 @@ impl GraphClient {
         }
     }
 
-    /// A read at `url`, which must lie under `at`'s Graph base; `operation` names it in the logs
-    /// (a page URL's query is not worth logging). Its body is read up to `cap`.
+    /// A read of `endpoint` at `url` (a page of it, say), which must lie under `at`'s Graph base;
+    /// the endpoint's path names it in the logs (a page URL's query is not worth logging). Its
+    /// body is read up to `cap`.
     pub(super) async fn get_at(
         &self,
         at: &CloudEndpoints,
         url: &str,
-        operation: &str,
+        endpoint: Endpoint,
         token: &AccessToken,
         cap: Cap,
         deadline: Deadline,
     ) -> Result<GraphAnswer, GraphError> {
-        self.call_url(
-            at,
-            Method::GET,
-            url,
-            operation,
-            token,
-            Replay::Safe,
-            cap,
-            None,
-            deadline,
-        )
-        .await
+        self.call_url(at, Method::GET, url, endpoint, token, Replay::Safe, cap, None, deadline)
+            .await
     }
 
-    /// A write at `path` under `at`'s Graph base with a JSON `body` (an action's parameters, an
-    /// update); `200 OK` and `204 No Content` are both success, the body of either read up to
-    /// the small cap.
+    /// A write to `endpoint` under `at`'s Graph base with a JSON `body` (an action's parameters,
+    /// an update), sent with `method` (the endpoint's own, or another reading of it); `200 OK`,
+    /// `201 Created` and `204 No Content` are all success, the body of each read up to the small
+    /// cap.
     #[expect(
         clippy::too_many_arguments,
         reason = "one call's whole description; a struct would only be unpacked again here"
@@ -211,19 +194,19 @@ impl GraphClient {
     pub(super) async fn send_json(
         &self,
         at: &CloudEndpoints,
+        endpoint: Endpoint,
         method: Method,
-        path: &str,
         token: &AccessToken,
         body: &[u8],
         replay: Replay,
         deadline: Deadline,
     ) -> Result<GraphAnswer, GraphError> {
-        let url = format!("{}/{}", at.graph_base, path);
+        let url = format!("{}/{}", at.graph_base, endpoint.path);
         self.call_url(
             at,
             method,
             &url,
-            path,
+            endpoint,
             token,
             replay,
             untrusted::SMALL,
@@ -236,15 +219,25 @@ impl GraphClient {
     async fn call(
         &self,
         at: &CloudEndpoints,
-        method: Method,
-        path: &str,
+        endpoint: Endpoint,
         token: &AccessToken,
         replay: Replay,
         deadline: Deadline,
     ) -> Result<GraphAnswer, GraphError> {
-        let url = format!("{}/{}", at.graph_base, path);
-        self.call_url(at, method, &url, path, token, replay, untrusted::SMALL, None, deadline)
-            .await
+        let url = format!("{}/{}", at.graph_base, endpoint.path);
+        let method = Method::from_bytes(endpoint.method.as_bytes()).unwrap_or(Method::GET);
+        self.call_url(
+            at,
+            method,
+            &url,
+            endpoint,
+            token,
+            replay,
+            untrusted::SMALL,
+            None,
+            deadline,
+        )
+        .await
     }
 
     #[expect(
@@ -256,13 +249,14 @@ impl GraphClient {
         at: &CloudEndpoints,
         method: Method,
         url: &str,
-        path: &str,
+        endpoint: Endpoint,
         token: &AccessToken,
         replay: Replay,
         cap: Cap,
         json_body: Option<&[u8]>,
         deadline: Deadline,
     ) -> Result<GraphAnswer, GraphError> {
+        let path = endpoint.path;
         // The token may only go to the cloud's Graph root (or the configured GRAPH_ENDPOINT). The
         // allowed base is derived here from the client's own configuration, never taken from the
         // caller, so no caller can widen it.
@@ -331,9 +325,11 @@ impl GraphClient {
         if let Some(refused) = untrusted::refuse_redirect(status, Upstream::Graph, ids.clone()) {
             return Err(refused);
         }
-        // An error body only feeds the code and the 403 triage: the small cap does for it.
-        // A write may answer 204 No Content (an update) as well as 200 (an action without a result).
-        let succeeded = status == StatusCode::OK || (json_body.is_some() && status == StatusCode::NO_CONTENT);
+        // An error body only feeds the code, the 403 triage and the unknown-segment check: the small
+        // cap does for it. A write may answer 201 Created or 204 No Content (an update) as well as
+        // 200 (an action without a result).
+        let succeeded = status == StatusCode::OK
+            || (json_body.is_some() && matches!(status, StatusCode::CREATED | StatusCode::NO_CONTENT));
         let cap = if succeeded { cap } else { untrusted::SMALL };
         let body = match untrusted::read_capped(response, cap).await {
             Ok(body) => body,
@@ -342,7 +338,8 @@ impl GraphClient {
         if succeeded {
             return Ok(GraphAnswer { body, ids });
         }
-        Err(graph_failure(at, status, &body, retry_after, ids))
+        let schema = Schema::of(at.cloud, self.endpoints.api_version);
+        Err(graph_failure(schema, at, endpoint, status, &body, retry_after, ids))
     }
 }
 
@@ -414,7 +411,9 @@ struct GraphErrorDetail {
 }
 
 fn graph_failure(
+    schema: Schema,
     at: &CloudEndpoints,
+    endpoint: Endpoint,
     status: StatusCode,
     body: &[u8],
     retry_after: Option<Duration>,
@@ -424,17 +423,21 @@ fn graph_failure(
     let code = vetted_code(&detail.code);
     let upstream = Upstream::Graph;
     match status.as_u16() {
-        // The government clouds lag the global one: there, Graph not knowing the MDI sensor
-        // segments means the API is missing, not that the request was wrong.
-        status @ (400 | 404) if at.cloud.is_government() => GraphError::NotInCloud {
-            cloud: at.cloud,
-            status,
-            code,
-            ids,
-        },
+        // A 400 or 404 says the API is not there only when the contract snapshot publishes no such
+        // endpoint for this cloud and version, or when Graph itself says it knows no segment of
+        // the endpoint's path; anything else (a stale id in an action's body, say) is a refusal
+        // of this request by an API that exists.
+        status @ (400 | 404) if !endpoint.published_in(schema) || names_unknown_segment(endpoint, &detail.message) => {
+            GraphError::NotInCloud {
+                cloud: at.cloud,
+                status,
+                code,
+                ids,
+            }
+        }
         401 => GraphError::Unauthorized { code, ids },
         403 => GraphError::Forbidden {
-            reason: classify_forbidden(&detail.message),
+            reason: classify_forbidden(&detail.message, endpoint),
             code,
             ids,
         },
@@ -463,12 +466,22 @@ fn graph_failure(
     }
 }
 
+/// Whether Graph's message is its answer for a path it does not know, "Resource not found for the
+/// segment '<segment>'." (microsoftgraph/msgraph-sdk-dotnet#1779, msgraph-beta-sdk-python#764),
+/// naming a segment of `endpoint`'s own path: then the API is missing from this cloud or version.
+fn names_unknown_segment(endpoint: Endpoint, message: &str) -> bool {
+    message
+        .strip_prefix("Resource not found for the segment '")
+        .and_then(|rest| rest.strip_suffix("'."))
+        .is_some_and(|segment| endpoint.path.split('/').any(|part| part.eq_ignore_ascii_case(segment)))
+}
+
 /// The 403 reason from Graph's message alone; the session refines it with the token's roles.
-fn classify_forbidden(message: &str) -> Forbidden {
+fn classify_forbidden(message: &str, endpoint: Endpoint) -> Forbidden {
     let message = message.to_ascii_lowercase();
     if message.contains("role") || message.contains("permission") || message.contains("consent") {
         Forbidden::MissingPermission {
-            role: super::READ_WRITE_ROLE,
+            accepted: endpoint.roles,
         }
     } else if message.contains("onboard") || message.contains("workspace") || message.contains("provision") {
         Forbidden::TenantNotOnboarded
@@ -544,19 +557,94 @@ mod tests {
 
     #[test]
     fn forbidden_messages_are_told_apart() {
+        use crate::graph::{LIST_HEALTH_ISSUES, READ_WRITE_ROLE};
         assert_eq!(
             classify_forbidden(
-                "Missing application roles. API required roles: SecurityIdentitiesSensors.ReadWrite.All."
+                "Missing application roles. API required roles: SecurityIdentitiesSensors.ReadWrite.All.",
+                GET_KEY
             ),
             Forbidden::MissingPermission {
-                role: crate::graph::READ_WRITE_ROLE
+                accepted: &[READ_WRITE_ROLE]
             }
         );
         assert_eq!(
-            classify_forbidden("The tenant is not onboarded to Microsoft Defender for Identity"),
+            classify_forbidden("Missing application roles.", LIST_HEALTH_ISSUES),
+            Forbidden::MissingPermission {
+                accepted: LIST_HEALTH_ISSUES.roles
+            }
+        );
+        assert_eq!(
+            classify_forbidden(
+                "The tenant is not onboarded to Microsoft Defender for Identity",
+                GET_KEY
+            ),
             Forbidden::TenantNotOnboarded
         );
-        assert_eq!(classify_forbidden("Nope"), Forbidden::Unknown);
+        assert_eq!(classify_forbidden("Nope", GET_KEY), Forbidden::Unknown);
+    }
+
+    fn failure(schema: Schema, endpoint: Endpoint, status: u16, message: &str) -> GraphError {
+        use crate::cloud::{ApiVersion, Cloud, CloudChoice};
+        let cloud = match schema {
+            Schema::V1UsGov | Schema::BetaUsGov => Cloud::UsGov,
+            Schema::V1Global | Schema::BetaGlobal => Cloud::Global,
+        };
+        let at = GraphEndpoints {
+            cloud: CloudChoice::Fixed(cloud),
+            api_version: ApiVersion::V1,
+            graph_override: None,
+            authority_override: None,
+        }
+        .for_cloud(cloud);
+        let body = serde_json::json!({"error": {"code": "BadRequest", "message": message}}).to_string();
+        graph_failure(
+            schema,
+            &at,
+            endpoint,
+            StatusCode::from_u16(status).unwrap(),
+            body.as_bytes(),
+            None,
+            UpstreamIds::default(),
+        )
+    }
+
+    #[test]
+    fn an_api_is_not_available_by_the_snapshot_or_by_graphs_own_words_never_by_the_status_alone() {
+        use crate::graph::{ACTIVATE_SENSOR_CANDIDATES, LIST_SENSOR_CANDIDATES};
+        let unknown = "Resource not found for the segment 'sensorCandidates'.";
+        let not_in_cloud = |error: GraphError| matches!(error, GraphError::NotInCloud { .. });
+        // The snapshot: v1.0 US Government publishes no sensor candidates.
+        for status in [400, 404] {
+            assert!(not_in_cloud(failure(
+                Schema::V1UsGov,
+                LIST_SENSOR_CANDIDATES,
+                status,
+                "Bad request."
+            )));
+        }
+        // Graph's own words, in any cloud, for a segment of the endpoint's path.
+        for schema in [Schema::BetaUsGov, Schema::V1Global] {
+            assert!(not_in_cloud(failure(schema, LIST_SENSOR_CANDIDATES, 400, unknown)));
+        }
+        assert!(not_in_cloud(failure(
+            Schema::BetaUsGov,
+            GET_KEY,
+            404,
+            "Resource not found for the segment 'getDeploymentAccessKey'."
+        )));
+        // The status alone says nothing: a stale id, a bad body, a segment not of this path.
+        for (status, message) in [
+            (400, "The server id 'abc' is not a sensor candidate of this tenant."),
+            (404, "Resource not found."),
+            (400, "Resource not found for the segment 'somethingElse'."),
+            (400, "Resource not found for the segment 'sensorCandidates'"),
+        ] {
+            let error = failure(Schema::BetaUsGov, ACTIVATE_SENSOR_CANDIDATES, status, message);
+            assert!(
+                matches!(error, GraphError::Rejected { status: got, .. } if got == status),
+                "{message}: {error:?}"
+            );
+        }
     }
 
     #[test]
@@ -582,6 +670,7 @@ mod tests {
         let token = AccessToken::new(SecretString::from("eyJ.not-for-elsewhere.sig"), Duration::from_secs(60));
         let deadline = crate::deadline::Deadline::after(Duration::from_secs(5));
         let (other_host, other_port) = (elsewhere.addr().ip(), elsewhere.addr().port());
+        let sensors = crate::graph::LIST_SENSORS;
         for url in [
             format!("{}/beta/security/identities/sensors", elsewhere.graph_url()),
             format!(
@@ -593,7 +682,7 @@ mod tests {
             format!("http://{other_host}:{other_port}/beta/x"),
         ] {
             let outcome = client
-                .get_at(&at, &url, "sensors", &token, untrusted::SENSOR_PAGE, deadline)
+                .get_at(&at, &url, sensors, &token, untrusted::SENSOR_PAGE, deadline)
                 .await;
             assert!(
                 matches!(outcome, Err(GraphError::OutsideGraphRoot { .. })),
@@ -608,7 +697,7 @@ mod tests {
         };
         let url = format!("{}/beta/security/identities/sensors", elsewhere.graph_url());
         let outcome = client
-            .get_at(&forged, &url, "sensors", &token, untrusted::SENSOR_PAGE, deadline)
+            .get_at(&forged, &url, sensors, &token, untrusted::SENSOR_PAGE, deadline)
             .await;
         assert!(
             matches!(outcome, Err(GraphError::OutsideGraphRoot { .. })),
@@ -620,7 +709,7 @@ mod tests {
 
         let inside = format!("{}/beta/security/identities/sensors", ours.graph_url());
         let outcome = client
-            .get_at(&at, &inside, "sensors", &token, untrusted::SENSOR_PAGE, deadline)
+            .get_at(&at, &inside, sensors, &token, untrusted::SENSOR_PAGE, deadline)
             .await;
         assert!(
             matches!(outcome, Err(GraphError::Unauthorized { .. })),

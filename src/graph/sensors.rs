@@ -1,5 +1,7 @@
 //! Graph's sensor endpoints for [`GraphSession`]: the deployment package, the sensor list, the health
-//! issues, the sensor candidates and their activation.
+//! issues (every one, or the open ones through the one `$filter` the API page documents), the
+//! sensor candidates and their activation, and the activation mode (its update sent with the
+//! permission map's `POST` and, after a `405`, once with the CSDL's `PATCH`).
 //!
 //! The lists are paged with `@odata.nextLink`. A next link is an absolute URL chosen by whoever
 //! answered, and following it sends our bearer token there, so it is followed only while it stays
@@ -16,8 +18,9 @@ use super::retry::Replay;
 use super::session::GraphSession;
 use super::untrusted;
 use super::{
-    ACTIVATE_SENSOR_CANDIDATES, Endpoint, GET_ACTIVATION_CONFIGURATION, GET_PACKAGE, GraphError, LIST_HEALTH_ISSUES,
-    LIST_SENSOR_CANDIDATES, LIST_SENSORS, SET_ACTIVATION_CONFIGURATION, Upstream, UpstreamIds,
+    ACTIVATE_SENSOR_CANDIDATES, ACTIVATION_UPDATE_OTHER_VERB, Endpoint, GET_ACTIVATION_CONFIGURATION, GET_PACKAGE,
+    GraphError, LIST_HEALTH_ISSUES, LIST_SENSOR_CANDIDATES, LIST_SENSORS, OPEN_HEALTH_ISSUES_QUERY,
+    SET_ACTIVATION_CONFIGURATION, Upstream, UpstreamIds,
 };
 use crate::candidates::{ActivationMode, ActivationModeAnswer, CandidateList, SensorCandidate, ServerIds};
 use crate::credentials::CredentialsProvider;
@@ -25,7 +28,6 @@ use crate::deadline::Deadline;
 use crate::sensors::health::{HealthIssue, HealthIssuesAnswer};
 use crate::sensors::{DeploymentPackage, PackageAnswer, Sensor, SensorSource, SensorsAnswer};
 
-const PACKAGE: &str = GET_PACKAGE.path;
 /// More pages than this is a loop, not a tenant.
 const MAX_PAGES: usize = 1000;
 
@@ -33,9 +35,9 @@ impl<S, C: CredentialsProvider> SensorSource for GraphSession<S, C> {
     async fn deployment_package(&self, deadline: Deadline) -> Result<PackageAnswer, GraphError> {
         let answer = self
             .authorized(GET_PACKAGE, deadline, move |client, ready| async move {
-                let url = format!("{}/{PACKAGE}", ready.at.graph_base);
+                let url = format!("{}/{}", ready.at.graph_base, GET_PACKAGE.path);
                 client
-                    .get_at(&ready.at, &url, PACKAGE, &ready.token, untrusted::SMALL, deadline)
+                    .get_at(&ready.at, &url, GET_PACKAGE, &ready.token, untrusted::SMALL, deadline)
                     .await
             })
             .await?;
@@ -49,7 +51,7 @@ impl<S, C: CredentialsProvider> SensorSource for GraphSession<S, C> {
     }
 
     async fn sensors(&self, deadline: Deadline) -> Result<SensorsAnswer, GraphError> {
-        let (sensors, graph_request_id) = self.every_page(LIST_SENSORS, sensor, deadline).await?;
+        let (sensors, graph_request_id) = self.every_page(LIST_SENSORS, None, sensor, deadline).await?;
         Ok(SensorsAnswer {
             sensors,
             graph_request_id,
@@ -57,16 +59,34 @@ impl<S, C: CredentialsProvider> SensorSource for GraphSession<S, C> {
     }
 
     async fn health_issues(&self, deadline: Deadline) -> Result<HealthIssuesAnswer, GraphError> {
-        let (issues, graph_request_id) = self.every_page(LIST_HEALTH_ISSUES, health_issue, deadline).await?;
+        let (issues, graph_request_id) = self
+            .every_page(LIST_HEALTH_ISSUES, None, health_issue, deadline)
+            .await?;
         Ok(HealthIssuesAnswer {
             issues,
             graph_request_id,
         })
     }
 
+    async fn open_health_issues(&self, deadline: Deadline) -> Result<HealthIssuesAnswer, GraphError> {
+        let (issues, graph_request_id) = self
+            .every_page(
+                LIST_HEALTH_ISSUES,
+                Some(OPEN_HEALTH_ISSUES_QUERY),
+                health_issue,
+                deadline,
+            )
+            .await?;
+        Ok(HealthIssuesAnswer {
+            issues: only_open(issues),
+            graph_request_id,
+        })
+    }
+
     async fn sensor_candidates(&self, deadline: Deadline) -> Result<CandidateList, GraphError> {
-        let (sensor_candidates, graph_request_id) =
-            self.every_page(LIST_SENSOR_CANDIDATES, candidate, deadline).await?;
+        let (sensor_candidates, graph_request_id) = self
+            .every_page(LIST_SENSOR_CANDIDATES, None, candidate, deadline)
+            .await?;
         Ok(CandidateList {
             sensor_candidates,
             graph_request_id,
@@ -74,18 +94,14 @@ impl<S, C: CredentialsProvider> SensorSource for GraphSession<S, C> {
     }
 
     async fn activation_mode(&self, deadline: Deadline) -> Result<ActivationModeAnswer, GraphError> {
-        let path = GET_ACTIVATION_CONFIGURATION.path;
+        let endpoint = GET_ACTIVATION_CONFIGURATION;
         let answer = self
-            .authorized(
-                GET_ACTIVATION_CONFIGURATION,
-                deadline,
-                move |client, ready| async move {
-                    let url = format!("{}/{path}", ready.at.graph_base);
-                    client
-                        .get_at(&ready.at, &url, path, &ready.token, untrusted::SMALL, deadline)
-                        .await
-                },
-            )
+            .authorized(endpoint, deadline, move |client, ready| async move {
+                let url = format!("{}/{}", ready.at.graph_base, endpoint.path);
+                client
+                    .get_at(&ready.at, &url, endpoint, &ready.token, untrusted::SMALL, deadline)
+                    .await
+            })
             .await?;
         match extract_activation_mode(&answer.body) {
             Ok(mode) => Ok(ActivationModeAnswer {
@@ -106,8 +122,8 @@ impl<S, C: CredentialsProvider> SensorSource for GraphSession<S, C> {
                 client
                     .send_json(
                         &ready.at,
+                        endpoint,
                         reqwest::Method::POST,
-                        endpoint.path,
                         &ready.token,
                         body,
                         Replay::OnlyIfNotProcessed,
@@ -133,18 +149,29 @@ impl<S, C: CredentialsProvider> SensorSource for GraphSession<S, C> {
         let endpoint = SET_ACTIVATION_CONFIGURATION;
         let answer = self
             .authorized(endpoint, deadline, move |client, ready| async move {
-                // Setting a value is idempotent: a retry sets the same one.
-                client
-                    .send_json(
-                        &ready.at,
-                        reqwest::Method::PATCH,
-                        endpoint.path,
-                        &ready.token,
-                        body,
-                        Replay::Safe,
-                        deadline,
-                    )
-                    .await
+                // Setting a value is idempotent: a retry sets the same one. The sources disagree
+                // on the verb (src/graph/mod.rs), so a 405, Graph's "not this method" (OData
+                // Protocol 9.3.1 and RFC 9110 15.5.6: nothing was done), is tried once with the
+                // other; any other refusal is an answer about this request and stands.
+                let send = |method: reqwest::Method| {
+                    client.send_json(&ready.at, endpoint, method, &ready.token, body, Replay::Safe, deadline)
+                };
+                let first = reqwest::Method::from_bytes(endpoint.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+                match send(first).await {
+                    Err(GraphError::Rejected { status: 405, ids, .. }) => {
+                        tracing::info!(
+                            operation = endpoint.path,
+                            graph_request_id = ids.request_id.as_deref().unwrap_or(""),
+                            first = endpoint.method,
+                            then = ACTIVATION_UPDATE_OTHER_VERB,
+                            "Graph refused the activation mode update's verb (405); sending it once with the other"
+                        );
+                        let other = reqwest::Method::from_bytes(ACTIVATION_UPDATE_OTHER_VERB.as_bytes())
+                            .unwrap_or(reqwest::Method::PATCH);
+                        send(other).await
+                    }
+                    other => other,
+                }
             })
             .await?;
         Ok(ActivationModeAnswer {
@@ -160,13 +187,17 @@ impl<S, C: CredentialsProvider> GraphSession<S, C> {
     async fn every_page<T>(
         &self,
         endpoint: Endpoint,
+        query: Option<&str>,
         read: fn(&Map<String, Value>) -> T,
         deadline: Deadline,
     ) -> Result<(Vec<T>, Option<String>), GraphError> {
         let path = endpoint.path;
         let base = self.graph_base(deadline).await?;
         let base = base.as_str();
-        let mut url = format!("{base}/{path}");
+        let mut url = match query {
+            Some(query) => format!("{base}/{path}?{query}"),
+            None => format!("{base}/{path}"),
+        };
         let mut collected = Vec::new();
         let mut first_request_id = None;
         let mut total_bytes = 0;
@@ -175,7 +206,14 @@ impl<S, C: CredentialsProvider> GraphSession<S, C> {
             let answer: GraphAnswer = self
                 .authorized(endpoint, deadline, move |client, ready| async move {
                     client
-                        .get_at(&ready.at, current, path, &ready.token, untrusted::SENSOR_PAGE, deadline)
+                        .get_at(
+                            &ready.at,
+                            current,
+                            endpoint,
+                            &ready.token,
+                            untrusted::SENSOR_PAGE,
+                            deadline,
+                        )
                         .await
                 })
                 .await?;
@@ -369,6 +407,13 @@ pub const HEALTH_ISSUE_PROPERTIES_READ: [&str; 13] = [
     "issueTypeId",
 ];
 
+/// The open issues of `issues`: what Graph answers the open-issues filter with, and never a closed
+/// or suppressed one even if Graph ignored the filter.
+fn only_open(mut issues: Vec<HealthIssue>) -> Vec<HealthIssue> {
+    issues.retain(HealthIssue::is_open);
+    issues
+}
+
 /// A recommendation or a command is a sentence or a line of PowerShell; longer is not text for people.
 const MAX_ISSUE_TEXT: usize = 4096;
 /// More entries than this in one of an issue's lists is not an issue's.
@@ -541,6 +586,24 @@ mod tests {
                 .all(|value| !value.is_null() && value != &serde_json::json!([])),
             "a field the list does not feed: {full}"
         );
+    }
+
+    #[test]
+    fn the_open_issues_keep_no_closed_or_suppressed_one_whatever_graph_sent() {
+        let issue = |status: Option<&str>| HealthIssue {
+            status: status.map(str::to_owned),
+            ..HealthIssue::default()
+        };
+        let kept = only_open(vec![
+            issue(Some("open")),
+            issue(Some("closed")),
+            issue(Some("suppressed")),
+            issue(Some("unknownFutureValue")),
+            issue(None),
+            issue(Some("Open")),
+        ]);
+        let statuses: Vec<_> = kept.iter().map(|issue| issue.status.as_deref()).collect();
+        assert_eq!(statuses, [Some("open"), Some("Open")]);
     }
 
     #[test]

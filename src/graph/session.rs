@@ -335,23 +335,25 @@ fn worth_a_fresh_token(error: &GraphError) -> bool {
     matches!(error, GraphError::Unauthorized { .. } | GraphError::Forbidden { .. })
 }
 
-/// Why a fresh token was refused: the token's roles say whether the app holds the permission
-/// (the usual cause: not granted, or no admin consent); only when it does is Graph's message
-/// consulted (tenant not onboarded to MDI).
+/// Why a fresh token was refused: the token's roles say whether the app holds a permission the
+/// endpoint accepts (the usual cause of a 403: none granted, or no admin consent); only when it
+/// holds one is Graph's message consulted (tenant not onboarded to MDI).
 fn triage(from_message: Forbidden, token: &AccessToken, endpoint: Endpoint) -> Forbidden {
     let roles = token.roles();
+    let missing = Forbidden::MissingPermission {
+        accepted: endpoint.roles,
+    };
     let reason = match &roles {
-        // Only the role the permission map names for the endpoint counts: the map does not list
-        // ReadWrite.All for the sensor reads, so a token holding only that one is refused there.
-        Some(roles) if !roles.iter().any(|role| role == endpoint.role) => {
-            Forbidden::MissingPermission { role: endpoint.role }
-        }
+        // Every permission the permission map accepts for the endpoint counts, and only those:
+        // the map does not list ReadWrite.All for the sensor reads, so a token holding only that
+        // one is refused there, while for the sensor candidates it is as good as Read.All.
+        Some(roles) if !roles.iter().any(|role| endpoint.roles.contains(&role.as_str())) => missing,
         Some(_) => match from_message {
             Forbidden::TenantNotOnboarded => Forbidden::TenantNotOnboarded,
             _ => Forbidden::RoleHeldButRefused,
         },
         None => match from_message {
-            Forbidden::MissingPermission { .. } => Forbidden::MissingPermission { role: endpoint.role },
+            Forbidden::MissingPermission { .. } => missing,
             other => other,
         },
     };
@@ -392,7 +394,10 @@ mod tests {
     use secrecy::SecretString;
 
     use super::*;
-    use crate::graph::{LIST_SENSORS, READ_ROLE, READ_WRITE_ROLE};
+    use crate::graph::{
+        GET_ACTIVATION_CONFIGURATION, HEALTH_READ_ROLE, HEALTH_READ_WRITE_ROLE, LIST_HEALTH_ISSUES,
+        LIST_SENSOR_CANDIDATES, LIST_SENSORS, READ_ROLE, READ_WRITE_ROLE,
+    };
 
     fn token_with(roles: &[&str]) -> AccessToken {
         let payload = serde_json::json!({ "aud": "https://graph.microsoft.com", "roles": roles });
@@ -400,24 +405,53 @@ mod tests {
         AccessToken::new(SecretString::from(token), Duration::from_secs(60))
     }
 
+    fn missing(endpoint: Endpoint) -> Forbidden {
+        Forbidden::MissingPermission {
+            accepted: endpoint.roles,
+        }
+    }
+
     #[test]
     fn a_token_without_the_role_is_a_missing_permission_whatever_graph_says() {
         for message_says in [Forbidden::TenantNotOnboarded, Forbidden::Unknown] {
-            assert_eq!(
-                triage(message_says, &token_with(&[]), GET_KEY),
-                Forbidden::MissingPermission { role: READ_WRITE_ROLE }
-            );
+            assert_eq!(triage(message_says, &token_with(&[]), GET_KEY), missing(GET_KEY));
         }
         assert_eq!(
             triage(Forbidden::Unknown, &token_with(&[READ_ROLE]), GET_KEY),
-            Forbidden::MissingPermission { role: READ_WRITE_ROLE },
+            Forbidden::MissingPermission {
+                accepted: &[READ_WRITE_ROLE]
+            },
             "Read.All does not do for the key"
         );
         assert_eq!(
             triage(Forbidden::Unknown, &token_with(&[READ_WRITE_ROLE]), LIST_SENSORS),
-            Forbidden::MissingPermission { role: READ_ROLE },
+            Forbidden::MissingPermission { accepted: &[READ_ROLE] },
             "the permission map lists only Read.All for the sensor reads"
         );
+        assert_eq!(
+            triage(Forbidden::Unknown, &token_with(&[READ_ROLE]), LIST_HEALTH_ISSUES),
+            Forbidden::MissingPermission {
+                accepted: &[HEALTH_READ_ROLE, HEALTH_READ_WRITE_ROLE]
+            },
+            "the least privileged is named, and every accepted one carried"
+        );
+    }
+
+    #[test]
+    fn a_token_with_any_permission_the_map_accepts_is_not_told_to_grant_the_least_privileged() {
+        for (held, endpoint) in [
+            (READ_WRITE_ROLE, LIST_SENSOR_CANDIDATES),
+            (READ_WRITE_ROLE, GET_ACTIVATION_CONFIGURATION),
+            (HEALTH_READ_WRITE_ROLE, LIST_HEALTH_ISSUES),
+            (READ_ROLE, LIST_SENSOR_CANDIDATES),
+        ] {
+            assert_eq!(
+                triage(missing(endpoint), &token_with(&[held]), endpoint),
+                Forbidden::RoleHeldButRefused,
+                "{held} for {}",
+                endpoint.path
+            );
+        }
     }
 
     #[test]
@@ -428,7 +462,7 @@ mod tests {
             Forbidden::TenantNotOnboarded
         );
         assert_eq!(
-            triage(Forbidden::MissingPermission { role: READ_WRITE_ROLE }, &holder, GET_KEY),
+            triage(missing(GET_KEY), &holder, GET_KEY),
             Forbidden::RoleHeldButRefused
         );
         assert_eq!(
@@ -440,14 +474,7 @@ mod tests {
     #[test]
     fn an_unreadable_token_leaves_the_message_to_decide() {
         let opaque = AccessToken::new(SecretString::from("opaque"), Duration::from_secs(60));
-        assert_eq!(
-            triage(
-                Forbidden::MissingPermission { role: READ_WRITE_ROLE },
-                &opaque,
-                LIST_SENSORS
-            ),
-            Forbidden::MissingPermission { role: READ_ROLE }
-        );
+        assert_eq!(triage(missing(GET_KEY), &opaque, LIST_SENSORS), missing(LIST_SENSORS));
         assert_eq!(
             triage(Forbidden::TenantNotOnboarded, &opaque, GET_KEY),
             Forbidden::TenantNotOnboarded

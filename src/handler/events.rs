@@ -27,6 +27,10 @@ pub enum EventError {
     Unrecognised(String),
     #[error("invalid {kind} event: {problem}")]
     Invalid { kind: &'static str, problem: String },
+    #[error(
+        "refused: a {arrival} does not come through the {door} door (FUNCTION_DOOR; docs/security.md, \"Two doors\")"
+    )]
+    WrongDoor { door: &'static str, arrival: &'static str },
     #[error("rotation failed: {error}{ids}", error = .0, ids = .0.graph_request_id().map(|id| format!(" (Graph request-id {id})")).unwrap_or_default())]
     Rotation(Box<RotationError>),
 }
@@ -37,6 +41,7 @@ impl From<EventError> for Diagnostic {
             EventError::Unrecognised(_) => "UnrecognisedEvent",
             EventError::Invalid { .. } => "InvalidEvent",
             EventError::Rotation(_) => "RotationFailed",
+            EventError::WrongDoor { .. } => "WrongDoor",
         };
         Diagnostic {
             error_type: error_type.into(),
@@ -92,10 +97,7 @@ pub(crate) fn parse(body: &Body) -> Result<RotationRequest, EventError> {
             token: idempotency_token(id),
         });
     }
-    if ["httpMethod", "requestContext", "rawPath", "routeKey"]
-        .iter()
-        .any(|key| event.contains_key(*key))
-    {
+    if has_http_members(&event) {
         return Err(EventError::Unrecognised(
             "an HTTP-looking event without a valid request context".into(),
         ));
@@ -109,6 +111,24 @@ pub(crate) fn parse(body: &Body) -> Result<RotationRequest, EventError> {
         "a JSON object with {} fields of no known event",
         event.len()
     )))
+}
+
+/// Members only an HTTP event has.
+fn has_http_members(event: &Map<String, Value>) -> bool {
+    ["httpMethod", "requestContext", "rawPath", "routeKey"]
+        .iter()
+        .any(|key| event.contains_key(*key))
+}
+
+/// Whether an event without a readable request context still looks like an HTTP request (a JSON
+/// object with an HTTP event's members), for the door check.
+pub(crate) fn looks_like_http(body: &Body) -> bool {
+    let bytes: &[u8] = match body {
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => return false,
+    };
+    matches!(serde_json::from_slice::<Value>(bytes), Ok(Value::Object(event)) if has_http_members(&event))
 }
 
 fn native(event: &Map<String, Value>) -> Result<RotationRequest, EventError> {

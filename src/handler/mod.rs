@@ -5,9 +5,12 @@
 //! is built without its v1 events) are routed on their exact path, from the
 //! operations' declarations ([`crate::operations::DECLARATIONS`]): this module names no operation.
 //! Every other event arrives as `RequestContext::PassThrough` and goes to [`events`], so an HTTP
-//! caller can never reach the rotation branch.
+//! caller can never reach the rotation branch. Before either, the function's [`Door`] must take
+//! the invocation's kind: an HTTP request at the event door, or an event at the HTTP door, is
+//! refused before anything upstream is touched.
 
 mod events;
+mod path;
 mod refusal;
 mod sanitize;
 
@@ -15,12 +18,14 @@ use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
+use crate::access::Permission;
 use crate::app::App;
 use crate::deadline::{DEFAULT_BUDGET, Deadline};
+use crate::door::{Arrival, Door};
 use crate::keys::KeySource;
 use crate::metrics;
 use crate::operations::{
-    self, DECLARATIONS, Declaration, Operation, OperationError, Outcome, Ports, RequestParts, Tally,
+    self, AuditSubject, DECLARATIONS, Declaration, Operation, OperationError, Outcome, Ports, RequestParts, Tally,
 };
 use crate::problem::Problem;
 use crate::secrets::SecretStore;
@@ -47,6 +52,16 @@ pub async fn handle<K: KeySource + SensorSource, S: SecretStore>(
         ),
         None => (String::new(), Deadline::after(DEFAULT_BUDGET)),
     };
+    let arrival = match request.request_context_ref() {
+        Some(RequestContext::PassThrough) | None if events::looks_like_http(request.body()) => {
+            Arrival::HttpWithoutContext
+        }
+        Some(RequestContext::PassThrough) | None => Arrival::Event,
+        Some(_) => Arrival::Http,
+    };
+    if !app.door.takes(arrival) {
+        return Err(refused_at_door(app.door, arrival, &request_id));
+    }
     match request.request_context_ref() {
         Some(RequestContext::PassThrough) | None => {
             // Boxed, as the operations are: the rotation's future would make every request's large.
@@ -57,6 +72,25 @@ pub async fn handle<K: KeySource + SensorSource, S: SecretStore>(
             let caller = Caller::from_context(context);
             Ok(http(app, &request, &caller, &request_id, deadline).await)
         }
+    }
+}
+
+/// An invocation of the kind this door does not take: an audit line (the door and the event's
+/// kind, never its body, whose caller a forger chose), one `DoorRefusals` metric, and an
+/// invocation error, so Lambda's `Errors` counts it too.
+fn refused_at_door(door: Door, arrival: Arrival, request_id: &str) -> EventError {
+    tracing::warn!(
+        target: "audit",
+        request_id,
+        door = door.name(),
+        event_kind = arrival.name(),
+        outcome = "refused",
+        "invocation refused: it came through the wrong door"
+    );
+    metrics::door_refusal();
+    EventError::WrongDoor {
+        door: door.name(),
+        arrival: arrival.name(),
     }
 }
 
@@ -153,23 +187,12 @@ fn body_bytes(body: &Body) -> Result<&[u8], RequestError> {
     Ok(bytes)
 }
 
-/// The other operations take no input: only an empty body or an empty JSON object is accepted.
+/// The other operations take no input: only an empty body or an empty JSON object is accepted,
+/// however the door delivered it. A function URL base64-encodes a body whose content type it does
+/// not take for text (`curl -d '{}'` sends `application/x-www-form-urlencoded`, which arrives as
+/// `isBase64Encoded: true`, body `e30=`), so a binary body is read like a text one.
 fn check_empty_body(body: &Body) -> Result<(), RequestError> {
-    let bytes: &[u8] = match body {
-        Body::Empty => return Ok(()),
-        Body::Text(text) => text.as_bytes(),
-        Body::Binary(bytes) if bytes.is_empty() => return Ok(()),
-        Body::Binary(bytes) if bytes.len() > MAX_BODY_BYTES => return Err(RequestError::TooLarge(MAX_BODY_BYTES)),
-        Body::Binary(_) => {
-            return Err(RequestError::BadRequest(
-                "this operation takes no body; binary bodies are refused",
-            ));
-        }
-        _ => return Err(RequestError::BadRequest("this operation takes no body")),
-    };
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(RequestError::TooLarge(MAX_BODY_BYTES));
-    }
+    let bytes = body_bytes(body)?;
     let text = std::str::from_utf8(bytes).map_err(|_| RequestError::BadRequest("this operation takes no body"))?;
     if text.trim().is_empty() {
         return Ok(());
@@ -209,12 +232,21 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
         }
     };
     let Declaration { name, tally, .. } = operation.declaration();
+    let subject = operation.audit_subject();
     let ports = Ports {
         graph: app.graph.as_ref(),
         keys: &app.keys,
     };
+    // A rotator who is not also a reader learns what the regenerate did, not the key (issue 21).
+    let reads_key = caller
+        .arn
+        .as_deref()
+        .is_some_and(|arn| app.access.allows(arn, Permission::ReadKey));
     match operations::run(ports, operation, deadline).await {
-        Ok(answer) => {
+        Ok(mut answer) => {
+            if !reads_key {
+                answer.outcome.withhold_key();
+            }
             count(*tally, "ok");
             if let Outcome::Regenerated(regenerated) = &answer.outcome
                 && regenerated.concurrent_regenerate_won
@@ -232,6 +264,8 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
                 source_ip = caller.source_ip(),
                 user_agent = caller.user_agent(),
                 operation = name,
+                server_ids = subject.server_ids.as_str(),
+                activation_mode = subject.activation_mode,
                 outcome = "ok",
                 graph_request_id = answer.graph_request_id.as_deref().unwrap_or(""),
                 "key operation"
@@ -241,7 +275,7 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
         Err(error) => {
             count(*tally, "failed");
             let problem = Problem::from(&error).with_request_id(request_id);
-            log_failure(request_id, caller, name, &error, &problem);
+            log_failure(request_id, caller, name, &subject, &error, &problem);
             problem_response(&problem)
         }
     }
@@ -254,7 +288,8 @@ fn admit<K: KeySource, S: SecretStore>(
     request: &Request,
     caller: Option<&str>,
 ) -> Result<Operation, RequestError> {
-    let (declaration, host) = route(request.raw_http_path(), request.method())?;
+    let path = path::routed_path(request.raw_http_path(), request.request_context_ref())?;
+    let (declaration, host) = route(&path, request.method())?;
     let caller = caller.ok_or(RequestError::Unauthenticated)?;
     let permission = declaration.permission;
     if !app.access.allows(caller, permission) {
@@ -265,6 +300,10 @@ fn admit<K: KeySource, S: SecretStore>(
         operations::Body::Json => body_bytes(request.body())?,
     };
     let query = request.query_string_parameters_ref();
+    let names: Vec<&str> = query
+        .map(|query| query.iter().map(|(name, _)| name).collect())
+        .unwrap_or_default();
+    operations::only_declared(&names, declaration.query)?;
     let values = |name: &str| query.and_then(|query| query.all(name)).unwrap_or_default();
     let parts = RequestParts {
         host,
@@ -283,7 +322,14 @@ fn count(tally: Tally, outcome: &str) {
     }
 }
 
-fn log_failure(request_id: &str, caller: &Caller, operation: &str, error: &OperationError, problem: &Problem) {
+fn log_failure(
+    request_id: &str,
+    caller: &Caller,
+    operation: &str,
+    subject: &AuditSubject,
+    error: &OperationError,
+    problem: &Problem,
+) {
     tracing::warn!(
         target: "audit",
         request_id,
@@ -292,10 +338,13 @@ fn log_failure(request_id: &str, caller: &Caller, operation: &str, error: &Opera
         source_ip = caller.source_ip(),
         user_agent = caller.user_agent(),
         operation,
+        server_ids = subject.server_ids.as_str(),
+        activation_mode = subject.activation_mode,
         outcome = "failed",
         status = problem.status,
         graph_request_id = problem.upstream_request_id.as_deref().unwrap_or(""),
         error = %error,
+        diagnosis = problem.full_detail.as_deref().unwrap_or(""),
         "key operation failed"
     );
 }
@@ -460,7 +509,8 @@ mod tests {
         for declaration in DECLARATIONS {
             let mut covered = false;
             for (name, request) in &fixtures {
-                let Ok((routed, host)) = route(request.raw_http_path(), request.method()) else {
+                let path = path::routed_path(request.raw_http_path(), request.request_context_ref()).unwrap();
+                let Ok((routed, host)) = route(&path, request.method()) else {
                     continue;
                 };
                 if routed.name != declaration.name {
@@ -519,6 +569,9 @@ mod tests {
         assert!(check_empty_body(&Body::Text("{\"a\":1}".into())).is_err());
         assert!(check_empty_body(&Body::Text("{".into())).is_err());
         assert!(check_empty_body(&Body::Binary(vec![0, 1])).is_err());
+        // A function URL's base64 body, decoded by lambda_http: `e30=` is `{}`.
+        assert!(check_empty_body(&Body::Binary(b"{}".to_vec())).is_ok());
+        assert!(check_empty_body(&Body::Binary(b"{\"a\":1}".to_vec())).is_err());
         assert_eq!(
             check_empty_body(&Body::Text(" ".repeat(MAX_BODY_BYTES + 1))),
             Err(RequestError::TooLarge(MAX_BODY_BYTES))

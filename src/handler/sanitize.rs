@@ -1,8 +1,9 @@
 //! Makes every HTTP event safe for lambda_http to convert.
 //!
-//! lambda_http 1.3 panics (and with `panic = "abort"` kills the process) while converting an
-//! event whose body is flagged base64 but is not, or whose path, query, `Host` or
-//! `X-Forwarded-Proto` do not make a valid URL. AWS builds well-formed events, but an IAM-signed
+//! lambda_http 1.3 panics while converting an event whose body is flagged base64 but is not, or
+//! whose path, query, `Host` or `X-Forwarded-Proto` do not make a valid URL: under the release
+//! profile's `panic = "unwind"` that is one failed invocation (tests/panics.rs), and a caller who
+//! gets a 502 instead of the 400 their request deserves. AWS builds well-formed events, but an IAM-signed
 //! caller controls the raw query string and those headers, and anyone allowed to invoke the
 //! function directly controls everything. Such events are rewritten, before the conversion, into
 //! requests the router refuses with a 400.

@@ -17,6 +17,7 @@ pub static DECLARATION: Declaration = Declaration {
     permission: Permission::ActivateSensors,
     tally: Tally::SensorActivation,
     body: Body::Json,
+    query: &[],
     command: "activate",
     about: "Activate the sensor on candidate servers (it deploys software on them); at most 100 ids, none twice",
     input: |request| Ok(Operation::ActivateSensors(candidates::activation_body(request.body)?)),

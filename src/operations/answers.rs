@@ -22,8 +22,13 @@ pub struct KeyRead {
 /// `POST /sensor-key/regenerate`, `mdi-sensor-key regenerate`.
 #[derive(Debug, Serialize)]
 pub struct KeyRegenerated {
-    #[serde(rename = "sensorDeploymentAccessKey", serialize_with = "key")]
-    pub key: AccessKey,
+    /// `None` once [`Outcome::withhold_key`] took it: the caller may regenerate but not read.
+    #[serde(
+        rename = "sensorDeploymentAccessKey",
+        serialize_with = "optional_key",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub key: Option<AccessKey>,
     /// Where the key was stored; `null` without a key secret.
     pub stored: Option<StoredVersion>,
     /// Whether the stored copy was checked against Graph afterwards; `false`: regenerated and
@@ -48,6 +53,9 @@ pub struct InstallBundle {
     pub install_command: SecretString,
     #[serde(rename = "installCommandPowerShell", serialize_with = "secret")]
     pub install_command_powershell: SecretString,
+    /// What to know before running them: the install may restart the server, .NET first, where
+    /// the proxy password comes from.
+    pub notes: Vec<&'static str>,
 }
 
 /// An operation's typed result, one variant per kind of answer. Serialized, it is the body of the
@@ -66,6 +74,26 @@ pub enum Outcome {
     Candidates(CandidateList),
     ActivationMode(ActivationModeAnswer),
     Activated(Activation),
+}
+
+impl Outcome {
+    /// The outcome for a caller who may not read the key (a rotator who is not a reader): a
+    /// regenerate's answer keeps what happened (stored version, verified) and loses the key.
+    /// Every other answer that holds a key is for readers only, so its route never reaches here
+    /// for such a caller; it is listed so that a new answer with a key must choose.
+    pub fn withhold_key(&mut self) {
+        match self {
+            Outcome::Regenerated(regenerated) => regenerated.key = None,
+            Outcome::Key(_) | Outcome::Bundle(_) => {}
+            Outcome::Package(_)
+            | Outcome::Sensors(_)
+            | Outcome::Verdict(_)
+            | Outcome::HealthIssues(_)
+            | Outcome::Candidates(_)
+            | Outcome::ActivationMode(_)
+            | Outcome::Activated(_) => {}
+        }
+    }
 }
 
 /// An outcome and Graph's request-id, for the audit line.
@@ -111,6 +139,13 @@ impl From<&OperationError> for Problem {
 /// The key, for the caller who asked for it: the one place it becomes JSON.
 fn key<S: Serializer>(key: &AccessKey, serializer: S) -> Result<S::Ok, S::Error> {
     secret(key.expose(), serializer)
+}
+
+fn optional_key<S: Serializer>(key: &Option<AccessKey>, serializer: S) -> Result<S::Ok, S::Error> {
+    match key {
+        Some(key) => secret(key.expose(), serializer),
+        None => serializer.serialize_none(),
+    }
 }
 
 fn secret<S: Serializer>(value: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {

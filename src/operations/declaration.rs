@@ -24,6 +24,9 @@ pub struct Declaration {
     pub tally: Tally,
     /// Whether its request carries a JSON body; the others take none.
     pub body: Body,
+    /// Every query parameter it reads, by its exact name: a request with any other is refused
+    /// (400 naming it) rather than answered as if it were not there.
+    pub query: &'static [&'static str],
     /// The CLI's command for it: `get`.
     pub command: &'static str,
     /// One line for the CLI's help.

@@ -15,6 +15,7 @@ pub static DECLARATION: Declaration = Declaration {
     permission: Permission::ReadKey,
     tally: Tally::SensorQuery,
     body: Body::None,
+    query: &[],
     command: "candidates",
     about: "List the servers (onboarded to Defender for Endpoint) that can run the v3 sensor without an installer",
     input: |_| Ok(Operation::ListSensorCandidates(())),

@@ -14,8 +14,9 @@ pub static DECLARATION: Declaration = Declaration {
     permission: Permission::ReadKey,
     tally: Tally::SensorQuery,
     body: Body::None,
+    query: &["domainName", "displayName"],
     command: "sensors",
-    about: "List the tenant's sensors, each with a verdict: healthy, installing or unhealthy",
+    about: "List the tenant's sensors, each with a verdict: healthy, installing, initialising, needs-configuration or unhealthy",
     input: |request| Ok(Operation::ListSensors(sensor_filter(request)?)),
 };
 

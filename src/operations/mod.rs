@@ -20,7 +20,7 @@ use crate::sensors::SensorSource;
 
 pub use answers::{Answer, InstallBundle, KeyRead, KeyRegenerated, OperationError, Outcome};
 pub use declaration::{Body, Declaration, Tally};
-pub use request::{InputError, RequestParts};
+pub use request::{InputError, RequestParts, only_declared};
 
 /// Declares the operations at once: the [`Operation`] enum (one variant per operation, holding its
 /// module's validated `Input`), [`DECLARATIONS`] in the order of docs/http-api.md's route table,
@@ -98,6 +98,29 @@ impl Operation {
     pub fn name(&self) -> &'static str {
         self.declaration().name
     }
+
+    /// What a write to the tenant acts on, for its audit line; empty for the other operations.
+    pub fn audit_subject(&self) -> AuditSubject {
+        match self {
+            Operation::ActivateSensors(servers) => AuditSubject {
+                server_ids: servers.as_slice().join(","),
+                activation_mode: "",
+            },
+            Operation::SetActivationMode(mode) => AuditSubject {
+                server_ids: String::new(),
+                activation_mode: mode.name(),
+            },
+            _ => AuditSubject::default(),
+        }
+    }
+}
+
+/// The audit line's account of what an activation changed: the server ids it names (comma
+/// separated; each is validated ASCII) and the activation mode it sets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditSubject {
+    pub server_ids: String,
+    pub activation_mode: &'static str,
 }
 
 /// What an operation runs over: Graph (the sensor reads) and the key service.
@@ -173,6 +196,7 @@ pub(crate) mod tests {
                 "downloadUrl",
                 "installCommand",
                 "installCommandPowerShell",
+                "notes",
                 "sensorDeploymentAccessKey",
                 "version"
             ]

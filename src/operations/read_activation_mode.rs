@@ -15,6 +15,7 @@ pub static DECLARATION: Declaration = Declaration {
     permission: Permission::ReadKey,
     tally: Tally::SensorQuery,
     body: Body::None,
+    query: &[],
     command: "activation-mode",
     about: "Print the tenant's activation mode for candidates, or set it with --set",
     input: |_| Ok(Operation::ReadActivationMode(())),

@@ -15,6 +15,7 @@ pub static DECLARATION: Declaration = Declaration {
     permission: Permission::ReadKey,
     tally: Tally::KeyRead,
     body: Body::None,
+    query: &[],
     command: "get",
     about: "Print the sensor deployment access key, read live from Graph",
     input: |_| Ok(Operation::ReadKey(())),

@@ -14,6 +14,7 @@ pub static DECLARATION: Declaration = Declaration {
     permission: Permission::ReadKey,
     tally: Tally::SensorQuery,
     body: Body::None,
+    query: &[],
     command: "package",
     about: "Print the sensor installer's download URL and version",
     input: |_| Ok(Operation::ReadSensorPackage(())),

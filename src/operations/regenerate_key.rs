@@ -16,6 +16,7 @@ pub static DECLARATION: Declaration = Declaration {
     permission: Permission::RegenerateKey,
     tally: Tally::Regeneration,
     body: Body::None,
+    query: &[],
     command: "regenerate",
     about: "Regenerate the key at Graph (the old one stops working at once) and print the new one",
     input: |_| Ok(Operation::RegenerateKey(Trigger::Api)),
@@ -34,7 +35,7 @@ pub async fn run<G, K: KeySource, S: SecretStore>(
     let done = ports.keys.regenerate(trigger, &token, deadline).await?;
     Ok(Answer::new(
         Outcome::Regenerated(KeyRegenerated {
-            key: done.key,
+            key: Some(done.key),
             stored: done.stored,
             verified: done.verified,
             concurrent_regenerate_won: done.drift_repaired,

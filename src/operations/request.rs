@@ -1,13 +1,14 @@
 //! A request's parts as every front end can give them (a `{host}` path segment, the query's
 //! values, a body), and the reading that all operations share: one value per parameter, a host
-//! name percent-decoded before it is validated. What a valid value is, the domain says
+//! name validated as the front end decoded it. What a valid value is, the domain says
 //! ([`crate::sensors`], [`crate::candidates`]); this module only says where it comes from.
 
 use crate::sensors::HostName;
 
 /// The parts of a request an operation's input is read from; `'a` is the request's.
 pub struct RequestParts<'q, 'a> {
-    /// The `{host}` segment of the path, as sent (still percent-encoded).
+    /// The `{host}` segment of the path, percent-decoded once by the front end (the handler decodes
+    /// a function URL's path; an HTTP API delivers it decoded).
     pub host: Option<&'a str>,
     /// Every value of a query parameter.
     pub query: &'q dyn Fn(&str) -> Vec<&'a str>,
@@ -22,6 +23,59 @@ pub enum InputError {
     Sensor(#[from] crate::sensors::InputError),
     #[error(transparent)]
     Candidate(#[from] crate::candidates::InputError),
+    /// A query parameter the route does not read: answering as if it were not there would hand
+    /// back something the caller did not ask for (an install command without its proxy user).
+    #[error("unknown query parameter {name}: this route takes {}", takes(declared))]
+    UnknownParameter {
+        /// The name as sent when it is a plain one, else a stand-in (a name is the caller's text).
+        name: String,
+        declared: &'static [&'static str],
+    },
+    /// `proxyUserPassword`: a password never travels in a URL, which every hop logs and caches.
+    #[error(
+        "proxyUserPassword is never taken in a URL; with proxyUserName the install commands read the proxy password from the environment variable {} on the server",
+        crate::sensors::PROXY_PASSWORD_VARIABLE
+    )]
+    PasswordInUrl,
+}
+
+fn takes(declared: &[&str]) -> String {
+    if declared.is_empty() {
+        "none".to_owned()
+    } else {
+        declared.join(", ")
+    }
+}
+
+/// Longer names than this are not shown back.
+const MAX_SHOWN_NAME: usize = 64;
+
+/// Refuses the first (by name) of `names` that is not in `declared`, exactly as spelt; the
+/// installer's proxy password is refused by name whatever the route.
+pub fn only_declared(names: &[&str], declared: &'static [&'static str]) -> Result<(), InputError> {
+    if names.iter().any(|name| name.eq_ignore_ascii_case("proxyUserPassword")) {
+        return Err(InputError::PasswordInUrl);
+    }
+    let mut unknown: Vec<&str> = names.iter().copied().filter(|name| !declared.contains(name)).collect();
+    unknown.sort_unstable();
+    match unknown.first() {
+        None => Ok(()),
+        Some(name) => {
+            let plain = !name.is_empty()
+                && name.len() <= MAX_SHOWN_NAME
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            Err(InputError::UnknownParameter {
+                name: if plain {
+                    (*name).to_owned()
+                } else {
+                    "(a name not shown: not letters, digits, '_', '-' or '.', or too long)".to_owned()
+                },
+                declared,
+            })
+        }
+    }
 }
 
 impl<'a> RequestParts<'_, 'a> {
@@ -35,32 +89,11 @@ impl<'a> RequestParts<'_, 'a> {
         }
     }
 
-    /// The host name of the `{host}` segment, percent-decoded first.
+    /// The host name of the `{host}` segment.
     pub fn host(&self) -> Result<HostName, InputError> {
-        let decoded = self
-            .host
-            .and_then(percent_decode)
-            .ok_or(crate::sensors::InputError::HostName)?;
-        Ok(HostName::parse(&decoded)?)
+        let segment = self.host.ok_or(crate::sensors::InputError::HostName)?;
+        Ok(HostName::parse(segment)?)
     }
-}
-
-/// `%XX` escapes decoded; `None` for a broken escape or bytes that are not UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            decoded.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            decoded.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(decoded).ok()
 }
 
 #[cfg(test)]
@@ -84,11 +117,46 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_path_segment_is_percent_decoded_before_it_is_validated() {
-        assert_eq!(host_of("DC1%2Econtoso.com").unwrap().as_str(), "DC1.contoso.com");
-        for bad in ["dc%2F1", "dc%201", "dc%", "dc%zz", "dc%C3", "%00"] {
+    fn a_host_segment_is_validated_as_given_and_an_escape_left_in_it_is_refused() {
+        assert_eq!(host_of("DC1.contoso.com").unwrap().as_str(), "DC1.contoso.com");
+        for bad in ["DC1%2Econtoso.com", "dc/1", "dc 1", "dc%", ""] {
             assert_eq!(host_of(bad), Err(Invalid::HostName.into()), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_parameter_the_route_does_not_declare_is_refused_by_name_and_a_password_whatever_it_is() {
+        let declared: &'static [&'static str] = &["delayedUpdate", "proxyUrl"];
+        assert_eq!(only_declared(&["proxyUrl", "delayedUpdate"], declared), Ok(()));
+        assert_eq!(only_declared(&[], &[]), Ok(()));
+        let refused = only_declared(&["proxyUrl", "zeta", "ProxyUserName"], declared).unwrap_err();
+        assert_eq!(
+            refused,
+            InputError::UnknownParameter {
+                name: "ProxyUserName".into(),
+                declared
+            }
+        );
+        assert_eq!(
+            refused.to_string(),
+            "unknown query parameter ProxyUserName: this route takes delayedUpdate, proxyUrl"
+        );
+        assert!(
+            only_declared(&["x"], &[])
+                .unwrap_err()
+                .to_string()
+                .ends_with("takes none")
+        );
+        for password in ["proxyUserPassword", "ProxyUserPassword"] {
+            assert_eq!(
+                only_declared(&["proxyUrl", password], declared),
+                Err(InputError::PasswordInUrl)
+            );
+        }
+        let odd = only_declared(&["a\"b; secret=hunter2"], declared)
+            .unwrap_err()
+            .to_string();
+        assert!(!odd.contains("hunter2") && !odd.contains('"'), "{odd}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub static DECLARATION: Declaration = Declaration {
     permission: Permission::ReadKey,
     tally: Tally::SensorQuery,
     body: Body::None,
+    query: &[],
     command: "health-issues",
     about: "List the health issues (open, closed or suppressed) that name one server; needs the app permission SecurityIdentitiesHealth.Read.All",
     input: |request| Ok(Operation::SensorHealthIssues(request.host()?)),

@@ -15,8 +15,9 @@ pub static DECLARATION: Declaration = Declaration {
     permission: Permission::ReadKey,
     tally: Tally::SensorQuery,
     body: Body::None,
+    query: &[],
     command: "verdict",
-    about: "Print the verdict on one sensor: healthy, installing, unhealthy or missing",
+    about: "Print the verdict on one sensor: healthy, installing, initialising, needs-configuration, unhealthy or missing",
     input: |request| Ok(Operation::SensorVerdict(request.host()?)),
 };
 

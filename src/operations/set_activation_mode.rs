@@ -17,6 +17,7 @@ pub static DECLARATION: Declaration = Declaration {
     permission: Permission::ActivateSensors,
     tally: Tally::SensorActivation,
     body: Body::Json,
+    query: &[],
     command: "activation-mode",
     about: "Set the tenant's activation mode for candidates: manual or automated",
     input: |request| Ok(Operation::SetActivationMode(candidates::activation_mode_body(request.body)?)),

@@ -27,6 +27,8 @@ pub enum LambdaEnvError {
     HttpClient(reqwest::Error),
     #[error("environment variable {0} must be true or false")]
     NotABoolean(&'static str),
+    #[error("environment variable {name} asks for an endpoint that does not exist: {reason}")]
+    NoSuchEndpoint { name: &'static str, reason: String },
 }
 
 /// The name the SDK puts in its user agent (`app/mdi-sensor-key`), so CloudTrail shows which tool
@@ -35,7 +37,7 @@ pub const APP_NAME: &str = "mdi-sensor-key";
 
 /// An SDK switch such as `AWS_USE_FIPS_ENDPOINT`: `true` or `false` (any case), absent is false,
 /// as the AWS SDKs read them.
-fn sdk_switch(lookup: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, LambdaEnvError> {
+pub(crate) fn sdk_switch(lookup: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, LambdaEnvError> {
     match lookup(name).map(|value| value.trim().to_ascii_lowercase()).as_deref() {
         None | Some("") | Some("false") => Ok(false),
         Some("true") => Ok(true),
@@ -188,6 +190,9 @@ fn classify<E: ProvideErrorMetadata, R>(error: SdkError<E, R>) -> StoreError {
             StoreError::Throttled
         }
         "ResourceExistsException" => StoreError::TokenConflict,
+        // "The request failed because it would exceed one of the Secrets Manager quotas" (botocore's
+        // model); for PutSecretValue, the versions of a secret.
+        "LimitExceededException" => StoreError::QuotaExceeded { message },
         "InternalServiceError" | "InternalFailure" | "ServiceUnavailable" => StoreError::Unavailable(code),
         _ => StoreError::Refused { code, message },
     }
@@ -204,6 +209,7 @@ impl SecretStore for AwsSecretStore {
         let request = match selector {
             VersionSelector::Current => request.version_stage(AWSCURRENT),
             VersionSelector::Pending(version_id) => request.version_id(version_id).version_stage(AWSPENDING),
+            VersionSelector::Version(version_id) => request.version_id(version_id),
         };
         let mut output = bounded(deadline, request.send()).await?;
         Ok(SecretValue {

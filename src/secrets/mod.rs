@@ -17,6 +17,7 @@ pub mod http;
 #[cfg(test)]
 pub(crate) mod memory;
 
+pub(crate) use aws::sdk_switch;
 pub use aws::{AwsSecretStore, LambdaEnv, LambdaEnvError};
 
 pub const AWSCURRENT: &str = "AWSCURRENT";
@@ -30,6 +31,8 @@ pub enum VersionSelector<'a> {
     Current,
     /// The version `id`, only while it carries the AWSPENDING label.
     Pending(&'a str),
+    /// The version `id`, whatever its labels (the claim store's versions have none to name).
+    Version(&'a str),
 }
 
 /// The stage a newly written version takes.
@@ -95,8 +98,10 @@ pub trait SecretStore: Send + Sync {
         deadline: Deadline,
     ) -> impl Future<Output = Result<SecretValue, StoreError>> + Send;
 
-    /// Writes a new version under the idempotency `token`: writing the same value with the same
-    /// token again is a no-op, which is what makes retried rotations safe.
+    /// Writes a new version under the idempotency `token`. AWS's PutSecretValue reference: the
+    /// same value under a token already used "succeeds but does nothing" (no label moves), and a
+    /// different value under it fails. A retry is therefore safe only with the value it first
+    /// wrote; a retry holding a newer key needs a new token.
     fn put(
         &self,
         secret_id: &str,

@@ -106,7 +106,7 @@ pub(crate) fn sensor(name: &str, deployment: &str, service: &str, health: &str) 
         id: Some(format!("{name}-id")),
         display_name: Some(name.to_owned()),
         domain_name: Some("contoso.com".into()),
-        sensor_type: Some("domainController".into()),
+        sensor_type: Some("domainControllerIntegrated".into()),
         version: Some("2.241.18000.0".into()),
         deployment_status: Some(deployment.to_owned()),
         health_status: Some(health.to_owned()),

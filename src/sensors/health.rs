@@ -2,9 +2,12 @@
 //! `microsoft.graph.security.healthIssue`, `GET /security/identities/healthIssues`).
 //!
 //! An issue names the sensors it concerns by their DNS names (`sensorDNSNames`), so an issue
-//! concerns a host when one of those names is the host's (see [`HealthIssue::concerns`]). Graph
-//! can filter server-side (`$filter`), but its filter grammar on collections is not something the
-//! simulator can be held to, so every issue is read (all pages) and filtered here.
+//! concerns a host when one of those names is the host's (see [`HealthIssue::concerns`]), and a
+//! sensor when one is a name of the server it runs on ([`Sensor::own_dns_names`]: never the other
+//! domain controllers an AD FS, AD CS, Entra Connect or standalone sensor lists). A verdict reads
+//! the open issues only ([`SensorSource::open_health_issues`](super::port::SensorSource), which
+//! the Graph adapter asks for with the one `$filter` the API page documents); the route of a
+//! host's issues reads every status and filters by host here.
 //!
 //! The permission is a different one from the sensors' (`SecurityIdentitiesHealth.Read.All`, per
 //! Microsoft's permission map, tests/contract/graph-permissions.json): an app may well have the
@@ -52,27 +55,14 @@ impl HealthIssue {
     /// Whether the issue names `host` among its sensors' DNS names: a fully qualified name must be
     /// one of them, a short name their first label (ignoring ASCII case), as [`HostName::matches`].
     pub fn concerns(&self, host: &HostName) -> bool {
-        let wanted = host.as_str();
-        self.sensor_dns_names.iter().any(|dns| {
-            dns.eq_ignore_ascii_case(wanted)
-                || (!host.is_qualified()
-                    && dns
-                        .split('.')
-                        .next()
-                        .is_some_and(|label| label.eq_ignore_ascii_case(wanted)))
-        })
+        host.names_one_of(&self.sensor_dns_names)
     }
 
-    /// Whether the issue names one of `sensor`'s DNS names (`settings.domainControllerDnsNames`,
-    /// or `displayName.domainName` when the sensor has none).
+    /// Whether the issue names one of the names of the server `sensor` runs on
+    /// ([`Sensor::own_dns_names`]): an AD FS sensor's list of domain controllers names other
+    /// servers, whose issues are not its own.
     pub fn concerns_sensor(&self, sensor: &Sensor) -> bool {
-        let built = match (&sensor.display_name, &sensor.domain_name) {
-            (Some(name), Some(domain)) if !name.contains('.') => Some(format!("{name}.{domain}")),
-            (Some(name), _) => Some(name.clone()),
-            _ => None,
-        };
-        let names = sensor.domain_controller_dns_names.iter().chain(built.as_ref());
-        let names: Vec<&String> = names.collect();
+        let names = sensor.own_dns_names();
         self.sensor_dns_names
             .iter()
             .any(|dns| names.iter().any(|name| name.eq_ignore_ascii_case(dns)))
@@ -144,7 +134,7 @@ impl Explanation {
                     .collect(),
             ),
             Err(GraphError::Forbidden {
-                reason: Forbidden::MissingPermission { role },
+                reason: Forbidden::MissingPermission { accepted: [role, ..] },
                 ..
             }) => Explanation::PermissionMissing { permission: role },
             Err(error) => Explanation::Unavailable {
@@ -196,6 +186,7 @@ mod tests {
         Sensor {
             display_name: Some("DC1".into()),
             domain_name: Some("contoso.com".into()),
+            sensor_type: Some("domainControllerIntegrated".into()),
             domain_controller_dns_names: vec!["dc1.contoso.com".into()],
             ..Sensor::default()
         }
@@ -228,6 +219,19 @@ mod tests {
     }
 
     #[test]
+    fn an_issue_of_a_domain_controller_is_not_an_issue_of_the_ad_fs_sensor_that_lists_it() {
+        let adfs1 = Sensor {
+            display_name: Some("ADFS1".into()),
+            domain_name: Some("contoso.com".into()),
+            sensor_type: Some("adfsIntegrated".into()),
+            domain_controller_dns_names: vec!["dc1.contoso.com".into()],
+            ..Sensor::default()
+        };
+        assert!(!issue(&["dc1.contoso.com"], "open").concerns_sensor(&adfs1));
+        assert!(issue(&["adfs1.contoso.com"], "open").concerns_sensor(&adfs1));
+    }
+
+    #[test]
     fn the_explanation_is_the_open_issues_of_the_sensor_only() {
         let read = Ok(HealthIssuesAnswer {
             issues: vec![
@@ -253,7 +257,7 @@ mod tests {
     fn a_missing_permission_is_named_and_other_failures_are_said_without_failing() {
         let forbidden = Err(GraphError::Forbidden {
             reason: Forbidden::MissingPermission {
-                role: "SecurityIdentitiesHealth.Read.All",
+                accepted: &["SecurityIdentitiesHealth.Read.All"],
             },
             code: "Forbidden".into(),
             ids: UpstreamIds::default(),

@@ -20,4 +20,10 @@ pub enum InputError {
         "the access key file must be an absolute Windows path (C:\\dir\\key.txt or \\\\server\\share\\key.txt) of at most 260 letters, digits, spaces and \\ : . _ -, not ending in \\"
     )]
     KeyFile,
+    #[error(
+        "the proxy user name must be DOMAIN\\user, as the installer documents it: a domain and a user of letters, digits and . _ - (at most 256 in all), one backslash between them"
+    )]
+    ProxyUserName,
+    #[error("proxyUserName needs proxyUrl: the user is the proxy's")]
+    ProxyUserWithoutProxy,
 }

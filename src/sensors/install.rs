@@ -20,6 +20,24 @@ pub const INSTALLER: &str = "Azure ATP sensor Setup.exe";
 const MAX_PROXY_URL: usize = 2048;
 /// Windows' classic path limit; the installer is a Windows program.
 const MAX_KEY_FILE_PATH: usize = 260;
+/// A `DOMAIN\user` longer than this is not one.
+const MAX_PROXY_USER_NAME: usize = 256;
+
+/// The environment variable the install commands read the proxy user's password from, on the
+/// server, when a proxy user is named: a caller-supplied secret has no place in a URL (it is
+/// logged and cached by every hop), nor in the bundle.
+pub const PROXY_PASSWORD_VARIABLE: &str = "MDI_PROXY_USER_PASSWORD";
+
+/// What the bundle says before anyone runs its command, in Microsoft's words where they are
+/// Microsoft's (MicrosoftDocs/ATADocs `ATPDocs/deploy/install-sensor.md`, "Perform a Defender for
+/// Identity silent installation" and "Silent installation via a deployment system").
+pub const INSTALL_NOTES: [&str; 2] = [
+    "The install may restart the server. Microsoft: \"The Defender for Identity silent installation for sensors is configured to automatically restart the server at the end of the installation, if necessary. Schedule a silent installation only during a maintenance window. Because of a Windows Installer bug, you can't reliably use the norestart flag to make sure the server doesn't restart.\" (learn.microsoft.com/defender-for-identity/deploy/install-sensor)",
+    "Install Microsoft .NET Framework 4.7 or later first, as a deployment of its own that the sensor's depends on: Microsoft advises it, since installing .NET \"might include restarting the domain controller\"; without it the sensor's setup installs .NET itself (NetFrameworkCommandLineArguments=\"/q\" keeps that silent).",
+];
+
+/// What the bundle adds to [`INSTALL_NOTES`] when a proxy user is named.
+pub const PROXY_PASSWORD_NOTE: &str = "The commands read the proxy user's password from the environment variable MDI_PROXY_USER_PASSWORD on the server: set it in the installing process's environment from your secret store, never in the command. PowerShell passes it as data; cmd.exe expands it before it parses the line, so for a password holding \" % ! ^ & | < > use the PowerShell command.";
 
 /// What an installer needs. `Debug` shows neither the key nor the commands (secrets).
 #[derive(Debug, Clone)]
@@ -30,6 +48,9 @@ pub struct InstallBundle {
     pub install_command: SecretString,
     /// The same for PowerShell.
     pub install_command_powershell: SecretString,
+    /// What to know before running them: [`INSTALL_NOTES`], and [`PROXY_PASSWORD_NOTE`] with a
+    /// proxy user.
+    pub notes: Vec<&'static str>,
     /// The key read's request id.
     pub graph_request_id: Option<String>,
 }
@@ -46,7 +67,7 @@ impl ProxyUrl {
         if text.is_empty() || text.len() > MAX_PROXY_URL || !text.chars().all(allowed) {
             return Err(InputError::ProxyUrl);
         }
-        let url = reqwest::Url::parse(text).map_err(|_| InputError::ProxyUrl)?;
+        let url = url::Url::parse(text).map_err(|_| InputError::ProxyUrl)?;
         let plain = matches!(url.scheme(), "http" | "https")
             && url.host_str().is_some_and(|host| !host.is_empty())
             && url.username().is_empty()
@@ -112,11 +133,51 @@ impl FromStr for KeyFilePath {
     }
 }
 
+/// The proxy's user, `DOMAIN\user` as the installer documents `ProxyUserName`
+/// (`ATPDocs/deploy/install-sensor.md`: "If your proxy service requires authentication, define a
+/// username in the `DOMAIN\user` format"), from an allow-list that is safe between double quotes
+/// in cmd.exe and PowerShell; the one backslash is never the last character, so it cannot escape
+/// the closing quote for the installer's argument parser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyUserName(String);
+
+impl ProxyUserName {
+    pub fn parse(text: &str) -> Result<Self, InputError> {
+        let part = |part: &str| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        };
+        match text.split_once('\\') {
+            Some((domain, user)) if text.len() <= MAX_PROXY_USER_NAME && part(domain) && part(user) => {
+                Ok(ProxyUserName(text.to_owned()))
+            }
+            _ => Err(InputError::ProxyUserName),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for ProxyUserName {
+    type Err = InputError;
+
+    fn from_str(text: &str) -> Result<Self, InputError> {
+        ProxyUserName::parse(text)
+    }
+}
+
 /// The installer's optional switches.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InstallOptions {
     pub delayed_update: bool,
     pub proxy_url: Option<ProxyUrl>,
+    /// The proxy's user (with [`Self::proxy_url`] only): the commands add `ProxyUserName` and a
+    /// `ProxyUserPassword` read from [`PROXY_PASSWORD_VARIABLE`].
+    pub proxy_user_name: Option<ProxyUserName>,
     /// Name a key file on the command line instead of the key itself.
     pub access_key_file: Option<KeyFilePath>,
 }
@@ -157,6 +218,18 @@ pub fn install_command(key: &AccessKey, options: &InstallOptions, shell: Shell) 
     if let Some(proxy) = &options.proxy_url {
         command.push_str(&format!(" ProxyUrl=\"{}\"", proxy.as_str()));
     }
+    if let Some(user) = &options.proxy_user_name {
+        // The password is the shell's to fill in from the server's environment: PowerShell expands
+        // `$env:NAME` inside double quotes as data, cmd.exe `%NAME%` (PROXY_PASSWORD_NOTE).
+        let password = match shell {
+            Shell::Cmd => format!("%{PROXY_PASSWORD_VARIABLE}%"),
+            Shell::PowerShell => format!("$env:{PROXY_PASSWORD_VARIABLE}"),
+        };
+        command.push_str(&format!(
+            " ProxyUserName=\"{}\" ProxyUserPassword=\"{password}\"",
+            user.as_str()
+        ));
+    }
     Ok(SecretString::from(command))
 }
 
@@ -179,11 +252,16 @@ pub async fn install_bundle<G: KeySource + SensorSource>(
         })
     };
     let (install_command, install_command_powershell) = (command(Shell::Cmd)?, command(Shell::PowerShell)?);
+    let mut notes = INSTALL_NOTES.to_vec();
+    if options.proxy_user_name.is_some() {
+        notes.push(PROXY_PASSWORD_NOTE);
+    }
     Ok(InstallBundle {
         key: key.key,
         package: package.package,
         install_command,
         install_command_powershell,
+        notes,
         graph_request_id: key.graph_request_id,
     })
 }
@@ -211,11 +289,67 @@ mod tests {
             delayed_update: true,
             proxy_url: Some(ProxyUrl::parse("http://proxy.contoso.com:8080").unwrap()),
             access_key_file: None,
+            proxy_user_name: None,
         };
         let full = install_command(&key(), &options, Shell::Cmd).unwrap();
         assert!(full.expose_secret().ends_with(&format!(
             "AccessKey=\"{KEY}\" DelayedUpdate=true ProxyUrl=\"http://proxy.contoso.com:8080\""
         )));
+    }
+
+    #[test]
+    fn a_proxy_user_is_named_and_its_password_read_by_the_shell_from_the_servers_environment() {
+        let options = InstallOptions {
+            proxy_url: Some(ProxyUrl::parse("http://proxy.contoso.com:8080").unwrap()),
+            proxy_user_name: Some(ProxyUserName::parse(r"CONTOSO\svc-mdi.proxy_1").unwrap()),
+            ..InstallOptions::default()
+        };
+        let cmd = install_command(&key(), &options, Shell::Cmd).unwrap();
+        assert!(
+            cmd.expose_secret().ends_with(
+                r#"ProxyUrl="http://proxy.contoso.com:8080" ProxyUserName="CONTOSO\svc-mdi.proxy_1" ProxyUserPassword="%MDI_PROXY_USER_PASSWORD%""#
+            ),
+            "{}",
+            cmd.expose_secret()
+        );
+        let powershell = install_command(&key(), &options, Shell::PowerShell).unwrap();
+        assert!(
+            powershell
+                .expose_secret()
+                .ends_with(r#"ProxyUserPassword="$env:MDI_PROXY_USER_PASSWORD""#)
+        );
+        for argv in [
+            shells::cmd(cmd.expose_secret()).unwrap(),
+            shells::powershell(powershell.expose_secret()).unwrap(),
+        ] {
+            assert_eq!(
+                argv[argv.len() - 2..],
+                [r"ProxyUserName=CONTOSO\svc-mdi.proxy_1", "ProxyUserPassword=PASSWORD"]
+            );
+        }
+    }
+
+    #[test]
+    fn proxy_user_names_are_domain_backslash_user_safe_to_quote() {
+        for good in [r"CONTOSO\ProxyUser", r"corp.contoso.com\svc_mdi-1", r"a\b"] {
+            assert_eq!(ProxyUserName::parse(good).unwrap().as_str(), good);
+        }
+        for bad in [
+            "",
+            "ProxyUser",
+            r"CONTOSO\",
+            r"\ProxyUser",
+            r"A\B\C",
+            "user@contoso.com",
+            r"CONTOSO\Proxy User",
+            r#"CONTOSO\a"b"#,
+            r"CONTOSO\%USERNAME%",
+            r"CONTOSO\$env:USERNAME",
+            r"CONTOSO\a&b",
+            &format!(r"CONTOSO\{}", "a".repeat(MAX_PROXY_USER_NAME)),
+        ] {
+            assert_eq!(ProxyUserName::parse(bad), Err(InputError::ProxyUserName), "{bad:?}");
+        }
     }
 
     #[test]
@@ -285,6 +419,7 @@ mod tests {
             delayed_update: true,
             proxy_url: Some(ProxyUrl::parse("http://[::1]:8080/a-b.c_d~e/").unwrap()),
             access_key_file: None,
+            proxy_user_name: None,
         }
     }
 
@@ -366,7 +501,12 @@ mod tests {
         /// `& | < > ^ ( )` are operators. The program then splits its command line by the MSVC
         /// rules (CommandLineToArgvW): whitespace separates outside quotes, `"` toggles, and a
         /// backslash before `"` escapes it.
+        ///
+        /// The one expansion the commands mean, the proxy password's variable between quotes of
+        /// its own, stands for its value (`PASSWORD`); any other `%` is refused.
         pub fn cmd(line: &str) -> Result<Vec<String>, String> {
+            let meant = format!("\"%{}%\"", super::PROXY_PASSWORD_VARIABLE);
+            let line = &line.replacen(&meant, "\"PASSWORD\"", 1);
             if line.contains(['%', '!', '\n', '\r']) {
                 return Err("cmd.exe expands or ends the line here".into());
             }
@@ -387,7 +527,12 @@ mod tests {
         /// PowerShell: a command starts with a bareword (`.\"x"` is one; a leading `"x"` is a
         /// string expression). Within double quotes `` ` `` and `$` are special and the typographic
         /// quotes count as quotes; outside them `; | & ( ) { } < > , @ # '` are.
+        ///
+        /// As for cmd.exe, `"$env:MDI_PROXY_USER_PASSWORD"` stands for its value (`PASSWORD`):
+        /// PowerShell expands a variable between double quotes as data, never as code.
         pub fn powershell(line: &str) -> Result<Vec<String>, String> {
+            let meant = format!("\"$env:{}\"", super::PROXY_PASSWORD_VARIABLE);
+            let line = &line.replacen(&meant, "\"PASSWORD\"", 1);
             if line.starts_with('"') || line.starts_with('\'') {
                 return Err("an expression, not a command".into());
             }

@@ -30,7 +30,8 @@ pub mod verdict;
 pub use hosts::{HostName, SensorFilter};
 pub use input::InputError;
 pub use install::{
-    INSTALLER, InstallBundle, InstallOptions, KeyFilePath, ProxyUrl, Shell, install_bundle, install_command,
+    INSTALL_NOTES, INSTALLER, InstallBundle, InstallOptions, KeyFilePath, PROXY_PASSWORD_NOTE, PROXY_PASSWORD_VARIABLE,
+    ProxyUrl, ProxyUserName, Shell, install_bundle, install_command,
 };
 pub use model::{DeploymentPackage, PackageAnswer, Sensor, SensorsAnswer};
 pub use port::SensorSource;

@@ -38,8 +38,81 @@ pub struct Sensor {
     /// Absent in the US Government clouds.
     pub service_status: Option<String>,
     pub open_health_issues_count: Option<u64>,
-    /// `settings.domainControllerDnsNames`: the server's fully qualified names.
+    /// `settings.domainControllerDnsNames`: what it holds depends on the sensor type (see
+    /// [`SensorKind`]); only a domain controller sensor's are the server's own names.
     pub domain_controller_dns_names: Vec<String>,
+}
+
+/// What a sensor is installed on, from Graph's `sensorType` (the published members,
+/// tests/contract/graph-schema.json `enumTypes.sensorType`, the same in every cloud and version).
+///
+/// It decides what `settings.domainControllerDnsNames` means: for a domain controller sensor the
+/// server's own fully qualified names (the portal's "Domain Controllers (FQDN)" "cannot be modified
+/// for the Defender for Identity sensor"); for the others, OTHER domain controllers: the ones a
+/// standalone sensor monitors through port mirroring, or the resolver domain controllers of an
+/// AD FS, AD CS or Entra Connect sensor ("the closest domain controller is automatically
+/// selected", and an admin may add more) (MicrosoftDocs/ATADocs
+/// `ATPDocs/deploy/configure-sensor-settings.md`, `ATPDocs/deploy/active-directory-federation-services.md`;
+/// the Graph sensor update page: the list "can be updated for all sensors with version < 3.X
+/// except for domain controller sensors"). docs/sensors.md has the matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SensorKind {
+    /// `domainControllerIntegrated`.
+    DomainController,
+    /// `adfsIntegrated`.
+    Adfs,
+    /// `adcsIntegrated`.
+    Adcs,
+    /// `adConnectIntegrated`: on a Microsoft Entra Connect server.
+    EntraConnect,
+    /// `domainControllerStandalone`: a standalone sensor fed by port mirroring.
+    Standalone,
+    /// `unknownFutureValue`, a member added later, or none: treated as not a domain controller
+    /// sensor, so its list of domain controllers never names the host it runs on.
+    Other,
+}
+
+impl SensorKind {
+    /// The AD FS, AD CS and Entra Connect sensors: installed on a server beside the domain
+    /// controllers, resolving through one of them, and initialising after their configuration
+    /// ("the service status ... changes from stopped to running").
+    pub fn is_beside_a_domain_controller(self) -> bool {
+        matches!(self, SensorKind::Adfs | SensorKind::Adcs | SensorKind::EntraConnect)
+    }
+}
+
+impl Sensor {
+    /// What the sensor is installed on; Graph's spelling, ignoring ASCII case.
+    pub fn kind(&self) -> SensorKind {
+        let Some(member) = self.sensor_type.as_deref() else {
+            return SensorKind::Other;
+        };
+        [
+            ("domainControllerIntegrated", SensorKind::DomainController),
+            ("adfsIntegrated", SensorKind::Adfs),
+            ("adcsIntegrated", SensorKind::Adcs),
+            ("adConnectIntegrated", SensorKind::EntraConnect),
+            ("domainControllerStandalone", SensorKind::Standalone),
+        ]
+        .into_iter()
+        .find(|(name, _)| member.eq_ignore_ascii_case(name))
+        .map_or(SensorKind::Other, |(_, kind)| kind)
+    }
+
+    /// The fully qualified names of the server the sensor runs on: `displayName.domainName` (or a
+    /// `displayName` that is already qualified) for every sensor, and for a domain controller
+    /// sensor its `settings.domainControllerDnsNames` too. Never another server's name.
+    pub fn own_dns_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = match (&self.display_name, &self.domain_name) {
+            (Some(name), _) if name.contains('.') => vec![name.clone()],
+            (Some(name), Some(domain)) if !name.is_empty() && !domain.is_empty() => vec![format!("{name}.{domain}")],
+            _ => Vec::new(),
+        };
+        if self.kind() == SensorKind::DomainController {
+            names.extend(self.domain_controller_dns_names.iter().cloned());
+        }
+        names
+    }
 }
 
 /// Every sensor of the tenant (all pages), with the first page's request id.

@@ -17,6 +17,19 @@ pub trait SensorSource: Send + Sync {
     fn sensors(&self, deadline: Deadline) -> impl Future<Output = Result<SensorsAnswer, GraphError>> + Send;
     /// Every health issue of the tenant, following Graph's paging to the end.
     fn health_issues(&self, deadline: Deadline) -> impl Future<Output = Result<HealthIssuesAnswer, GraphError>> + Send;
+    /// The tenant's open health issues (`status` `open`), following Graph's paging to the end:
+    /// what a verdict's explanation reads. Never a closed or suppressed issue. By default every
+    /// issue is read and the others dropped; the Graph adapter asks Graph for the open ones only.
+    fn open_health_issues(
+        &self,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<HealthIssuesAnswer, GraphError>> + Send {
+        async move {
+            let mut answer = self.health_issues(deadline).await?;
+            answer.issues.retain(super::health::HealthIssue::is_open);
+            Ok(answer)
+        }
+    }
     /// Every sensor candidate, following Graph's paging to the end.
     fn sensor_candidates(&self, deadline: Deadline) -> impl Future<Output = Result<CandidateList, GraphError>> + Send;
     fn activation_mode(
@@ -47,6 +60,13 @@ impl<T: SensorSource + ?Sized> SensorSource for std::sync::Arc<T> {
 
     fn health_issues(&self, deadline: Deadline) -> impl Future<Output = Result<HealthIssuesAnswer, GraphError>> + Send {
         (**self).health_issues(deadline)
+    }
+
+    fn open_health_issues(
+        &self,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<HealthIssuesAnswer, GraphError>> + Send {
+        (**self).open_health_issues(deadline)
     }
 
     fn sensor_candidates(&self, deadline: Deadline) -> impl Future<Output = Result<CandidateList, GraphError>> + Send {

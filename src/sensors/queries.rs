@@ -32,6 +32,9 @@ pub struct HostVerdict {
     /// read (`healthIssues` or `healthIssuesUnavailable`).
     #[serde(flatten)]
     pub explanation: Option<Explanation>,
+    /// For a `needs-configuration` verdict only: what to configure, and where.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_configure: Option<&'static str>,
     #[serde(skip)]
     pub graph_request_id: Option<String>,
 }
@@ -124,9 +127,13 @@ pub async fn verdict<G: SensorSource>(
     // verdict: the health issues need a permission of their own that the app may lack.
     let explanation = match &best {
         Some(report) if verdict == Verdict::Unhealthy => Some(Explanation::from_read(
-            graph.health_issues(deadline).await,
+            graph.open_health_issues(deadline).await,
             &report.sensor,
         )),
+        _ => None,
+    };
+    let to_configure = match &best {
+        Some(report) if verdict == Verdict::NeedsConfiguration => report.sensor.to_configure(),
         _ => None,
     };
     Ok(HostVerdict {
@@ -134,6 +141,7 @@ pub async fn verdict<G: SensorSource>(
         verdict,
         sensor: best,
         explanation,
+        to_configure,
         graph_request_id: answer.graph_request_id,
     })
 }
@@ -306,7 +314,7 @@ mod tests {
             sensors: vec![sensor("DC1", "disconnected", "stopped", "notHealthyHigh")],
             issues_error: Some(|| GraphError::Forbidden {
                 reason: crate::upstream::Forbidden::MissingPermission {
-                    role: "SecurityIdentitiesHealth.Read.All",
+                    accepted: &["SecurityIdentitiesHealth.Read.All"],
                 },
                 code: "Forbidden".into(),
                 ids: UpstreamIds::default(),

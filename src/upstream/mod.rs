@@ -97,14 +97,26 @@ pub struct RefusedAssertion {
 /// Why Graph answered 403, as told by the token's `roles` claim and Graph's message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Forbidden {
-    /// The token lacks the application permission `role` (no grant or no admin consent).
-    MissingPermission { role: &'static str },
+    /// The token holds none of the application permissions the endpoint accepts (`accepted`,
+    /// least privileged first, as Microsoft's permission map lists them; no grant or no admin
+    /// consent); the first is the one to grant ([`Forbidden::role_to_grant`]).
+    MissingPermission { accepted: &'static [&'static str] },
     /// The tenant has no Defender for Identity workspace.
     TenantNotOnboarded,
     /// The token carries the permission, yet Graph refused without saying why.
     RoleHeldButRefused,
     /// Neither the token nor Graph's message tells.
     Unknown,
+}
+
+impl Forbidden {
+    /// For a missing permission, the least privileged the endpoint accepts: the one to grant.
+    pub fn role_to_grant(&self) -> Option<&'static str> {
+        match self {
+            Forbidden::MissingPermission { accepted } => accepted.first().copied(),
+            _ => None,
+        }
+    }
 }
 
 /// How an upstream was unavailable.

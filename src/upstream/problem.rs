@@ -6,6 +6,7 @@ use super::{
     StoreError, Unavailable, Upstream,
 };
 use crate::problem::{Problem, ProblemType};
+use std::time::Duration;
 
 impl From<&GraphError> for Problem {
     fn from(error: &GraphError) -> Self {
@@ -91,10 +92,20 @@ impl From<&GraphError> for Problem {
                     Some(number) => format!("{code} AADSTS{number}"),
                     None => code.clone(),
                 };
+                // What to register names the token's issuer and subject and the app: the
+                // operator's CLI and the log line say it, the document does not.
+                let told = if fix.is_empty() {
+                    ""
+                } else {
+                    "; the function's log line for this requestId says what to register on the app"
+                };
                 Problem::new(
                     ProblemType::FederatedCredentialRefused,
-                    format!("Entra ID refused the function's AWS web identity token: {what}{fix}"),
+                    format!("Entra ID refused the function's AWS web identity token: {what}{told}"),
                 )
+                .with_full_detail(format!(
+                    "Entra ID refused the function's AWS web identity token: {what}{fix}"
+                ))
                 .with_upstream(Upstream::Entra, ids)
                 .with_code(&code)
             }
@@ -106,9 +117,18 @@ impl From<&GraphError> for Problem {
             .with_code(code),
             GraphError::Forbidden { reason, code, ids } => {
                 let detail = match reason {
-                    Forbidden::MissingPermission { role } => format!(
-                        "Microsoft Graph refused access (403): the app lacks the application permission {role} or its admin consent (a fresh token's roles claim does not carry it); add the permission to the app registration and grant admin consent for the tenant (az ad app permission admin-consent --id <clientId>)"
-                    ),
+                    Forbidden::MissingPermission { accepted } => {
+                        let role = reason.role_to_grant().unwrap_or("the endpoint's");
+                        let also = match accepted.get(1..) {
+                            Some(higher) if !higher.is_empty() => {
+                                format!(" (or a higher one Microsoft's permission map accepts: {})", higher.join(", "))
+                            }
+                            _ => String::new(),
+                        };
+                        format!(
+                            "Microsoft Graph refused access (403): the app lacks the application permission {role}{also} or its admin consent (a fresh token's roles claim does not carry it); add the permission to the app registration and grant admin consent for the tenant (az ad app permission admin-consent --id <clientId>)"
+                        )
+                    }
                     Forbidden::TenantNotOnboarded => {
                         "Microsoft Graph refused access (403): the tenant is not onboarded to Microsoft Defender for Identity".to_owned()
                     }
@@ -239,18 +259,35 @@ impl From<&CredentialsError> for Problem {
 
 fn credentials_problem(error: &CredentialsError) -> Problem {
     match error {
-        CredentialsError::Unreadable { source, .. } if source.is_transient() => {
-            Problem::new(ProblemType::CredentialsUnavailable, error.to_string()).retry_after(None)
+        CredentialsError::Unreadable { secret_id, source } => {
+            // The detail tells the error without AWS's message; the log line has it.
+            let told = CredentialsError::Unreadable {
+                secret_id: secret_id.clone(),
+                source: source.without_message(),
+            }
+            .to_string();
+            if source.is_transient() {
+                Problem::new(ProblemType::CredentialsUnavailable, told).retry_after(None)
+            } else {
+                Problem::new(ProblemType::Misconfigured, told)
+            }
+            .with_full_detail(error.to_string())
         }
         _ => Problem::new(ProblemType::Misconfigured, error.to_string()),
     }
 }
 
+/// Secrets Manager removes unlabelled versions once they are a day old, and asks for at most one
+/// new version every 10 minutes (Secrets Manager quotas): the earliest a retry can help.
+const QUOTA_RETRY_AFTER: Duration = Duration::from_secs(600);
+
 impl StoreError {
     /// The problem of a key secret read or write that failed this way, told in `detail`: worth a
     /// retry, or for an operator to fix.
     pub fn key_store_problem(&self, detail: String) -> Problem {
-        if self.is_transient() {
+        if let StoreError::QuotaExceeded { .. } = self {
+            Problem::new(ProblemType::KeyStoreQuotaExceeded, detail).retry_after(Some(QUOTA_RETRY_AFTER))
+        } else if self.is_transient() {
             Problem::new(ProblemType::KeyStoreUnavailable, detail).retry_after(None)
         } else {
             Problem::new(ProblemType::KeyStoreMisconfigured, detail)

@@ -31,7 +31,7 @@ pub enum FederationError {
     )]
     Disabled { request_id: Option<String> },
     #[error(
-        "the function's IAM role may not call sts:GetWebIdentityToken ({code}): allow it for audience {audience}, signing algorithm RS256 and at most 300 seconds (the template does so with GraphAuth=aws-federation)"
+        "the function's IAM role may not call sts:GetWebIdentityToken ({code}): allow it for audience {audience}, signing algorithm RS256 and at most 60 seconds (the template does so with GraphAuth=aws-federation)"
     )]
     AccessDenied {
         code: String,

@@ -3,6 +3,7 @@
 //! for leaked secrets.
 #![allow(dead_code)]
 
+pub mod rotation_function;
 pub mod secrets_proxy;
 
 use std::collections::HashMap;
@@ -27,6 +28,8 @@ use mdi_sensor_key::secrets::http::{ReqwestHttpClient, reqwest_client};
 pub const READER: &str = "arn:aws:sts::123456789012:assumed-role/sensor-installer/i-0123456789abcdef0";
 pub const READER_ROLE: &str = "arn:aws:iam::123456789012:role/sensor-installer";
 pub const ROTATOR: &str = "arn:aws:iam::123456789012:user/security-engineer";
+/// On both `KEY_READERS` and `KEY_ROTATORS`: a regenerate answers it the new key.
+pub const CUSTODIAN: &str = "arn:aws:iam::123456789012:user/key-custodian";
 pub const CLIENT_SECRET: &str = "sim-client-secret-7f3a9c1e-do-not-log";
 
 pub type TestApp = App<GraphSession<AwsSecretStore>, AwsSecretStore>;
@@ -87,6 +90,8 @@ pub struct World {
     pub credentials_secret: String,
     pub key_secret: String,
     pub key_secret_arn: String,
+    /// The claim store: the secret whose versions claim a rotation occurrence.
+    pub claims_secret: String,
     pub app: TestApp,
     pub proxy: Option<secrets_proxy::SecretsProxy>,
     /// The function's STS client, in federation worlds.
@@ -130,13 +135,24 @@ pub async fn world(setup: Setup) -> World {
         .await
         .expect("key secret created");
     let key_secret_arn = created.arn().expect("arn").to_owned();
+    let claims_secret = unique("mdi-sensor-key-claims");
+    moto.create_secret()
+        .name(&claims_secret)
+        .secret_string("{}")
+        .send()
+        .await
+        .expect("claims secret created");
 
     let mut env: HashMap<&str, String> = HashMap::from([
         ("GRAPH_CREDENTIALS_SECRET_ID", credentials_secret.clone()),
         ("GRAPH_ENDPOINT", sim.graph_url()),
         ("AUTHORITY_HOST", sim.authority_url()),
-        ("KEY_READERS", READER_ROLE.to_owned()),
-        ("KEY_ROTATORS", ROTATOR.to_owned()),
+        ("KEY_READERS", format!("{READER_ROLE},{CUSTODIAN}")),
+        ("KEY_ROTATORS", format!("{ROTATOR},{CUSTODIAN}")),
+        ("ROTATION_CLAIMS_SECRET_ID", claims_secret.clone()),
+        // One process for both kinds of invocation, as local tools run it; a test of the doors
+        // sets its own (docs/security.md, "Two doors").
+        ("FUNCTION_DOOR", "local".to_owned()),
         (
             "CREDENTIALS_CACHE_TTL_SECONDS",
             setup.credentials_ttl_seconds.to_string(),
@@ -185,6 +201,7 @@ pub async fn world(setup: Setup) -> World {
         credentials_secret,
         key_secret,
         key_secret_arn,
+        claims_secret,
         app,
         proxy,
         web_identity,
@@ -327,6 +344,13 @@ pub fn event(name: &str) -> Request {
     event_with_budget(name, Duration::from_secs(30))
 }
 
+/// `events/NAME` as `caller` sends it (the ARN the request context names).
+pub fn event_as(name: &str, caller: &str) -> Request {
+    let mut event: serde_json::Value = serde_json::from_str(&events_json(name)).expect("event parses");
+    event["requestContext"]["authorizer"]["iam"]["userArn"] = caller.into();
+    request_from_json(&event.to_string(), Duration::from_secs(30))
+}
+
 pub fn request_from_json(text: &str, budget: Duration) -> Request {
     let mut event: lambda_http::request::LambdaRequest = serde_json::from_str(text).expect("event parses");
     handler::make_convertible(&mut event);
@@ -441,6 +465,7 @@ pub fn calls(world: &World) -> (usize, usize, usize) {
 // ---- log capture ----
 
 static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+static METRICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 struct CaptureWriter;
@@ -465,7 +490,20 @@ pub fn capture_logs() {
             .with_max_level(tracing::Level::TRACE)
             .with_writer(|| CaptureWriter)
             .try_init();
+        mdi_sensor_key::metrics::send_to(|line| {
+            METRICS.lock().unwrap_or_else(|p| p.into_inner()).push(line.to_owned())
+        });
     });
+}
+
+/// Every EMF metric line emitted so far in this test binary (once [`capture_logs`] ran).
+pub fn captured_metrics() -> Vec<serde_json::Value> {
+    METRICS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|line| serde_json::from_str(line).expect("a metric line is JSON"))
+        .collect()
 }
 
 pub fn remember_secret(secret: &str) {

@@ -11,6 +11,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
+/// The session and resource an `AccessDenied` fault's message names.
+pub const DENIED_SESSION: &str =
+    "arn:aws:sts::123456789012:assumed-role/mdi-sensor-key-FunctionRole-1A2B3C/mdi-sensor-key";
+pub const DENIED_RESOURCE: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:denied-AbCdEf";
+
 #[derive(Debug, Clone)]
 pub enum SecretsFault {
     Throttling,
@@ -65,6 +70,11 @@ impl SecretsProxy {
     pub fn calls(&self, operation: &str) -> usize {
         self.calls.lock().unwrap().get(operation).copied().unwrap_or(0)
     }
+
+    /// Every call that reached the proxy, whatever its operation.
+    pub fn total_calls(&self) -> usize {
+        self.calls.lock().unwrap().values().sum()
+    }
 }
 
 fn aws_error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -106,11 +116,14 @@ async fn forward(State(shared): State<Shared>, method: Method, uri: Uri, headers
             );
         }
         Some(SecretsFault::AccessDenied) => {
-            return aws_error(
-                StatusCode::BAD_REQUEST,
-                "AccessDeniedException",
-                "User is not authorized to perform: secretsmanager:GetSecretValue",
+            // AWS's own shape: the caller's session and the resource it was refused (IAM User
+            // Guide, "Troubleshoot access denied error messages"), which a problem document must
+            // not repeat.
+            let message = format!(
+                "User: {DENIED_SESSION} is not authorized to perform: secretsmanager:{operation} on resource: \
+                 {DENIED_RESOURCE} because no identity-based policy allows the secretsmanager:{operation} action"
             );
+            return aws_error(StatusCode::BAD_REQUEST, "AccessDeniedException", &message);
         }
         Some(SecretsFault::Delay(wait)) => tokio::time::sleep(wait).await,
         None => {}

@@ -76,6 +76,17 @@ impl GraphReply {
         response
     }
 
+    /// Graph's answer for a path it does not know: `400 BadRequest`, "Resource not found for the
+    /// segment '<segment>'." (the words in microsoftgraph/msgraph-sdk-dotnet#1779,
+    /// msgraph-beta-sdk-python#764 and microsoft-graph-docs#21648).
+    pub(crate) fn unknown_segment(&self, segment: &str) -> Response {
+        self.error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!("Resource not found for the segment '{segment}'."),
+        )
+    }
+
     pub(crate) fn unauthenticated(&self, message: &str) -> Response {
         self.error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message)
     }

@@ -3,9 +3,14 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use graph_sim::{Sim, SimConfig, SimHandle};
 use reqwest::{Client, Response};
 use serde_json::Value;
+
+/// The client assertion type of a JWT assertion (RFC 7523), certificate or federated.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 pub const GET_KEY_PATH: &str = "security/identities/sensors/getDeploymentAccessKey";
 pub const REGENERATE_PATH: &str = "security/identities/sensors/regenerateDeploymentAccessKey";
@@ -58,6 +63,52 @@ pub async fn post_token(sim: &SimHandle, form: &[(&str, String)]) -> Response {
         .send()
         .await
         .expect("token request is answered")
+}
+
+/// A client-credentials token request that presents `assertion` (a certificate's signed JWT or a
+/// federated token) instead of a secret, as MSAL sends it.
+pub async fn post_assertion(sim: &SimHandle, assertion: &str) -> Response {
+    let c = SimConfig::default();
+    post_token(
+        sim,
+        &[
+            ("grant_type", "client_credentials".to_owned()),
+            ("client_id", c.client_id),
+            ("client_assertion_type", JWT_BEARER.to_owned()),
+            ("client_assertion", assertion.to_owned()),
+            ("scope", "https://graph.microsoft.com/.default".to_owned()),
+        ],
+    )
+    .await
+}
+
+/// Seconds since the Unix epoch, for the time claims of hand-made JWTs.
+pub fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// `POST /_sim/{route}` with a JSON body, as another process steers the simulator; the status.
+pub async fn control_post(sim: &SimHandle, route: &str, body: Value) -> u16 {
+    client()
+        .post(format!("{}/_sim/{route}", sim.base_url()))
+        .json(&body)
+        .send()
+        .await
+        .expect("the control route answers")
+        .status()
+        .as_u16()
+}
+
+/// `GET /_sim/{route}`'s JSON (`stats`, `requests`).
+pub async fn control_get(sim: &SimHandle, route: &str) -> Value {
+    client()
+        .get(format!("{}/_sim/{route}", sim.base_url()))
+        .send()
+        .await
+        .expect("the control route answers")
+        .json()
+        .await
+        .expect("the control route answers JSON")
 }
 
 /// A token for the default credentials, for the Graph of the simulator's cloud; panics unless

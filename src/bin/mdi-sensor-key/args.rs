@@ -12,7 +12,7 @@ use mdi_sensor_key::operations::{
     Operation, activate_sensors, list_sensor_candidates, list_sensors, read_activation_mode, read_install_bundle,
     read_key, read_sensor_package, regenerate_key, sensor_health_issues, sensor_verdict,
 };
-use mdi_sensor_key::sensors::{HostName, InstallOptions, KeyFilePath, ProxyUrl, SensorFilter};
+use mdi_sensor_key::sensors::{HostName, InstallOptions, KeyFilePath, ProxyUrl, ProxyUserName, SensorFilter};
 
 /// Shown under every command's `--help`, and in docs/cli.md.
 pub const EXIT_CODES: &str = "\
@@ -27,7 +27,21 @@ Exit codes:
      missing permission or admin consent, tenant not onboarded to Defender for Identity)
   5  upstream unavailable: throttled, unreachable or timed out; try again later
   verdict --wait only, by the last verdict: 0 healthy, 6 unhealthy, 7 still installing,
-  8 missing (at the end of the wait)";
+  8 missing, 10 still initialising (at the end of the wait), 9 needs configuration (at once:
+  it does not clear by itself)";
+
+/// `bundle --help`: what Microsoft says to know before running the command (docs/sensors.md).
+const BUNDLE_ABOUT: &str = "\
+Print what an installer needs: the key, the package and the install command line.
+
+The install may restart the server. Microsoft: \"The Defender for Identity silent installation
+for sensors is configured to automatically restart the server at the end of the installation, if
+necessary. Schedule a silent installation only during a maintenance window. Because of a Windows
+Installer bug, you can't reliably use the norestart flag to make sure the server doesn't
+restart.\" Install .NET Framework 4.7 or later first, as a deployment of its own (it may restart
+the server too); without it the setup installs it (learn.microsoft.com/defender-for-identity/
+deploy/install-sensor). With --proxy-user-name the command reads the proxy password from the
+server's environment variable MDI_PROXY_USER_PASSWORD: set it from your secret store.";
 
 const CREDENTIALS: &str = "\
 Credentials: with --credentials-secret, the Secrets Manager secret holding
@@ -175,7 +189,7 @@ pub enum Command {
     },
     #[command(name = read_sensor_package::DECLARATION.command, about = read_sensor_package::DECLARATION.about, after_help = EXIT_CODES)]
     Package,
-    #[command(name = read_install_bundle::DECLARATION.command, about = read_install_bundle::DECLARATION.about, after_help = EXIT_CODES)]
+    #[command(name = read_install_bundle::DECLARATION.command, about = read_install_bundle::DECLARATION.about, long_about = BUNDLE_ABOUT, after_help = EXIT_CODES)]
     Bundle {
         /// Add DelayedUpdate=true: the sensor takes updates after the other sensors
         #[arg(long)]
@@ -183,6 +197,10 @@ pub enum Command {
         /// Add ProxyUrl="URL": the sensor reaches the cloud service through this http(s) proxy
         #[arg(long, value_name = "URL")]
         proxy_url: Option<ProxyUrl>,
+        /// Add ProxyUserName="DOMAIN\\user" (with --proxy-url) and a ProxyUserPassword the command
+        /// reads from the server's environment variable MDI_PROXY_USER_PASSWORD
+        #[arg(long, value_name = "DOMAIN\\USER", requires = "proxy_url")]
+        proxy_user_name: Option<ProxyUserName>,
         /// Name the key file instead of the key: AccessKeyFile="PATH" (an absolute Windows path;
         /// write the key there before running the command, and delete it afterwards)
         #[arg(long, value_name = "PATH")]
@@ -200,9 +218,11 @@ pub enum Command {
         /// that several domains have is refused (exit 2)
         #[arg(value_name = "HOST")]
         host: HostName,
-        /// Ask again, with growing pauses, until the sensor is healthy or DURATION (90s, 10m, 1h)
-        /// has passed; the exit code says the last verdict (0 healthy, 6 unhealthy, 7 installing,
-        /// 8 missing). Progress on stderr when it is a terminal
+        /// Ask again, with growing pauses, until the sensor is healthy, needs configuration (which
+        /// does not clear by itself) or DURATION (90s, 10m, 1h) has passed; the exit code says the
+        /// last verdict (0 healthy, 6 unhealthy, 7 installing, 8 missing, 9 needs configuration,
+        /// 10 initialising). A tenant's first v3 sensor may take up to an hour to show as running:
+        /// wait 1h then. Progress on stderr when it is a terminal
         #[arg(long, value_name = "DURATION", value_parser = crate::wait::parse_duration)]
         wait: Option<std::time::Duration>,
     },
@@ -280,10 +300,12 @@ impl Command {
             Command::Bundle {
                 delayed_update,
                 proxy_url,
+                proxy_user_name,
                 access_key_file,
             } => plain(Operation::ReadInstallBundle(InstallOptions {
                 delayed_update,
                 proxy_url,
+                proxy_user_name,
                 access_key_file,
             })),
             Command::Sensors { domain } => plain(Operation::ListSensors(SensorFilter {

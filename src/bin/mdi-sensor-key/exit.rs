@@ -48,7 +48,9 @@ impl Failure {
     }
 
     fn from_problem(problem: &Problem) -> Failure {
-        let mut message = format!("{}: {}", problem.title, problem.detail);
+        // The operator's own upstreams: the CLI says what they wrote.
+        let detail = problem.full_detail.as_deref().unwrap_or(&problem.detail);
+        let mut message = format!("{}: {}", problem.title, detail);
         let ids: Vec<String> = [
             ("code", &problem.code),
             ("request-id", &problem.upstream_request_id),
@@ -89,6 +91,7 @@ fn class(kind: ProblemType) -> Option<fn(String) -> Failure> {
         | ProblemType::UpstreamTimeout
         | ProblemType::UpstreamUnavailable
         | ProblemType::KeyStoreUnavailable
+        | ProblemType::KeyStoreQuotaExceeded
         | ProblemType::CloudDiscoveryFailed => Failure::Unavailable,
         ProblemType::UpstreamFailed | ProblemType::UpstreamBadResponse | ProblemType::OutsideGraphRoot => {
             Failure::Other
@@ -178,7 +181,7 @@ mod tests {
             (
                 GraphError::Forbidden {
                     reason: Forbidden::MissingPermission {
-                        role: mdi_sensor_key::graph::READ_WRITE_ROLE,
+                        accepted: &[mdi_sensor_key::graph::READ_WRITE_ROLE],
                     },
                     code: "Forbidden".into(),
                     ids: ids(),
@@ -227,7 +230,7 @@ mod tests {
     fn the_message_explains_and_carries_graphs_request_id() {
         let failure = Failure::from(&GraphError::Forbidden {
             reason: Forbidden::MissingPermission {
-                role: mdi_sensor_key::graph::READ_WRITE_ROLE,
+                accepted: &[mdi_sensor_key::graph::READ_WRITE_ROLE],
             },
             code: "Forbidden".into(),
             ids: ids(),

@@ -341,7 +341,10 @@ fn report(outcome: &Outcome) -> Report {
     let table = match outcome {
         Outcome::Key(read) => pairs(&[("Sensor deployment access key", read.key.expose().expose_secret())]),
         Outcome::Regenerated(regenerated) => {
-            let mut rows = vec![("Sensor deployment access key", regenerated.key.expose().expose_secret())];
+            let mut rows = Vec::new();
+            if let Some(key) = &regenerated.key {
+                rows.push(("Sensor deployment access key", key.expose().expose_secret()));
+            }
             if let Some(stored) = &regenerated.stored {
                 rows.extend([
                     ("Stored in", stored.secret_id.as_str()),
@@ -351,16 +354,23 @@ fn report(outcome: &Outcome) -> Report {
             pairs(&rows)
         }
         Outcome::Package(package) => pairs(&[("Download URL", &package.download_url), ("Version", &package.version)]),
-        Outcome::Bundle(bundle) => pairs(&[
-            ("Sensor deployment access key", bundle.key.expose().expose_secret()),
-            ("Download URL", &bundle.download_url),
-            ("Version", &bundle.version),
-            ("Install command (cmd.exe)", bundle.install_command.expose_secret()),
-            (
-                "Install command (PowerShell)",
-                bundle.install_command_powershell.expose_secret(),
-            ),
-        ]),
+        Outcome::Bundle(bundle) => {
+            let mut table = pairs(&[
+                ("Sensor deployment access key", bundle.key.expose().expose_secret()),
+                ("Download URL", &bundle.download_url),
+                ("Version", &bundle.version),
+                ("Install command (cmd.exe)", bundle.install_command.expose_secret()),
+                (
+                    "Install command (PowerShell)",
+                    bundle.install_command_powershell.expose_secret(),
+                ),
+            ]);
+            table.push_str("\n\nBefore installing:");
+            for note in &bundle.notes {
+                table.push_str(&format!("\n- {note}"));
+            }
+            table
+        }
         Outcome::Sensors(list) => sensor_table(list),
         Outcome::Verdict(verdict) => {
             let mut rows = vec![
@@ -390,6 +400,9 @@ fn report(outcome: &Outcome) -> Report {
                     table.push_str(&format!("\n\nHealth issues: {said}"));
                 }
                 None => {}
+            }
+            if let Some(to_configure) = verdict.to_configure {
+                table.push_str(&format!("\n\nTo configure: {to_configure}"));
             }
             table
         }

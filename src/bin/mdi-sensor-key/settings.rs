@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use mdi_sensor_key::bounded_file::{BoundedReadError, read_bounded};
 use mdi_sensor_key::certificate::ClientCertificate;
 use mdi_sensor_key::cloud::GraphEndpoints;
 use mdi_sensor_key::config::{Config, ConfigError};
@@ -18,10 +19,18 @@ use mdi_sensor_key::deadline::Deadline;
 use mdi_sensor_key::federation::FederatedTokenFile;
 use mdi_sensor_key::secrets::AwsSecretStore;
 use secrecy::SecretString;
-use zeroize::Zeroizing;
 
 use super::args::Global;
 use super::exit::Failure;
+
+/// A certificate file larger than this is not a PEM certificate with its key and chain.
+const MAX_CERTIFICATE_FILE_BYTES: u64 = 256 * 1024;
+
+/// Development only: lets the Graph endpoint and the Entra authority be `http://`, for a local
+/// simulator. Without it the CLI refuses them before anything is sent: over http the client
+/// secret, the client assertion and the bearer token would travel in clear text (Azure Identity
+/// refuses such an authority too).
+pub const INSECURE_HTTP: &str = "MDI_SENSOR_KEY_INSECURE_HTTP";
 
 /// Where the Graph app's credentials come from.
 #[derive(Debug)]
@@ -66,6 +75,7 @@ impl Settings {
             _ => None,
         })
         .map_err(|error| config_failure(&error, global.authority_host.is_some()))?;
+        require_tls(&config, global.authority_host.is_some(), &get)?;
         Ok(Settings {
             endpoints: config.graph_endpoints(),
             credentials,
@@ -139,10 +149,16 @@ fn certificate_file(path: &str, get: &impl Fn(&str) -> Option<String>) -> Result
             ));
         }
     };
-    let bytes = Zeroizing::new(
-        std::fs::read(path)
-            .map_err(|error| Failure::Config(format!("AZURE_CLIENT_CERTIFICATE_PATH could not be read: {error}")))?,
-    );
+    // Bounded on the read itself: a FIFO, /dev/zero or a file swapped after a size check cannot
+    // make it read more.
+    let bytes = read_bounded(std::path::Path::new(path), MAX_CERTIFICATE_FILE_BYTES).map_err(|error| match error {
+        BoundedReadError::Io(error) => {
+            Failure::Config(format!("AZURE_CLIENT_CERTIFICATE_PATH could not be read: {error}"))
+        }
+        BoundedReadError::TooLarge { .. } => Failure::Config(format!(
+            "AZURE_CLIENT_CERTIFICATE_PATH could not be read: {error}; a PEM certificate with its key and chain is a few KiB"
+        )),
+    })?;
     let text = match std::str::from_utf8(&bytes) {
         Ok(text) => SecretString::from(text),
         Err(_) => {
@@ -153,6 +169,40 @@ fn certificate_file(path: &str, get: &impl Fn(&str) -> Option<String>) -> Result
     };
     ClientCertificate::from_combined_pem(&text, send_chain)
         .map_err(|error| Failure::Config(format!("AZURE_CLIENT_CERTIFICATE_PATH's file {error}")))
+}
+
+/// Refuses an `http://` Graph endpoint or authority unless [`INSECURE_HTTP`] is on. A value other
+/// than on or off is refused too, so a typo never quietly allows clear text.
+fn require_tls(config: &Config, authority_flag: bool, get: &impl Fn(&str) -> Option<String>) -> Result<(), Failure> {
+    let insecure = match get(INSECURE_HTTP).map(|value| value.to_ascii_lowercase()).as_deref() {
+        None | Some("0" | "false") => false,
+        Some("1" | "true") => true,
+        Some(_) => {
+            return Err(Failure::Config(format!(
+                "{INSECURE_HTTP} is invalid: expected 1 or true (development only), 0 or false"
+            )));
+        }
+    };
+    let authority = if authority_flag {
+        "--authority-host (AUTHORITY_HOST)"
+    } else {
+        "AZURE_AUTHORITY_HOST"
+    };
+    for (source, url) in [
+        ("--graph-endpoint (GRAPH_ENDPOINT)", &config.graph_endpoint),
+        (authority, &config.authority_host),
+    ] {
+        let clear = url.as_deref().is_some_and(|url| {
+            !url.get(..8)
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+        });
+        if clear && !insecure {
+            return Err(Failure::Config(format!(
+                "{source} must be an https:// URL: over http the client secret, the client assertion or the bearer token would travel in clear text (for a local simulator only, set {INSECURE_HTTP}=1)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Config's errors speak of the Lambda's variables; say which flag (or variable) that was.
@@ -349,6 +399,7 @@ mod tests {
     fn the_cloud_the_endpoints_and_the_authority_variable_are_applied() {
         let mut env = AZURE.to_vec();
         env.push(("AZURE_AUTHORITY_HOST", "http://127.0.0.1:9/"));
+        env.push((INSECURE_HTTP, "1"));
         let settings = settings(
             &[
                 "get",
@@ -379,6 +430,56 @@ mod tests {
             None,
             "the CLI's default cloud is auto, which waits for discovery"
         );
+    }
+
+    #[test]
+    fn an_http_graph_endpoint_or_authority_is_refused_unless_the_development_switch_is_on() {
+        let graph = ["get", "--graph-endpoint", "http://127.0.0.1:8"];
+        let authority_flag = ["get", "--authority-host", "http://127.0.0.1:9"];
+        let mut variable = AZURE.to_vec();
+        variable.push(("AZURE_AUTHORITY_HOST", "http://127.0.0.1:9/"));
+        /// The arguments, the environment and the refusal's start.
+        type Case<'a> = (&'a [&'a str], Vec<(&'a str, &'a str)>, &'a str);
+        let cases: [Case; 3] = [
+            (
+                &graph,
+                AZURE.to_vec(),
+                "--graph-endpoint (GRAPH_ENDPOINT) must be an https:// URL",
+            ),
+            (
+                &authority_flag,
+                AZURE.to_vec(),
+                "--authority-host (AUTHORITY_HOST) must be an https:// URL",
+            ),
+            (&["get"], variable, "AZURE_AUTHORITY_HOST must be an https:// URL"),
+        ];
+        for (args, env, refusal) in cases {
+            for off in [None, Some("0"), Some("false")] {
+                let mut env = env.clone();
+                env.extend(off.map(|off| (INSECURE_HTTP, off)));
+                let failure = settings(args, &env).unwrap_err();
+                assert_eq!(failure.code(), 3);
+                assert!(failure.message().starts_with(refusal), "{}", failure.message());
+                assert!(failure.message().contains(INSECURE_HTTP), "{}", failure.message());
+            }
+            for on in ["1", "true", "TRUE"] {
+                let mut env = env.clone();
+                env.push((INSECURE_HTTP, on));
+                assert!(settings(args, &env).is_ok(), "{args:?} with {on}");
+            }
+            let mut env = env.clone();
+            env.push((INSECURE_HTTP, "yes please"));
+            let failure = settings(args, &env).unwrap_err();
+            assert!(failure.message().starts_with(INSECURE_HTTP), "{}", failure.message());
+        }
+        let https = [
+            "get",
+            "--graph-endpoint",
+            "https://127.0.0.1:8",
+            "--authority-host",
+            "https://127.0.0.1:9",
+        ];
+        assert!(settings(&https, &AZURE).is_ok(), "https needs no switch");
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! `verdict HOST --wait DURATION`: asks for the verdict again, with backoff, until the sensor is
-//! `healthy` or the time is up, and exits with a code per verdict (see [`exit_code`]), so a
-//! pipeline can branch on it without parsing output.
+//! `healthy`, or `needs-configuration` (which waits for a person: Microsoft documents no way it
+//! clears by itself), or the time is up, and exits with a code per verdict (see [`exit_code`]), so
+//! a pipeline can branch on it without parsing output.
 //!
-//! It keeps polling through `unhealthy` and `missing` too: right after an install or an
+//! It keeps polling through `initialising` (Microsoft: the service "changes from stopped to
+//! running" within "a couple of minutes"), `unhealthy` and `missing` too: right after an install or an
 //! activation a sensor may be neither registered nor up yet, and in the US Government clouds a
 //! starting sensor can read `unhealthy` for its first minutes (docs/sensors.md). A failed poll that
 //! is worth retrying (throttled, unavailable: exit 5) is retried until the deadline; any other
@@ -49,13 +51,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// The exit code for the last verdict of a wait: 0 healthy, 6 unhealthy, 7 still installing,
-/// 8 missing (docs/cli.md; 1 to 5 are the failures of every command).
+/// 8 missing, 9 needs configuration, 10 still initialising (docs/cli.md; 1 to 5 are the failures
+/// of every command).
 pub fn exit_code(verdict: Verdict) -> u8 {
     match verdict {
         Verdict::Healthy => 0,
         Verdict::Unhealthy => 6,
         Verdict::Installing => 7,
         Verdict::Missing => 8,
+        Verdict::NeedsConfiguration => 9,
+        Verdict::Initialising => 10,
     }
 }
 
@@ -82,7 +87,8 @@ impl Backoff {
     }
 }
 
-/// Asks for `verdict` (the verdict operation) until the sensor is healthy or `wait` has passed;
+/// Asks for `verdict` (the verdict operation) until the sensor is healthy, needs configuration or
+/// `wait` has passed;
 /// each poll gets `per_poll` to answer. The answer is the last verdict's.
 pub async fn wait_for<G, K, S>(
     ports: Ports<'_, G, K, S>,
@@ -115,7 +121,7 @@ where
                     verdict.name(),
                     started.elapsed().as_secs()
                 ));
-                if verdict == Verdict::Healthy {
+                if !verdict.may_change_by_itself() {
                     progress.finish_and_clear();
                     return Ok((answer, verdict));
                 }
@@ -190,9 +196,11 @@ mod tests {
             Verdict::Unhealthy,
             Verdict::Installing,
             Verdict::Missing,
+            Verdict::NeedsConfiguration,
+            Verdict::Initialising,
         ]
         .map(exit_code);
-        assert_eq!(codes, [0, 6, 7, 8]);
+        assert_eq!(codes, [0, 6, 7, 8, 9, 10]);
     }
 
     #[test]

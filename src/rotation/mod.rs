@@ -12,6 +12,11 @@
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
+mod claim;
+mod native;
+
+pub use claim::{ClaimError, Claims, Lease};
+
 use crate::deadline::Deadline;
 use crate::keys::{AccessKey, KeyError, KeyService, KeySource, Settled, Trigger};
 use crate::secrets::{AWSCURRENT, AWSPENDING, NewVersionStage, SecretDescription, SecretStore, StoreError};
@@ -100,10 +105,18 @@ pub enum RotationError {
     RotationNotEnabled(String),
     #[error("the key secret {secret_id} has no version {token}")]
     UnknownToken { secret_id: String, token: String },
-    #[error("version {token} of the key secret {secret_id} is not AWSPENDING")]
-    NotPending { secret_id: String, token: String },
-    #[error("version {token} of the key secret {secret_id} has no value to test (createSecret has not completed)")]
-    NothingToTest { secret_id: String, token: String },
+    #[error(
+        "version {token} of the key secret {secret_id} has no value yet (createSecret has not completed); failing so that Secrets Manager retries the rotation from createSecret"
+    )]
+    NotCreated { secret_id: String, token: String },
+    #[error(
+        "{step:?}: AWSCURRENT of {secret_id} does not hold the key Graph accepts (a regenerate elsewhere?); setSecret and testSecret write nothing, so the step fails: the rotation's retry (createSecret settles) or the daily check stores Graph's key"
+    )]
+    CurrentNotGraphs {
+        secret_id: String,
+        step: Step,
+        graph_request_id: Option<String>,
+    },
     #[error(
         "AWSCURRENT of {secret_id} still differs from the key Graph accepts after repeated repairs (another writer keeps regenerating); failing so the invocation is retried"
     )]
@@ -113,6 +126,8 @@ pub enum RotationError {
     )]
     KeyUnchanged { graph_request_id: Option<String> },
     #[error(transparent)]
+    Claim(#[from] ClaimError),
+    #[error(transparent)]
     Key(#[from] KeyError),
 }
 
@@ -120,7 +135,8 @@ impl RotationError {
     /// Graph's request id, where Graph answered, for the Lambda error.
     pub fn graph_request_id(&self) -> Option<&str> {
         match self {
-            RotationError::KeyUnchanged { graph_request_id } => graph_request_id.as_deref(),
+            RotationError::KeyUnchanged { graph_request_id }
+            | RotationError::CurrentNotGraphs { graph_request_id, .. } => graph_request_id.as_deref(),
             RotationError::Key(KeyError::Graph(error)) => error.ids().and_then(|ids| ids.request_id.as_deref()),
             RotationError::Key(KeyError::NotStored { graph_request_id, .. }) => graph_request_id.as_deref(),
             _ => None,
@@ -132,9 +148,20 @@ impl RotationError {
 #[derive(Debug, Default)]
 pub struct Rotator {
     key_secret_arn: OnceCell<String>,
+    /// Where occurrences are claimed before a regenerate; without it (the CLI, whose every run is
+    /// an occurrence of its own) concurrent deliveries of one occurrence may each regenerate.
+    claims: Option<Claims>,
 }
 
 impl Rotator {
+    /// Rotations that claim each occurrence in `claims` before they ask Graph for a new key.
+    pub fn with_claims(claims: Claims) -> Self {
+        Rotator {
+            key_secret_arn: OnceCell::new(),
+            claims: Some(claims),
+        }
+    }
+
     pub async fn run<K: KeySource, S: SecretStore>(
         &self,
         keys: &KeyService<K, S>,
@@ -149,7 +176,7 @@ impl Rotator {
         };
         let summary = match request {
             RotationRequest::Scheduled { trigger, token } => {
-                scheduled(keys, secret_id, trigger, &token, deadline).await?
+                scheduled(keys, self.claims.as_ref(), secret_id, trigger, &token, deadline).await?
             }
             RotationRequest::Check { trigger, .. } => check(keys, secret_id, trigger, deadline).await?,
             RotationRequest::Native {
@@ -161,7 +188,7 @@ impl Rotator {
                 if received != arn {
                     return Err(RotationError::ForeignSecret { received });
                 }
-                native(keys, &arn, step, &token, deadline).await?
+                native::run(keys, self.claims.as_ref(), &arn, step, &token, deadline).await?
             }
         };
         tracing::info!(
@@ -259,6 +286,7 @@ async fn write_once<K: KeySource, S: SecretStore>(
 
 async fn scheduled<K: KeySource, S: SecretStore>(
     keys: &KeyService<K, S>,
+    claims: Option<&Claims>,
     secret_id: &str,
     trigger: Trigger,
     token: &str,
@@ -278,77 +306,122 @@ async fn scheduled<K: KeySource, S: SecretStore>(
         drift_repaired: settled.repaired,
         key_stored_at: settled.stored_at,
     };
-    // DescribeSecret lists only labelled versions; two rotations later the occurrence's version
-    // has none, so the check asks for the version itself.
-    let handled = keys
-        .store()
-        .version_exists(secret_id, token, deadline)
-        .await
-        .map_err(|source| store_error(secret_id, "read", source))?;
-    if handled {
-        // A redelivery: answered only after Graph's key and AWSCURRENT are compared, since an
-        // outside regenerate may have happened since the first delivery.
+    // A redelivery: answered only after Graph's key and AWSCURRENT are compared, since an
+    // outside regenerate may have happened since the first delivery.
+    let redelivered = || async {
         let settled = settle(keys, secret_id, deadline).await?;
         let outcome = if settled.repaired {
             Outcome::Repaired
         } else {
             Outcome::AlreadyDone
         };
-        return Ok(summary(outcome, &settled, false));
+        Ok::<_, RotationError>(summary(outcome, &settled, false))
+    };
+    if written(keys, secret_id, token, deadline).await? {
+        return redelivered().await;
     }
-    let stored = keys.stored_current_key(secret_id, deadline).await?;
-    let graph = keys.read(deadline).await?;
-    if !stored.as_ref().is_some_and(|(key, _)| key.same_as(&graph.key)) {
-        // The stored copy is stale: Graph's key is already fresh, so store it, not a new one.
-        tracing::warn!(
-            secret_id,
-            "the stored key differs from Graph's; storing Graph's key instead of regenerating"
-        );
+    let lease = claim(keys, claims, token, deadline).await?;
+    let rotated = async {
+        // The delivery that held the claim before this one may have completed the occurrence.
+        if lease.is_some() && written(keys, secret_id, token, deadline).await? {
+            return redelivered().await;
+        }
+        let stored = keys.stored_current_key(secret_id, deadline).await?;
+        let graph = keys.read(deadline).await?;
+        if !stored.as_ref().is_some_and(|(key, _)| key.same_as(&graph.key)) {
+            // The stored copy is stale: Graph's key is already fresh, so store it, not a new one.
+            tracing::warn!(
+                secret_id,
+                "the stored key differs from Graph's; storing Graph's key instead of regenerating"
+            );
+            write_once(
+                keys,
+                secret_id,
+                &graph.key,
+                trigger,
+                token,
+                NewVersionStage::Current,
+                deadline,
+            )
+            .await
+            .map_err(|source| store_error(secret_id, "written", source))?;
+            let mut settled = settle(keys, secret_id, deadline).await?;
+            settled.repaired = true;
+            return Ok(summary(Outcome::Repaired, &settled, false));
+        }
+        let fresh = keys.regenerate_at_graph(deadline).await?;
+        if fresh.key.same_as(&graph.key) {
+            return Err(RotationError::KeyUnchanged {
+                graph_request_id: fresh.graph_request_id,
+            });
+        }
         write_once(
             keys,
             secret_id,
-            &graph.key,
+            &fresh.key,
             trigger,
             token,
             NewVersionStage::Current,
             deadline,
         )
         .await
-        .map_err(|source| store_error(secret_id, "written", source))?;
-        let mut settled = settle(keys, secret_id, deadline).await?;
-        settled.repaired = true;
-        return Ok(summary(Outcome::Repaired, &settled, false));
+        .map_err(|source| KeyError::NotStored {
+            secret_id: secret_id.to_owned(),
+            source,
+            graph_request_id: fresh.graph_request_id.clone(),
+        })?;
+        let settled = settle(keys, secret_id, deadline).await?;
+        Ok(summary(Outcome::Rotated, &settled, true))
     }
-    let fresh = keys.regenerate_at_graph(deadline).await?;
-    if fresh.key.same_as(&graph.key) {
-        return Err(RotationError::KeyUnchanged {
-            graph_request_id: fresh.graph_request_id,
-        });
+    .await;
+    release(keys, lease, deadline).await;
+    rotated
+}
+
+/// Whether the occurrence's version of the key secret was written. DescribeSecret lists only
+/// labelled versions, and two rotations later the occurrence's version has none, so this asks
+/// for the version itself (GetSecretValue finds only versions that hold a value).
+async fn written<K: KeySource, S: SecretStore>(
+    keys: &KeyService<K, S>,
+    secret_id: &str,
+    token: &str,
+    deadline: Deadline,
+) -> Result<bool, RotationError> {
+    keys.store()
+        .version_exists(secret_id, token, deadline)
+        .await
+        .map_err(|source| store_error(secret_id, "read", source))
+}
+
+/// Claims the occurrence `token` before a regenerate, waiting while another delivery holds it
+/// (`claim.rs`); nothing without a claim store.
+async fn claim<K: KeySource, S: SecretStore>(
+    keys: &KeyService<K, S>,
+    claims: Option<&Claims>,
+    token: &str,
+    deadline: Deadline,
+) -> Result<Option<Lease>, RotationError> {
+    match claims {
+        Some(claims) => Ok(Some(claims.claim(keys.store(), token, deadline).await?)),
+        None => Ok(None),
     }
-    write_once(
-        keys,
-        secret_id,
-        &fresh.key,
-        trigger,
-        token,
-        NewVersionStage::Current,
-        deadline,
-    )
-    .await
-    .map_err(|source| KeyError::NotStored {
-        secret_id: secret_id.to_owned(),
-        source,
-        graph_request_id: fresh.graph_request_id.clone(),
-    })?;
-    let settled = settle(keys, secret_id, deadline).await?;
-    Ok(summary(Outcome::Rotated, &settled, true))
+}
+
+async fn release<K: KeySource, S: SecretStore>(keys: &KeyService<K, S>, lease: Option<Lease>, deadline: Deadline) {
+    if let Some(lease) = lease {
+        lease.release(keys.store(), deadline).await;
+    }
 }
 
 /// A scheduled check: settles AWSCURRENT against Graph (a repair if a regenerate elsewhere left it
-/// behind), regenerates nothing, and takes AWSPENDING off any version that is not AWSCURRENT's.
-/// A finished native rotation leaves AWSPENDING on its version beside AWSCURRENT; a regenerate
-/// through the HTTP route or a repair then moves AWSCURRENT away, and Secrets Manager would refuse
-/// every later `RotateSecret` while AWSPENDING stays behind.
+/// behind), regenerates nothing, and takes AWSPENDING off a version that is not AWSCURRENT's
+/// when that version holds a key Graph no longer accepts: a finished native rotation that kept
+/// AWSPENDING beside AWSCURRENT, overtaken by a regenerate through the HTTP route or a repair.
+/// Secrets Manager would refuse every later `RotateSecret` while it stays. The AWSPENDING of a
+/// rotation in progress is never removed: an empty version (`RotateSecret` made it, createSecret
+/// has not written it yet, or the function was never reached) or one holding the key Graph accepts
+/// (createSecret wrote it and has not promoted it yet). If that rotation stopped there, Secrets
+/// Manager's reattempt finishes it with the old token.
 async fn check<K: KeySource, S: SecretStore>(
     keys: &KeyService<K, S>,
     secret_id: &str,
@@ -358,21 +431,30 @@ async fn check<K: KeySource, S: SecretStore>(
     let arn = describe(keys, secret_id, deadline).await?.arn;
     let settled = settle(keys, secret_id, deadline).await?;
     let description = describe(keys, secret_id, deadline).await?;
-    let strays = description
+    let candidates = description
         .versions
         .iter()
         .filter(|(_, stages)| stages.iter().any(|s| s == AWSPENDING) && !stages.iter().any(|s| s == AWSCURRENT))
         .map(|(version_id, _)| version_id);
-    for version_id in strays {
-        tracing::warn!(
-            secret_id,
-            version_id,
-            "AWSPENDING left on a version that is not AWSCURRENT; removing it so rotation can start"
-        );
-        keys.store()
-            .remove_pending(secret_id, version_id, deadline)
-            .await
-            .map_err(|source| store_error(secret_id, "relabelled", source))?;
+    for version_id in candidates {
+        match keys.stored_pending_key(secret_id, version_id, deadline).await? {
+            Some(key) if !key.same_as(&settled.key) => {
+                tracing::warn!(
+                    secret_id,
+                    version_id,
+                    "AWSPENDING left on a version whose key Graph no longer accepts; removing it so rotation can start"
+                );
+                keys.store()
+                    .remove_pending(secret_id, version_id, deadline)
+                    .await
+                    .map_err(|source| store_error(secret_id, "relabelled", source))?;
+            }
+            _ => tracing::info!(
+                secret_id,
+                version_id,
+                "a native rotation is in progress (or stopped before it promoted its key): leaving its AWSPENDING for it or for Secrets Manager's reattempt"
+            ),
+        }
     }
     Ok(RotationSummary {
         outcome: if settled.repaired {
@@ -390,172 +472,6 @@ async fn check<K: KeySource, S: SecretStore>(
     })
 }
 
-/// Native rotation. Graph holds one key: from the regenerate on, only the new key works, so
-/// createSecret promotes the new version at once (ending, as the RotateSecret reference allows,
-/// with AWSPENDING and AWSCURRENT on the same version) rather than leaving AWSCURRENT dead until
-/// finishSecret. The later steps find the token AWSCURRENT and, like every redelivery, settle it
-/// against Graph; a pending key Graph no longer accepts is never promoted.
-async fn native<K: KeySource, S: SecretStore>(
-    keys: &KeyService<K, S>,
-    secret_id: &str,
-    step: Step,
-    token: &str,
-    deadline: Deadline,
-) -> Result<RotationSummary, RotationError> {
-    let summary = |outcome, regenerated, drift_repaired, settled: &Settled| RotationSummary {
-        outcome,
-        secret_id: secret_id.to_owned(),
-        version_id: Some(token.to_owned()),
-        trigger: Trigger::SecretsManagerRotation,
-        step: Some(step),
-        regenerated,
-        drift_repaired,
-        key_stored_at: settled.stored_at,
-    };
-    // The guards of AWS's rotation function template.
-    let description = describe(keys, secret_id, deadline).await?;
-    if !description.rotation_enabled {
-        return Err(RotationError::RotationNotEnabled(secret_id.to_owned()));
-    }
-    if !description.versions.contains_key(token) {
-        // Listed or not: a token whose dead pending key an earlier step put aside still exists,
-        // without labels, and DescribeSecret leaves such versions out.
-        let exists = keys
-            .store()
-            .version_exists(secret_id, token, deadline)
-            .await
-            .map_err(|source| store_error(secret_id, "read", source))?;
-        if !exists {
-            return Err(RotationError::UnknownToken {
-                secret_id: secret_id.to_owned(),
-                token: token.to_owned(),
-            });
-        }
-        let settled = settle(keys, secret_id, deadline).await?;
-        let outcome = if settled.repaired {
-            Outcome::Repaired
-        } else {
-            Outcome::AlreadyDone
-        };
-        return Ok(summary(outcome, false, settled.repaired, &settled));
-    }
-    if description.has_stage(token, AWSCURRENT) {
-        let settled = settle(keys, secret_id, deadline).await?;
-        if settled.repaired {
-            clear_stale_pending(keys, secret_id, token, deadline).await?;
-        }
-        let outcome = match (settled.repaired, step) {
-            (true, _) => Outcome::Repaired,
-            (false, Step::Set) => Outcome::NothingToDo,
-            (false, Step::Test) => Outcome::Verified,
-            (false, _) => Outcome::AlreadyDone,
-        };
-        return Ok(summary(outcome, false, settled.repaired, &settled));
-    }
-    if !description.has_stage(token, AWSPENDING) {
-        return Err(RotationError::NotPending {
-            secret_id: secret_id.to_owned(),
-            token: token.to_owned(),
-        });
-    }
-    let mut regenerated = false;
-    if step == Step::Create && keys.stored_pending_key(secret_id, token, deadline).await?.is_none() {
-        // As for scheduled rotations: a key Graph already replaced is stored, not replaced again.
-        let stored = keys.stored_current_key(secret_id, deadline).await?;
-        let graph = keys.read(deadline).await?;
-        let key = if stored.as_ref().is_some_and(|(key, _)| key.same_as(&graph.key)) {
-            let fresh = keys.regenerate_at_graph(deadline).await?;
-            if fresh.key.same_as(&graph.key) {
-                return Err(RotationError::KeyUnchanged {
-                    graph_request_id: fresh.graph_request_id,
-                });
-            }
-            regenerated = true;
-            fresh.key
-        } else {
-            graph.key
-        };
-        write_once(
-            keys,
-            secret_id,
-            &key,
-            Trigger::SecretsManagerRotation,
-            token,
-            NewVersionStage::Pending,
-            deadline,
-        )
-        .await
-        .map_err(|source| KeyError::NotStored {
-            secret_id: secret_id.to_owned(),
-            source,
-            graph_request_id: None,
-        })?;
-    }
-    let (outcome, drift_repaired, settled) = promote_if_live(keys, secret_id, token, deadline).await?;
-    Ok(summary(outcome, regenerated, drift_repaired, &settled))
-}
-
-/// Ends a rotation whose token is AWSPENDING with a value: promotes it if Graph accepts its key;
-/// otherwise (a regenerate elsewhere since it was made) takes AWSPENDING off it, so Secrets
-/// Manager's next rotation can start, and stores Graph's key as AWSCURRENT instead. Promoting a
-/// key Graph no longer accepts would hand every reader a dead key; failing instead would leave it
-/// AWSCURRENT's neighbour for every retry, which can never pass.
-async fn promote_if_live<K: KeySource, S: SecretStore>(
-    keys: &KeyService<K, S>,
-    secret_id: &str,
-    token: &str,
-    deadline: Deadline,
-) -> Result<(Outcome, bool, Settled), RotationError> {
-    let pending = keys
-        .stored_pending_key(secret_id, token, deadline)
-        .await?
-        .ok_or_else(|| RotationError::NothingToTest {
-            secret_id: secret_id.to_owned(),
-            token: token.to_owned(),
-        })?;
-    let graph = keys.read(deadline).await?;
-    if !pending.same_as(&graph.key) {
-        tracing::warn!(
-            secret_id,
-            graph_request_id = graph.graph_request_id.as_deref().unwrap_or(""),
-            "the AWSPENDING key is no longer the key Graph accepts (a regenerate elsewhere?); not promoting it, storing Graph's key instead"
-        );
-        keys.store()
-            .remove_pending(secret_id, token, deadline)
-            .await
-            .map_err(|source| store_error(secret_id, "relabelled", source))?;
-        let settled = settle(keys, secret_id, deadline).await?;
-        return Ok((Outcome::Repaired, true, settled));
-    }
-    let current = describe(keys, secret_id, deadline).await?;
-    keys.store()
-        .promote(secret_id, token, current.version_with_stage(AWSCURRENT), deadline)
-        .await
-        .map_err(|source| store_error(secret_id, "promoted", source))?;
-    let settled = settle(keys, secret_id, deadline).await?;
-    if settled.repaired {
-        clear_stale_pending(keys, secret_id, token, deadline).await?;
-    }
-    Ok((Outcome::Rotated, settled.repaired, settled))
-}
-
-/// After a repair moved AWSCURRENT off the token, AWSPENDING must not stay behind on it.
-async fn clear_stale_pending<K: KeySource, S: SecretStore>(
-    keys: &KeyService<K, S>,
-    secret_id: &str,
-    token: &str,
-    deadline: Deadline,
-) -> Result<(), RotationError> {
-    let description = describe(keys, secret_id, deadline).await?;
-    if description.has_stage(token, AWSPENDING) && !description.has_stage(token, AWSCURRENT) {
-        keys.store()
-            .remove_pending(secret_id, token, deadline)
-            .await
-            .map_err(|source| store_error(secret_id, "relabelled", source))?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     //! Each window of the invariant, interleaved deterministically: the fakes hold a call at a
@@ -567,7 +483,7 @@ mod tests {
     use super::*;
     use crate::keys::fake::FakeGraph;
     use crate::keys::parse_stored_key;
-    use crate::secrets::memory::GatedStore;
+    use crate::secrets::memory::{GatedStore, PendingVariant};
 
     const SECRET: &str = "key";
     const TOKEN: &str = "11111111-2222-4333-8444-555555555555";
@@ -576,10 +492,41 @@ mod tests {
         Deadline::after(Duration::from_secs(5))
     }
 
+    const CLAIMS: &str = "claims";
+
     fn world() -> KeyService<FakeGraph, GatedStore> {
         let store = GatedStore::default();
         store.store.set_text(SECRET, r#"{"sensorDeploymentAccessKey":"key-0"}"#);
+        store.store.set_text(CLAIMS, "{}");
         KeyService::new(FakeGraph::with_key("key-0"), store, Some(SECRET.to_owned()))
+    }
+
+    /// A delivery as the Lambda function runs it: claiming each occurrence before a regenerate.
+    /// The lease's grace is nil here: a holder the test declares dead lapses at its deadline.
+    fn claiming() -> Rotator {
+        Rotator::with_claims(Claims::new(CLAIMS.to_owned()).with_timing(Duration::from_millis(10), Duration::ZERO))
+    }
+
+    /// A claim of `occurrence` by a delivery that is gone, its lease ended; or, with `lapsed`
+    /// false, by one that is still working, its lease an hour from its end.
+    async fn claimed_by_another(keys: &KeyService<FakeGraph, GatedStore>, occurrence: &str, lapsed: bool) {
+        let now = time::OffsetDateTime::now_utc();
+        let expires_at = if lapsed {
+            now - time::Duration::seconds(1)
+        } else {
+            now + time::Duration::hours(1)
+        };
+        keys.store()
+            .store
+            .put(
+                CLAIMS,
+                &claim::document(occurrence, 0, expires_at),
+                &claim::claim_token(occurrence, 0),
+                NewVersionStage::Current,
+                soon(),
+            )
+            .await
+            .unwrap();
     }
 
     fn scheduled(token: &str) -> RotationRequest {
@@ -680,11 +627,44 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn two_concurrent_deliveries_of_one_occurrence_both_succeed_and_leave_graphs_key_current() {
+    async fn two_concurrent_deliveries_of_one_occurrence_regenerate_once_and_the_second_settles() {
+        let keys = world();
+        let (first, second) = (claiming(), claiming());
+        // The first delivery holds the occurrence's claim and is stopped just before it asks
+        // Graph for a new key; the second arrives meanwhile and must wait for it.
+        let mut gate = keys.source().gates.arm("graph.regenerate", 1);
+
+        let (held, meanwhile) = tokio::join!(first.run(&keys, scheduled(TOKEN), soon()), async {
+            gate.arrived().await;
+            let open = async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                gate.open();
+            };
+            tokio::join!(second.run(&keys, scheduled(TOKEN), soon()), open).0
+        });
+
+        let (held, meanwhile) = (held.unwrap(), meanwhile.unwrap());
+        assert_eq!((held.outcome, held.regenerated), (Outcome::Rotated, true));
+        assert_eq!(
+            (meanwhile.outcome, meanwhile.regenerated),
+            (Outcome::AlreadyDone, false)
+        );
+        assert_eq!(posts(&keys).await, 1, "one regenerate at Graph");
+        assert_current_is_graphs(&keys);
+        assert_eq!(
+            keys.store().store.version_count(SECRET),
+            2,
+            "the claim added no key version"
+        );
+        // The first's claim and release; the second's claim of the next generation, which finds
+        // the occurrence done, and its release.
+        assert_eq!(keys.store().store.version_count(CLAIMS), 1 + 4);
+    }
+
+    #[tokio::test]
+    async fn without_a_claim_store_two_concurrent_deliveries_still_leave_graphs_key_current() {
         let keys = world();
         let (first, second) = (Rotator::default(), Rotator::default());
-        // The first delivery is held just before it asks Graph for a new key; the second runs
-        // from start to end meanwhile and writes the occurrence's version first.
         let mut gate = keys.source().gates.arm("graph.regenerate", 1);
 
         let (held, meanwhile) = tokio::join!(first.run(&keys, scheduled(TOKEN), soon()), async {
@@ -694,13 +674,79 @@ mod tests {
             done
         });
 
-        let (held, meanwhile) = (held.unwrap(), meanwhile.unwrap());
-        assert_eq!(meanwhile.outcome, Outcome::Rotated);
-        assert_eq!(held.outcome, Outcome::Rotated);
-        assert!(held.drift_repaired, "its own key replaced the other delivery's");
+        assert_eq!(meanwhile.unwrap().outcome, Outcome::Rotated);
+        assert!(
+            held.unwrap().drift_repaired,
+            "its own key replaced the other delivery's"
+        );
+        assert_eq!(posts(&keys).await, 2);
         assert_current_is_graphs(&keys);
-        let again = first.run(&keys, scheduled(TOKEN), soon()).await.unwrap();
-        assert_eq!(again.outcome, Outcome::AlreadyDone);
+    }
+
+    #[tokio::test]
+    async fn a_delivery_takes_over_an_occurrence_whose_claim_holder_died_before_its_regenerate() {
+        let keys = world();
+        claimed_by_another(&keys, TOKEN, true).await;
+
+        let summary = claiming().run(&keys, scheduled(TOKEN), soon()).await.unwrap();
+
+        assert_eq!((summary.outcome, summary.regenerated), (Outcome::Rotated, true));
+        assert_eq!(posts(&keys).await, 1);
+        assert_current_is_graphs(&keys);
+    }
+
+    #[tokio::test]
+    async fn a_takeover_after_the_dead_holders_regenerate_landed_stores_that_key_and_posts_nothing() {
+        let keys = world();
+        claimed_by_another(&keys, TOKEN, true).await;
+        keys.source().regenerate_elsewhere("the-dead-holders-key");
+
+        let summary = claiming().run(&keys, scheduled(TOKEN), soon()).await.unwrap();
+
+        assert_eq!((summary.outcome, summary.regenerated), (Outcome::Repaired, false));
+        assert_eq!(posts(&keys).await, 0);
+        assert_eq!(stored(&keys), "the-dead-holders-key");
+    }
+
+    #[tokio::test]
+    async fn a_claim_held_beyond_this_deliverys_deadline_fails_it_without_a_regenerate() {
+        let keys = world();
+        claimed_by_another(&keys, TOKEN, false).await;
+
+        let error = claiming()
+            .run(&keys, scheduled(TOKEN), Deadline::after(Duration::from_millis(2300)))
+            .await
+            .unwrap_err();
+
+        assert!(
+            matches!(error, RotationError::Claim(ClaimError::Held { .. })),
+            "{error:?}"
+        );
+        assert_eq!(posts(&keys).await, 0);
+    }
+
+    #[tokio::test]
+    async fn a_claim_this_function_did_not_write_refuses_the_regenerate() {
+        let keys = world();
+        keys.store()
+            .store
+            .put(
+                CLAIMS,
+                &secrecy::SecretString::from("not a claim"),
+                &claim::claim_token(TOKEN, 0),
+                NewVersionStage::Current,
+                soon(),
+            )
+            .await
+            .unwrap();
+
+        let error = claiming().run(&keys, scheduled(TOKEN), soon()).await.unwrap_err();
+
+        assert!(
+            matches!(error, RotationError::Claim(ClaimError::Unreadable { .. })),
+            "{error:?}"
+        );
+        assert_eq!(posts(&keys).await, 0);
     }
 
     #[tokio::test]
@@ -798,7 +844,32 @@ mod tests {
     // ---- native ----
 
     fn start_native(keys: &KeyService<FakeGraph, GatedStore>) {
-        keys.store().store.start_rotation(SECRET, TOKEN);
+        keys.store().store.start_rotation(SECRET, TOKEN).unwrap();
+    }
+
+    const STEPS: [Step; 4] = [Step::Create, Step::Set, Step::Test, Step::Finish];
+
+    fn native_with(step: Step, token: &str) -> RotationRequest {
+        RotationRequest::Native {
+            step,
+            secret_id: SECRET.to_owned(),
+            token: token.to_owned(),
+        }
+    }
+
+    /// Runs the four steps of `token`'s rotation as Secrets Manager does, then what Secrets
+    /// Manager does once they all succeeded; every step must succeed.
+    async fn rotate(keys: &KeyService<FakeGraph, GatedStore>, rotator: &Rotator, token: &str) -> Vec<Outcome> {
+        let mut outcomes = Vec::new();
+        for step in STEPS {
+            let summary = rotator
+                .run(keys, native_with(step, token), soon())
+                .await
+                .unwrap_or_else(|error| panic!("{step:?} failed: {error}"));
+            outcomes.push(summary.outcome);
+        }
+        keys.store().store.finish_rotation(SECRET, token);
+        outcomes
     }
 
     #[tokio::test]
@@ -883,9 +954,13 @@ mod tests {
             Some(vec![]),
             "AWSPENDING taken off"
         );
-        for step in [Step::Set, Step::Test, Step::Finish] {
+        for (step, expected) in [
+            (Step::Set, Outcome::NothingToDo),
+            (Step::Test, Outcome::Verified),
+            (Step::Finish, Outcome::AlreadyDone),
+        ] {
             let later = rotator.run(&keys, native(step), soon()).await.unwrap();
-            assert_eq!(later.outcome, Outcome::AlreadyDone, "{step:?}");
+            assert_eq!(later.outcome, expected, "{step:?}");
             assert_current_is_graphs(&keys);
         }
     }
@@ -936,22 +1011,188 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn two_concurrent_create_secrets_end_with_graphs_key_current_and_no_stray_pending() {
+    async fn two_concurrent_create_secrets_regenerate_once_and_end_with_graphs_key_current() {
         let keys = world();
         start_native(&keys);
-        let (first, second) = (Rotator::default(), Rotator::default());
+        let (first, second) = (claiming(), claiming());
         let mut gate = keys.source().gates.arm("graph.regenerate", 1);
 
         let (held, meanwhile) = tokio::join!(first.run(&keys, native(Step::Create), soon()), async {
             gate.arrived().await;
-            let done = second.run(&keys, native(Step::Create), soon()).await;
-            gate.open();
-            done
+            let open = async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                gate.open();
+            };
+            tokio::join!(second.run(&keys, native(Step::Create), soon()), open).0
         });
 
-        assert_eq!(meanwhile.unwrap().outcome, Outcome::Rotated);
-        assert_eq!(held.unwrap().outcome, Outcome::Repaired);
+        assert_eq!(held.unwrap().outcome, Outcome::Rotated);
+        assert_eq!(meanwhile.unwrap().outcome, Outcome::AlreadyDone);
+        assert_eq!(posts(&keys).await, 1);
         assert_current_is_graphs(&keys);
         assert_no_stray_pending(&keys);
+    }
+
+    #[tokio::test]
+    async fn test_secret_alone_reads_and_writes_nothing_whatever_the_test_versions_value() {
+        for with_value in [false, true] {
+            let keys = world();
+            let before = keys.store().store.version_with(SECRET, AWSCURRENT);
+            // RotateImmediately=false: testSecret alone, on a test version removed afterwards.
+            keys.store().store.start_test_rotation(SECRET, TOKEN, with_value);
+
+            let test = Rotator::default().run(&keys, native(Step::Test), soon()).await.unwrap();
+            keys.store().store.end_test_rotation(SECRET, TOKEN);
+
+            assert_eq!(
+                (test.outcome, test.regenerated),
+                (Outcome::Verified, false),
+                "{with_value}"
+            );
+            assert_eq!(
+                keys.store().store.version_with(SECRET, AWSCURRENT),
+                before,
+                "{with_value}"
+            );
+            assert_eq!(
+                keys.store().store.version_count(SECRET),
+                1,
+                "{with_value}: nothing written"
+            );
+            assert_eq!(posts(&keys).await, 0);
+            assert_current_is_graphs(&keys);
+            assert_no_stray_pending(&keys);
+        }
+    }
+
+    #[tokio::test]
+    async fn set_and_test_secret_fail_without_writing_when_awscurrent_is_not_graphs_key() {
+        let keys = world();
+        start_native(&keys);
+        let rotator = Rotator::default();
+        rotator.run(&keys, native(Step::Create), soon()).await.unwrap();
+        keys.source().regenerate_elsewhere("outside");
+        let versions = keys.store().store.version_count(SECRET);
+
+        for step in [Step::Set, Step::Test] {
+            let error = rotator.run(&keys, native(step), soon()).await.unwrap_err();
+            assert!(matches!(error, RotationError::CurrentNotGraphs { .. }), "{error:?}");
+        }
+        assert_eq!(keys.store().store.version_count(SECRET), versions, "nothing written");
+        // Secrets Manager retries the rotation from createSecret, which settles.
+        assert_eq!(rotate(&keys, &rotator, TOKEN).await[0], Outcome::Repaired);
+        assert_current_is_graphs(&keys);
+    }
+
+    #[tokio::test]
+    async fn a_second_rotation_after_a_complete_one_starts_in_either_awspending_variant() {
+        for variant in [PendingVariant::Kept, PendingVariant::Cleared] {
+            let keys = world();
+            keys.store().store.set_pending_variant(variant);
+            let rotator = Rotator::default();
+            start_native(&keys);
+            rotate(&keys, &rotator, TOKEN).await;
+
+            let second = "22222222-2222-4333-8444-555555555555";
+            keys.store().store.start_rotation(SECRET, second).unwrap();
+            let outcomes = rotate(&keys, &rotator, second).await;
+
+            assert_eq!(outcomes[0], Outcome::Rotated, "{variant:?}");
+            assert_eq!(posts(&keys).await, 2);
+            assert_current_is_graphs(&keys);
+            assert_no_stray_pending(&keys);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_reattempt_of_a_rotation_an_http_regenerate_overtook_succeeds_at_every_step() {
+        for variant in [PendingVariant::Kept, PendingVariant::Cleared] {
+            let keys = world();
+            keys.store().store.set_pending_variant(variant);
+            let rotator = Rotator::default();
+            start_native(&keys);
+            rotate(&keys, &rotator, TOKEN).await;
+            keys.regenerate(Trigger::Api, "22222222-2222-4333-8444-555555555555", soon())
+                .await
+                .unwrap();
+
+            let next = "33333333-2222-4333-8444-555555555555";
+            match keys.store().store.start_rotation(SECRET, next) {
+                // Kept: AWSPENDING stayed on the old token's version, now AWSPREVIOUS. Secrets
+                // Manager refuses and runs the old token's rotation again.
+                Err(old) => {
+                    assert_eq!((variant, old.as_str()), (PendingVariant::Kept, TOKEN));
+                    let outcomes = rotate(&keys, &rotator, TOKEN).await;
+                    assert_eq!(
+                        outcomes,
+                        [
+                            Outcome::Repaired,
+                            Outcome::NothingToDo,
+                            Outcome::Verified,
+                            Outcome::AlreadyDone
+                        ]
+                    );
+                    assert_eq!(posts(&keys).await, 2, "the reattempt regenerates nothing");
+                }
+                Ok(()) => {
+                    assert_eq!(variant, PendingVariant::Cleared);
+                    assert_eq!(rotate(&keys, &rotator, next).await[0], Outcome::Rotated);
+                }
+            }
+            assert_current_is_graphs(&keys);
+            assert_no_stray_pending(&keys);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rotation_that_never_reached_the_function_is_reattempted_with_its_old_token_and_rotates() {
+        let keys = world();
+        let rotator = Rotator::default();
+        start_native(&keys);
+
+        let refused = keys
+            .store()
+            .store
+            .start_rotation(SECRET, "22222222-2222-4333-8444-555555555555");
+        let outcomes = rotate(&keys, &rotator, TOKEN).await;
+
+        assert_eq!(refused, Err(TOKEN.to_owned()));
+        assert_eq!(outcomes[0], Outcome::Rotated);
+        assert_eq!(posts(&keys).await, 1);
+        assert_current_is_graphs(&keys);
+        assert_no_stray_pending(&keys);
+    }
+
+    #[tokio::test]
+    async fn the_daily_check_leaves_the_awspending_of_a_rotation_in_progress() {
+        let keys = world();
+        let rotator = Rotator::default();
+        let check = || RotationRequest::Check {
+            trigger: Trigger::Scheduler,
+            token: "check".into(),
+        };
+        start_native(&keys);
+        // RotateSecret made the version; createSecret has not run (or never reached us).
+        rotator.run(&keys, check(), soon()).await.unwrap();
+        assert_eq!(
+            keys.store().store.labels(SECRET, TOKEN),
+            Some(vec![AWSPENDING.to_owned()])
+        );
+
+        // createSecret has written the new key and not yet promoted it.
+        let mut gate = keys.store().gates.arm("store.promote", 1);
+        let (create, ()) = tokio::join!(rotator.run(&keys, native(Step::Create), soon()), async {
+            gate.arrived().await;
+            Rotator::default().run(&keys, check(), soon()).await.unwrap();
+            assert_eq!(
+                keys.store().store.labels(SECRET, TOKEN),
+                Some(vec![AWSPENDING.to_owned()])
+            );
+            gate.open();
+        });
+
+        assert_eq!(create.unwrap().outcome, Outcome::Rotated);
+        assert_eq!(posts(&keys).await, 1);
+        assert_current_is_graphs(&keys);
     }
 }
