@@ -19,27 +19,25 @@ const UNDECODABLE_BODY: &str = "\u{0}body flagged base64 but not base64";
 
 /// Rewrites the parts of `event` that lambda_http could not convert.
 pub fn make_convertible(event: &mut LambdaRequest) {
-    match event {
-        LambdaRequest::ApiGatewayV2(request) => {
-            defuse_body(&mut request.body, &mut request.is_base64_encoded);
-            let host = host(&request.headers, request.request_context.domain_name.as_deref());
-            let path = with_stage(
-                request.request_context.stage.as_deref(),
-                request.raw_path.as_deref().unwrap_or(""),
-            );
-            if !convertible(
-                &request.headers,
-                host.as_deref(),
-                &path,
-                request.raw_query_string.as_deref(),
-            ) {
-                strip_url_headers(&mut request.headers);
-                request.raw_path = Some(MALFORMED_REQUEST_PATH.to_owned());
-                request.raw_query_string = None;
-                request.request_context.stage = None;
-            }
+    // Payload 2.0 alone: lambda_http is built without the REST API's events (Cargo.toml).
+    if let LambdaRequest::ApiGatewayV2(request) = event {
+        defuse_body(&mut request.body, &mut request.is_base64_encoded);
+        let host = host(&request.headers, request.request_context.domain_name.as_deref());
+        let path = with_stage(
+            request.request_context.stage.as_deref(),
+            request.raw_path.as_deref().unwrap_or(""),
+        );
+        if !convertible(
+            &request.headers,
+            host.as_deref(),
+            &path,
+            request.raw_query_string.as_deref(),
+        ) {
+            strip_url_headers(&mut request.headers);
+            request.raw_path = Some(MALFORMED_REQUEST_PATH.to_owned());
+            request.raw_query_string = None;
+            request.request_context.stage = None;
         }
-        _ => {}
     }
 }
 
@@ -205,10 +203,10 @@ mod tests {
                     for query in [None, Some(""), Some("domainName=fabrikam.com"), Some("a=\"b c\"")] {
                         let headers = {
                             let mut headers = HeaderMap::new();
-                            if !scheme.is_empty() {
-                                if let Ok(value) = scheme.parse() {
-                                    headers.insert("x-forwarded-proto", value);
-                                }
+                            if !scheme.is_empty()
+                                && let Ok(value) = scheme.parse()
+                            {
+                                headers.insert("x-forwarded-proto", value);
                             }
                             headers
                         };
