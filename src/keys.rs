@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::deadline::Deadline;
 use crate::problem::Problem;
-use crate::secrets::{NewVersionStage, SecretStore, StoreError, StoredVersion, VersionSelector};
+use crate::secrets::{NewVersion, NewVersionStage, SecretStore, StoreError, StoredVersion, VersionSelector};
 use crate::upstream::GraphError;
 
 /// How often a drift is repaired in one verification before the next rotation is left to do it.
@@ -383,7 +383,17 @@ impl<K: KeySource, S: SecretStore> KeyService<K, S> {
             trigger,
         };
         let text = SecretString::from(serde_json::to_string(&document).unwrap_or_default());
-        self.store.put(secret_id, &text, token, stage, deadline).await
+        self.store
+            .put(
+                secret_id,
+                NewVersion {
+                    text: &text,
+                    token,
+                    stage,
+                },
+                deadline,
+            )
+            .await
     }
 
     /// The key held as AWSCURRENT, with its version id; `None` when there is none or it is not a

@@ -483,6 +483,7 @@ mod tests {
     use super::*;
     use crate::keys::fake::FakeGraph;
     use crate::keys::parse_stored_key;
+    use crate::secrets::NewVersion;
     use crate::secrets::memory::{GatedStore, PendingVariant};
 
     const SECRET: &str = "key";
@@ -520,9 +521,11 @@ mod tests {
             .store
             .put(
                 CLAIMS,
-                &claim::document(occurrence, 0, expires_at),
-                &claim::claim_token(occurrence, 0),
-                NewVersionStage::Current,
+                NewVersion {
+                    text: &claim::document(occurrence, 0, expires_at),
+                    token: &claim::claim_token(occurrence, 0),
+                    stage: NewVersionStage::Current,
+                },
                 soon(),
             )
             .await
@@ -732,9 +735,11 @@ mod tests {
             .store
             .put(
                 CLAIMS,
-                &secrecy::SecretString::from("not a claim"),
-                &claim::claim_token(TOKEN, 0),
-                NewVersionStage::Current,
+                NewVersion {
+                    text: &secrecy::SecretString::from("not a claim"),
+                    token: &claim::claim_token(TOKEN, 0),
+                    stage: NewVersionStage::Current,
+                },
                 soon(),
             )
             .await
@@ -975,9 +980,10 @@ mod tests {
                 .store
                 .put(
                     SECRET,
-                    &secrecy::SecretString::from(r#"{"sensorDeploymentAccessKey":"key-0"}"#),
-                    TOKEN,
-                    NewVersionStage::Pending,
+                    NewVersion::pending(
+                        &secrecy::SecretString::from(r#"{"sensorDeploymentAccessKey":"key-0"}"#),
+                        TOKEN,
+                    ),
                     soon(),
                 )
                 .await
