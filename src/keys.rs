@@ -119,6 +119,17 @@ pub enum KeyError {
 }
 
 impl KeyError {
+    /// The key Graph made (answered with `graph_request_id`) could not be stored in `secret_id`.
+    pub fn not_stored(secret_id: &str, graph_request_id: &Option<String>) -> impl FnOnce(StoreError) -> KeyError {
+        let secret_id = secret_id.to_owned();
+        let graph_request_id = graph_request_id.clone();
+        move |source| KeyError::NotStored {
+            secret_id,
+            source,
+            graph_request_id,
+        }
+    }
+
     fn store(secret_id: &str, action: &'static str) -> impl FnOnce(StoreError) -> KeyError {
         let secret_id = secret_id.to_owned();
         move |source| KeyError::Store {
@@ -260,11 +271,7 @@ impl<K: KeySource, S: SecretStore> KeyService<K, S> {
                 deadline,
             )
             .await
-            .map_err(|source| KeyError::NotStored {
-                secret_id: secret_id.to_owned(),
-                source,
-                graph_request_id: answer.graph_request_id.clone(),
-            })?;
+            .map_err(KeyError::not_stored(secret_id, &answer.graph_request_id))?;
         match self.settle(secret_id, deadline).await {
             Ok(settled) => Ok(Regeneration {
                 key: settled.key,

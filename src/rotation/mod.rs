@@ -365,11 +365,7 @@ async fn scheduled<K: KeySource, S: SecretStore>(
             deadline,
         )
         .await
-        .map_err(|source| KeyError::NotStored {
-            secret_id: secret_id.to_owned(),
-            source,
-            graph_request_id: fresh.graph_request_id.clone(),
-        })?;
+        .map_err(KeyError::not_stored(secret_id, &fresh.graph_request_id))?;
         let settled = settle(keys, secret_id, deadline).await?;
         Ok(summary(Outcome::Rotated, &settled, true))
     }
