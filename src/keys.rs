@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::deadline::Deadline;
 use crate::problem::Problem;
-use crate::secrets::{NewVersionStage, SecretStore, StoreError, StoredVersion, VersionSelector};
+use crate::secrets::{NewVersion, NewVersionStage, SecretStore, StoreError, StoredVersion, VersionSelector};
 use crate::upstream::GraphError;
 
 /// How often a drift is repaired in one verification before the next rotation is left to do it.
@@ -119,6 +119,17 @@ pub enum KeyError {
 }
 
 impl KeyError {
+    /// The key Graph made (answered with `graph_request_id`) could not be stored in `secret_id`.
+    pub fn not_stored(secret_id: &str, graph_request_id: &Option<String>) -> impl FnOnce(StoreError) -> KeyError {
+        let secret_id = secret_id.to_owned();
+        let graph_request_id = graph_request_id.clone();
+        move |source| KeyError::NotStored {
+            secret_id,
+            source,
+            graph_request_id,
+        }
+    }
+
     fn store(secret_id: &str, action: &'static str) -> impl FnOnce(StoreError) -> KeyError {
         let secret_id = secret_id.to_owned();
         move |source| KeyError::Store {
@@ -260,11 +271,7 @@ impl<K: KeySource, S: SecretStore> KeyService<K, S> {
                 deadline,
             )
             .await
-            .map_err(|source| KeyError::NotStored {
-                secret_id: secret_id.to_owned(),
-                source,
-                graph_request_id: answer.graph_request_id.clone(),
-            })?;
+            .map_err(KeyError::not_stored(secret_id, &answer.graph_request_id))?;
         match self.settle(secret_id, deadline).await {
             Ok(settled) => Ok(Regeneration {
                 key: settled.key,
@@ -383,7 +390,17 @@ impl<K: KeySource, S: SecretStore> KeyService<K, S> {
             trigger,
         };
         let text = SecretString::from(serde_json::to_string(&document).unwrap_or_default());
-        self.store.put(secret_id, &text, token, stage, deadline).await
+        self.store
+            .put(
+                secret_id,
+                NewVersion {
+                    text: &text,
+                    token,
+                    stage,
+                },
+                deadline,
+            )
+            .await
     }
 
     /// The key held as AWSCURRENT, with its version id; `None` when there is none or it is not a

@@ -107,6 +107,36 @@ fn every_operation_is_named_in_at_most_three_production_files() {
 }
 
 #[test]
+fn every_operation_module_is_in_the_operations_list_and_formatted_by_cargo_fmt() {
+    let sources = production_sources();
+    let listed: BTreeSet<String> = declared_operations(&sources)
+        .into_iter()
+        .map(|(_, module)| module)
+        .collect();
+    let list = std::fs::read_to_string(root().join("src/operations/mod.rs")).expect("src/operations/mod.rs");
+    // `pub mod` lines outside the macro: rustfmt formats only the modules it sees declared.
+    let declared: BTreeSet<String> = list
+        .lines()
+        .filter_map(|line| line.strip_prefix("pub mod "))
+        .map(|name| name.trim_end_matches(';').to_owned())
+        .collect();
+    assert_eq!(
+        declared, listed,
+        "src/operations/mod.rs: the `pub mod` lines and the operations! list"
+    );
+    let files: BTreeSet<String> = std::fs::read_dir(root().join("src/operations"))
+        .expect("src/operations")
+        .map(|entry| entry.expect("an entry").file_name().to_string_lossy().into_owned())
+        .filter_map(|name| name.strip_suffix(".rs").map(str::to_owned))
+        .filter(|name| !["mod", "answers", "declaration", "request"].contains(&name.as_str()))
+        .collect();
+    assert_eq!(
+        files, listed,
+        "a file in src/operations/ that is not an operation of the list"
+    );
+}
+
+#[test]
 fn no_wildcard_arm_chooses_a_permission() {
     for (path, code) in production_sources() {
         let lines: Vec<&str> = code.lines().map(str::trim).collect();

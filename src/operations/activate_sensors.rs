@@ -4,7 +4,7 @@
 
 use http::Method;
 
-use super::{Answer, Body, Declaration, Operation, OperationError, Outcome, Ports, Tally};
+use super::{Answer, Answered, Body, Declaration, Operation, Outcome, Ports, Tally};
 use crate::access::Permission;
 use crate::candidates::{self, Activation, ServerIds, ServerOutcome};
 use crate::deadline::Deadline;
@@ -27,11 +27,7 @@ pub type Input = ServerIds;
 
 /// Graph answers the whole request and documents no per-server result, so each server's outcome
 /// is what Graph said of the request that named it.
-pub async fn run<G: SensorSource, K, S>(
-    ports: Ports<'_, G, K, S>,
-    servers: Input,
-    deadline: Deadline,
-) -> Result<Answer, OperationError> {
+pub async fn run<G: SensorSource, K, S>(ports: Ports<'_, G, K, S>, servers: Input, deadline: Deadline) -> Answered {
     let graph_request_id = ports.graph.activate(&servers, deadline).await?;
     let servers = servers
         .as_slice()

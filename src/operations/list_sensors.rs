@@ -2,7 +2,7 @@
 
 use http::Method;
 
-use super::{Answer, Body, Declaration, InputError, Operation, OperationError, Outcome, Ports, RequestParts, Tally};
+use super::{Answer, Answered, Body, Declaration, InputError, Operation, Outcome, Ports, RequestParts, Tally};
 use crate::access::Permission;
 use crate::deadline::Deadline;
 use crate::sensors::{self, HostName, InputError as Invalid, SensorFilter, SensorSource};
@@ -34,11 +34,7 @@ fn sensor_filter(request: &RequestParts<'_, '_>) -> Result<SensorFilter, InputEr
     })
 }
 
-pub async fn run<G: SensorSource, K, S>(
-    ports: Ports<'_, G, K, S>,
-    filter: Input,
-    deadline: Deadline,
-) -> Result<Answer, OperationError> {
+pub async fn run<G: SensorSource, K, S>(ports: Ports<'_, G, K, S>, filter: Input, deadline: Deadline) -> Answered {
     let list = sensors::list(ports.graph, &filter, deadline).await?;
     let graph_request_id = list.graph_request_id.clone();
     Ok(Answer::new(Outcome::Sensors(list), graph_request_id))

@@ -4,8 +4,7 @@
 use http::Method;
 
 use super::{
-    Answer, Body, Declaration, InputError, InstallBundle, Operation, OperationError, Outcome, Ports, RequestParts,
-    Tally,
+    Answer, Answered, Body, Declaration, InputError, InstallBundle, Operation, Outcome, Ports, RequestParts, Tally,
 };
 use crate::access::Permission;
 use crate::deadline::Deadline;
@@ -35,10 +34,7 @@ fn install_options(request: &RequestParts<'_, '_>) -> Result<InstallOptions, Inp
         Some(_) => return Err(Invalid::DelayedUpdate.into()),
     };
     let proxy_url = request.single("proxyUrl")?.map(ProxyUrl::parse).transpose()?;
-    let proxy_user_name = request
-        .single("proxyUserName")?
-        .map(ProxyUserName::parse)
-        .transpose()?;
+    let proxy_user_name = request.single("proxyUserName")?.map(ProxyUserName::parse).transpose()?;
     if proxy_user_name.is_some() && proxy_url.is_none() {
         return Err(Invalid::ProxyUserWithoutProxy.into());
     }
@@ -55,7 +51,7 @@ pub async fn run<G: KeySource + SensorSource, K, S>(
     ports: Ports<'_, G, K, S>,
     options: Input,
     deadline: Deadline,
-) -> Result<Answer, OperationError> {
+) -> Answered {
     let bundle = sensors::install_bundle(ports.graph, &options, deadline).await?;
     Ok(Answer::new(
         Outcome::Bundle(InstallBundle {

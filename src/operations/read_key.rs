@@ -2,7 +2,7 @@
 
 use http::Method;
 
-use super::{Answer, Body, Declaration, KeyRead, Operation, OperationError, Outcome, Ports, Tally};
+use super::{Answer, Answered, Body, Declaration, KeyRead, Operation, Outcome, Ports, Tally};
 use crate::access::Permission;
 use crate::deadline::Deadline;
 use crate::keys::KeySource;
@@ -27,7 +27,7 @@ pub async fn run<G, K: KeySource, S: SecretStore>(
     ports: Ports<'_, G, K, S>,
     (): Input,
     deadline: Deadline,
-) -> Result<Answer, OperationError> {
+) -> Answered {
     let answer = ports.keys.read(deadline).await?;
     Ok(Answer::new(
         Outcome::Key(KeyRead { key: answer.key }),

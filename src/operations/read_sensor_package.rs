@@ -2,7 +2,7 @@
 
 use http::Method;
 
-use super::{Answer, Body, Declaration, Operation, OperationError, Outcome, Ports, Tally};
+use super::{Answer, Answered, Body, Declaration, Operation, Outcome, Ports, Tally};
 use crate::access::Permission;
 use crate::deadline::Deadline;
 use crate::sensors::SensorSource;
@@ -22,11 +22,7 @@ pub static DECLARATION: Declaration = Declaration {
 
 pub type Input = ();
 
-pub async fn run<G: SensorSource, K, S>(
-    ports: Ports<'_, G, K, S>,
-    (): Input,
-    deadline: Deadline,
-) -> Result<Answer, OperationError> {
+pub async fn run<G: SensorSource, K, S>(ports: Ports<'_, G, K, S>, (): Input, deadline: Deadline) -> Answered {
     let answer = ports.graph.deployment_package(deadline).await?;
     Ok(Answer::new(Outcome::Package(answer.package), answer.graph_request_id))
 }

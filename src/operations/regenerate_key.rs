@@ -3,7 +3,7 @@
 
 use http::Method;
 
-use super::{Answer, Body, Declaration, KeyRegenerated, Operation, OperationError, Outcome, Ports, Tally};
+use super::{Answer, Answered, Body, Declaration, KeyRegenerated, Operation, Outcome, Ports, Tally};
 use crate::access::Permission;
 use crate::deadline::Deadline;
 use crate::keys::{KeySource, Trigger};
@@ -30,7 +30,7 @@ pub async fn run<G, K: KeySource, S: SecretStore>(
     ports: Ports<'_, G, K, S>,
     trigger: Input,
     deadline: Deadline,
-) -> Result<Answer, OperationError> {
+) -> Answered {
     let token = uuid::Uuid::new_v4().to_string();
     let done = ports.keys.regenerate(trigger, &token, deadline).await?;
     Ok(Answer::new(

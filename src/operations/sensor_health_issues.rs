@@ -3,7 +3,7 @@
 
 use http::Method;
 
-use super::{Answer, Body, Declaration, Operation, OperationError, Outcome, Ports, Tally};
+use super::{Answer, Answered, Body, Declaration, Operation, Outcome, Ports, Tally};
 use crate::access::Permission;
 use crate::deadline::Deadline;
 use crate::sensors::{self, HostName, SensorSource};
@@ -23,11 +23,7 @@ pub static DECLARATION: Declaration = Declaration {
 
 pub type Input = HostName;
 
-pub async fn run<G: SensorSource, K, S>(
-    ports: Ports<'_, G, K, S>,
-    host: Input,
-    deadline: Deadline,
-) -> Result<Answer, OperationError> {
+pub async fn run<G: SensorSource, K, S>(ports: Ports<'_, G, K, S>, host: Input, deadline: Deadline) -> Answered {
     let issues = sensors::host_health_issues(ports.graph, &host, deadline).await?;
     let graph_request_id = issues.graph_request_id.clone();
     Ok(Answer::new(Outcome::HealthIssues(issues), graph_request_id))

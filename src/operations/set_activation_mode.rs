@@ -4,7 +4,7 @@
 
 use http::Method;
 
-use super::{Answer, Body, Declaration, Operation, OperationError, Outcome, Ports, Tally};
+use super::{Answer, Answered, Body, Declaration, Operation, Outcome, Ports, Tally};
 use crate::access::Permission;
 use crate::candidates::{self, ActivationMode};
 use crate::deadline::Deadline;
@@ -20,16 +20,16 @@ pub static DECLARATION: Declaration = Declaration {
     query: &[],
     command: "activation-mode",
     about: "Set the tenant's activation mode for candidates: manual or automated",
-    input: |request| Ok(Operation::SetActivationMode(candidates::activation_mode_body(request.body)?)),
+    input: |request| {
+        Ok(Operation::SetActivationMode(candidates::activation_mode_body(
+            request.body,
+        )?))
+    },
 };
 
 pub type Input = ActivationMode;
 
-pub async fn run<G: SensorSource, K, S>(
-    ports: Ports<'_, G, K, S>,
-    mode: Input,
-    deadline: Deadline,
-) -> Result<Answer, OperationError> {
+pub async fn run<G: SensorSource, K, S>(ports: Ports<'_, G, K, S>, mode: Input, deadline: Deadline) -> Answered {
     let answer = ports.graph.set_activation_mode(mode, deadline).await?;
     let graph_request_id = answer.graph_request_id.clone();
     Ok(Answer::new(Outcome::ActivationMode(answer), graph_request_id))

@@ -27,7 +27,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::deadline::Deadline;
-use crate::secrets::{NewVersionStage, SecretStore, StoreError, VersionSelector};
+use crate::secrets::{NewVersion, SecretStore, StoreError, VersionSelector};
 
 /// Namespace of the claim and release tokens (a fixed, random UUID).
 const NAMESPACE: uuid::Uuid = uuid::uuid!("0d3c8a52-7a4e-4b8e-9f0b-6c1f2e9d4a37");
@@ -134,7 +134,7 @@ impl Claims {
             let text = SecretString::from(serde_json::to_string(&document).unwrap_or_default());
             let token = claim_token(occurrence, generation);
             match store
-                .put(&self.secret_id, &text, &token, NewVersionStage::Current, deadline)
+                .put(&self.secret_id, NewVersion::current(&text, &token), deadline)
                 .await
             {
                 Ok(_) => {
@@ -242,7 +242,7 @@ impl Lease {
         let text = SecretString::from(document.to_string());
         let token = release_token(&self.occurrence, self.generation);
         if let Err(error) = store
-            .put(&self.secret_id, &text, &token, NewVersionStage::Current, deadline)
+            .put(&self.secret_id, NewVersion::current(&text, &token), deadline)
             .await
         {
             tracing::warn!(

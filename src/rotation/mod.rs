@@ -365,11 +365,7 @@ async fn scheduled<K: KeySource, S: SecretStore>(
             deadline,
         )
         .await
-        .map_err(|source| KeyError::NotStored {
-            secret_id: secret_id.to_owned(),
-            source,
-            graph_request_id: fresh.graph_request_id.clone(),
-        })?;
+        .map_err(KeyError::not_stored(secret_id, &fresh.graph_request_id))?;
         let settled = settle(keys, secret_id, deadline).await?;
         Ok(summary(Outcome::Rotated, &settled, true))
     }
@@ -483,6 +479,7 @@ mod tests {
     use super::*;
     use crate::keys::fake::FakeGraph;
     use crate::keys::parse_stored_key;
+    use crate::secrets::NewVersion;
     use crate::secrets::memory::{GatedStore, PendingVariant};
 
     const SECRET: &str = "key";
@@ -520,9 +517,11 @@ mod tests {
             .store
             .put(
                 CLAIMS,
-                &claim::document(occurrence, 0, expires_at),
-                &claim::claim_token(occurrence, 0),
-                NewVersionStage::Current,
+                NewVersion {
+                    text: &claim::document(occurrence, 0, expires_at),
+                    token: &claim::claim_token(occurrence, 0),
+                    stage: NewVersionStage::Current,
+                },
                 soon(),
             )
             .await
@@ -732,9 +731,11 @@ mod tests {
             .store
             .put(
                 CLAIMS,
-                &secrecy::SecretString::from("not a claim"),
-                &claim::claim_token(TOKEN, 0),
-                NewVersionStage::Current,
+                NewVersion {
+                    text: &secrecy::SecretString::from("not a claim"),
+                    token: &claim::claim_token(TOKEN, 0),
+                    stage: NewVersionStage::Current,
+                },
                 soon(),
             )
             .await
@@ -975,9 +976,10 @@ mod tests {
                 .store
                 .put(
                     SECRET,
-                    &secrecy::SecretString::from(r#"{"sensorDeploymentAccessKey":"key-0"}"#),
-                    TOKEN,
-                    NewVersionStage::Pending,
+                    NewVersion::pending(
+                        &secrecy::SecretString::from(r#"{"sensorDeploymentAccessKey":"key-0"}"#),
+                        TOKEN,
+                    ),
                     soon(),
                 )
                 .await

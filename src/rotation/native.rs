@@ -142,11 +142,7 @@ async fn native_step<K: KeySource, S: SecretStore>(
                 deadline,
             )
             .await
-            .map_err(|source| KeyError::NotStored {
-                secret_id: secret_id.to_owned(),
-                source,
-                graph_request_id: None,
-            })?;
+            .map_err(KeyError::not_stored(secret_id, &None))?;
             Ok(Some(regenerated))
         }
         .await;

@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::http::{ReqwestHttpClient, reqwest_client};
 use super::{
-    AWSCURRENT, AWSPENDING, NewVersionStage, SecretDescription, SecretStore, SecretValue, StoreError, StoredVersion,
+    AWSCURRENT, AWSPENDING, NewVersion, SecretDescription, SecretStore, SecretValue, StoreError, StoredVersion,
     VersionSelector,
 };
 use crate::deadline::Deadline;
@@ -221,11 +221,10 @@ impl SecretStore for AwsSecretStore {
     async fn put(
         &self,
         secret_id: &str,
-        text: &SecretString,
-        token: &str,
-        stage: NewVersionStage,
+        version: NewVersion<'_>,
         deadline: Deadline,
     ) -> Result<StoredVersion, StoreError> {
+        let NewVersion { text, token, stage } = version;
         let request = self
             .client
             .put_secret_value()

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{
-    AWSCURRENT, AWSPENDING, AWSPREVIOUS, NewVersionStage, SecretDescription, SecretStore, SecretValue, StoreError,
-    StoredVersion, VersionSelector,
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS, NewVersion, NewVersionStage, SecretDescription, SecretStore, SecretValue,
+    StoreError, StoredVersion, VersionSelector,
 };
 use crate::deadline::Deadline;
 
@@ -319,14 +319,8 @@ impl SecretStore for InMemorySecretStore {
         })
     }
 
-    async fn put(
-        &self,
-        secret_id: &str,
-        text: &SecretString,
-        token: &str,
-        stage: NewVersionStage,
-        _: Deadline,
-    ) -> Result<StoredVersion, StoreError> {
+    async fn put(&self, secret_id: &str, version: NewVersion<'_>, _: Deadline) -> Result<StoredVersion, StoreError> {
+        let NewVersion { text, token, stage } = version;
         self.take_failure()?;
         self.with(|inner| {
             let variant = inner.pending;
@@ -453,13 +447,11 @@ impl SecretStore for GatedStore {
     async fn put(
         &self,
         secret_id: &str,
-        text: &SecretString,
-        token: &str,
-        stage: NewVersionStage,
+        version: NewVersion<'_>,
         deadline: Deadline,
     ) -> Result<StoredVersion, StoreError> {
         self.gates.pass("store.put").await;
-        self.store.put(secret_id, text, token, stage, deadline).await
+        self.store.put(secret_id, version, deadline).await
     }
 
     async fn describe(&self, secret_id: &str, deadline: Deadline) -> Result<SecretDescription, StoreError> {
@@ -522,7 +514,7 @@ mod tests {
         store.set_text("s", "old");
         store.start_rotation("s", "t").unwrap();
         store
-            .put("s", &SecretString::from("new"), "t", NewVersionStage::Pending, soon)
+            .put("s", NewVersion::pending(&SecretString::from("new"), "t"), soon)
             .await
             .unwrap();
 
@@ -547,7 +539,7 @@ mod tests {
 
         // Finished (AWSPENDING beside AWSCURRENT): the next rotation starts and takes the label.
         store
-            .put("s", &SecretString::from("new"), "t1", NewVersionStage::Pending, soon)
+            .put("s", NewVersion::pending(&SecretString::from("new"), "t1"), soon)
             .await
             .unwrap();
         store.promote("s", "t1", None, soon).await.unwrap();
@@ -565,20 +557,14 @@ mod tests {
         store.start_rotation("s", "t1").unwrap();
 
         store
-            .put(
-                "s",
-                &SecretString::from("by hand"),
-                "t2",
-                NewVersionStage::Current,
-                soon,
-            )
+            .put("s", NewVersion::current(&SecretString::from("by hand"), "t2"), soon)
             .await
             .unwrap();
 
         assert_eq!(store.labels("s", "t1"), Some(vec![]), "RotationAbandoned");
         store.start_rotation("s", "t3").unwrap();
         store
-            .put("s", &SecretString::from("new"), "t3", NewVersionStage::Pending, soon)
+            .put("s", NewVersion::pending(&SecretString::from("new"), "t3"), soon)
             .await
             .unwrap();
         store.promote("s", "t3", None, soon).await.unwrap();
@@ -594,15 +580,15 @@ mod tests {
         for n in 1..MAX_VERSIONS {
             let text = SecretString::from(format!("v{n}"));
             store
-                .put("s", &text, &format!("t{n}"), NewVersionStage::Current, soon)
+                .put("s", NewVersion::current(&text, &format!("t{n}")), soon)
                 .await
                 .unwrap();
         }
         let next = SecretString::from("one more");
 
-        let refused = store.put("s", &next, "next", NewVersionStage::Current, soon).await;
+        let refused = store.put("s", NewVersion::current(&next, "next"), soon).await;
         store.age_versions("s");
-        let accepted = store.put("s", &next, "next", NewVersionStage::Current, soon).await;
+        let accepted = store.put("s", NewVersion::current(&next, "next"), soon).await;
 
         assert!(matches!(refused, Err(StoreError::QuotaExceeded { .. })), "{refused:?}");
         assert!(accepted.is_ok());

@@ -42,6 +42,35 @@ pub enum NewVersionStage {
     Pending,
 }
 
+/// What a `put` writes: the text, under the idempotency `token` (which becomes the version id),
+/// taking `stage`. One value, so that the secret's id and the token, both `&str`, cannot swap.
+#[derive(Debug, Clone, Copy)]
+pub struct NewVersion<'a> {
+    pub text: &'a SecretString,
+    pub token: &'a str,
+    pub stage: NewVersionStage,
+}
+
+impl<'a> NewVersion<'a> {
+    /// `text` under `token`, taking AWSCURRENT.
+    pub fn current(text: &'a SecretString, token: &'a str) -> Self {
+        NewVersion {
+            text,
+            token,
+            stage: NewVersionStage::Current,
+        }
+    }
+
+    /// `text` under `token`, taking AWSPENDING.
+    pub fn pending(text: &'a SecretString, token: &'a str) -> Self {
+        NewVersion {
+            text,
+            token,
+            stage: NewVersionStage::Pending,
+        }
+    }
+}
+
 impl NewVersionStage {
     pub fn label(self) -> &'static str {
         match self {
@@ -105,9 +134,7 @@ pub trait SecretStore: Send + Sync {
     fn put(
         &self,
         secret_id: &str,
-        text: &SecretString,
-        token: &str,
-        stage: NewVersionStage,
+        version: NewVersion<'_>,
         deadline: Deadline,
     ) -> impl Future<Output = Result<StoredVersion, StoreError>> + Send;
 
@@ -165,14 +192,12 @@ impl<T: SecretStore> SecretStore for Option<T> {
     async fn put(
         &self,
         secret_id: &str,
-        text: &SecretString,
-        token: &str,
-        stage: NewVersionStage,
+        version: NewVersion<'_>,
         deadline: Deadline,
     ) -> Result<StoredVersion, StoreError> {
         self.as_ref()
             .ok_or_else(absent)?
-            .put(secret_id, text, token, stage, deadline)
+            .put(secret_id, version, deadline)
             .await
     }
 
@@ -212,63 +237,5 @@ fn absent() -> StoreError {
     StoreError::Refused {
         code: "NoStore".into(),
         message: "no Secrets Manager client is configured".into(),
-    }
-}
-
-impl<T: SecretStore> SecretStore for std::sync::Arc<T> {
-    fn get(
-        &self,
-        secret_id: &str,
-        selector: VersionSelector<'_>,
-        deadline: Deadline,
-    ) -> impl Future<Output = Result<SecretValue, StoreError>> + Send {
-        (**self).get(secret_id, selector, deadline)
-    }
-
-    fn put(
-        &self,
-        secret_id: &str,
-        text: &SecretString,
-        token: &str,
-        stage: NewVersionStage,
-        deadline: Deadline,
-    ) -> impl Future<Output = Result<StoredVersion, StoreError>> + Send {
-        (**self).put(secret_id, text, token, stage, deadline)
-    }
-
-    fn describe(
-        &self,
-        secret_id: &str,
-        deadline: Deadline,
-    ) -> impl Future<Output = Result<SecretDescription, StoreError>> + Send {
-        (**self).describe(secret_id, deadline)
-    }
-
-    fn promote(
-        &self,
-        secret_id: &str,
-        to_version: &str,
-        from_version: Option<&str>,
-        deadline: Deadline,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        (**self).promote(secret_id, to_version, from_version, deadline)
-    }
-
-    fn version_exists(
-        &self,
-        secret_id: &str,
-        version_id: &str,
-        deadline: Deadline,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        (**self).version_exists(secret_id, version_id, deadline)
-    }
-
-    fn remove_pending(
-        &self,
-        secret_id: &str,
-        version_id: &str,
-        deadline: Deadline,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        (**self).remove_pending(secret_id, version_id, deadline)
     }
 }
