@@ -185,8 +185,8 @@ impl Visit for FieldsVisitor<'_, '_> {
     }
 }
 
-/// `text` as a JSON string, escaped as serde_json escapes it (the EMF lines use it too).
-pub(crate) fn write_quoted(writer: &mut impl fmt::Write, text: &str) -> fmt::Result {
+/// `text` as a JSON string, escaped as serde_json escapes it.
+fn write_quoted(writer: &mut impl fmt::Write, text: &str) -> fmt::Result {
     writer.write_char('"')?;
     Escaped(writer).write_str(text)?;
     writer.write_char('"')

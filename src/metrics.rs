@@ -152,10 +152,16 @@ pub fn line(
     out
 }
 
-/// `text` as a JSON string, escaped as serde_json escapes it, written in place.
+/// `text` as a JSON string, escaped by serde_json; written in place when nothing in it needs an
+/// escape (`"`, `\\` and the control characters are the only characters serde_json escapes).
 fn quoted(out: &mut String, text: &str) {
-    // Writing to a String cannot fail.
-    let _ = crate::logging::write_quoted(out, text);
+    if text.bytes().any(|byte| byte < 0x20 || byte == b'"' || byte == b'\\') {
+        out.push_str(&serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned()));
+    } else {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    }
 }
 
 fn emit(metric: &str, unit: Unit, value: f64, dimension: Option<(&str, &str)>) {
