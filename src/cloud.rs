@@ -158,16 +158,27 @@ impl CloudEndpoints {
     /// path under the base's. Compared after URL parsing, so case, default ports and dot segments
     /// cannot disguise another origin.
     pub fn holds(&self, url: &str) -> bool {
-        let (Ok(base), Ok(url)) = (Url::parse(&format!("{}/", self.graph_base)), Url::parse(url)) else {
-            return false;
-        };
-        url.scheme() == base.scheme()
-            && url.host() == base.host()
-            && url.port_or_known_default() == base.port_or_known_default()
-            && url.username().is_empty()
-            && url.password().is_none()
-            && url.path().starts_with(base.path())
+        match (self.base_url(), Url::parse(url)) {
+            (Some(base), Ok(url)) => under(&base, &url),
+            _ => false,
+        }
     }
+
+    /// The Graph base as a parsed URL with a closing `/`, for [`under`].
+    pub fn base_url(&self) -> Option<Url> {
+        Url::parse(&format!("{}/", self.graph_base)).ok()
+    }
+}
+
+/// Whether `url` lies under `base` (a [`CloudEndpoints::base_url`]): the rule of
+/// [`CloudEndpoints::holds`] on URLs parsed already.
+pub fn under(base: &Url, url: &Url) -> bool {
+    url.scheme() == base.scheme()
+        && url.host() == base.host()
+        && url.port_or_known_default() == base.port_or_known_default()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path().starts_with(base.path())
 }
 
 /// What a tenant's OpenID configuration document says about its cloud. Values are vetted (short

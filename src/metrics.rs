@@ -9,11 +9,12 @@
 //! `KeyAgeDays`, `CertificateDaysToExpiry` and `DoorRefusals` (the `service` dimension alone, which
 //! the template's `DoorRefusalsAlarm` watches).
 
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub const DEFAULT_NAMESPACE: &str = "MdiSensorKey";
 pub const DEFAULT_SERVICE: &str = "mdi-sensor-key";
@@ -101,36 +102,73 @@ pub fn document(
     dimension: Option<(&str, &str)>,
     at: SystemTime,
 ) -> Value {
+    serde_json::from_str(&line(settings, metric, unit, value, dimension, at)).unwrap_or(Value::Null)
+}
+
+/// [`document`] as the line that is printed, written directly: building a `serde_json::Value`
+/// first cost some 10,000 instructions a line, twice per warm GET (issue 22, docs/benchmark.md).
+/// Every string is escaped as serde_json escapes it; the value is spelled by serde_json (a
+/// non-finite one is `null`).
+pub fn line(
+    settings: &Settings,
+    metric: &str,
+    unit: Unit,
+    value: f64,
+    dimension: Option<(&str, &str)>,
+    at: SystemTime,
+) -> String {
     let timestamp = at.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_millis() as u64;
+    let mut out = String::with_capacity(320);
+    out.push_str("{\"_aws\":{\"Timestamp\":");
+    let _ = write!(out, "{timestamp}");
+    out.push_str(",\"CloudWatchMetrics\":[{\"Namespace\":");
+    quoted(&mut out, &settings.namespace);
     // One dimension set: the service, then the metric's own dimension if it has one.
-    let dimensions: Vec<Vec<&str>> = vec![
-        std::iter::once(SERVICE_DIMENSION)
-            .chain(dimension.iter().map(|(name, _)| *name))
-            .collect(),
-    ];
-    let mut document = json!({
-        "_aws": {
-            "Timestamp": timestamp,
-            "CloudWatchMetrics": [{
-                "Namespace": settings.namespace,
-                "Dimensions": dimensions,
-                "Metrics": [{ "Name": metric, "Unit": unit.name() }],
-            }],
-        },
-        metric: value,
-        SERVICE_DIMENSION: settings.service,
-    });
-    if let Some((name, value)) = dimension {
-        document[name] = Value::from(value);
+    out.push_str(",\"Dimensions\":[[");
+    quoted(&mut out, SERVICE_DIMENSION);
+    if let Some((name, _)) = dimension {
+        out.push(',');
+        quoted(&mut out, name);
     }
-    document
+    out.push_str("]],\"Metrics\":[{\"Name\":");
+    quoted(&mut out, metric);
+    out.push_str(",\"Unit\":");
+    quoted(&mut out, unit.name());
+    out.push_str("}]}]},");
+    quoted(&mut out, metric);
+    out.push(':');
+    out.push_str(&serde_json::to_string(&value).unwrap_or_else(|_| "null".to_owned()));
+    out.push(',');
+    quoted(&mut out, SERVICE_DIMENSION);
+    out.push(':');
+    quoted(&mut out, &settings.service);
+    if let Some((name, value)) = dimension {
+        out.push(',');
+        quoted(&mut out, name);
+        out.push(':');
+        quoted(&mut out, value);
+    }
+    out.push('}');
+    out
+}
+
+/// `text` as a JSON string, escaped by serde_json; written in place when nothing in it needs an
+/// escape (`"`, `\\` and the control characters are the only characters serde_json escapes).
+fn quoted(out: &mut String, text: &str) {
+    if text.bytes().any(|byte| byte < 0x20 || byte == b'"' || byte == b'\\') {
+        out.push_str(&serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned()));
+    } else {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    }
 }
 
 fn emit(metric: &str, unit: Unit, value: f64, dimension: Option<(&str, &str)>) {
     if !ENABLED.load(Ordering::Relaxed) {
         return;
     }
-    let line = document(settings(), metric, unit, value, dimension, SystemTime::now()).to_string();
+    let line = line(settings(), metric, unit, value, dimension, SystemTime::now());
     if let Some(sink) = SINK.get() {
         return sink(&line);
     }
@@ -198,6 +236,40 @@ fn days(duration: Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_line_is_valid_json_and_escapes_every_string_it_quotes() {
+        let settings = Settings {
+            namespace: "Ns".to_owned(),
+            service: "a \"quoted\"\\ service\u{1}".to_owned(),
+        };
+        let at = UNIX_EPOCH + Duration::from_millis(5);
+        let line = line(&settings, "KeyReads", Unit::Count, 1.0, Some(("Outcome", "o\"k")), at);
+        let parsed: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(parsed["service"], settings.service.as_str());
+        assert_eq!(parsed["Outcome"], "o\"k");
+        assert_eq!(parsed["KeyReads"], 1.0);
+        assert_eq!(parsed["_aws"]["Timestamp"], 5);
+        assert!(!line.contains('\n'));
+        let nan = line_of_nan();
+        assert_eq!(
+            serde_json::from_str::<Value>(&nan).unwrap()["GraphLatency"],
+            Value::Null
+        );
+    }
+
+    fn line_of_nan() -> String {
+        let settings = Settings::from_lookup(|_| None);
+        line(
+            &settings,
+            "GraphLatency",
+            Unit::Milliseconds,
+            f64::NAN,
+            None,
+            SystemTime::now(),
+        )
+    }
 
     fn stack(name: &str) -> Settings {
         Settings {

@@ -132,17 +132,11 @@ async fn a_token_refresh_sends_a_fresh_sts_token_never_the_old_one() {
 
 #[tokio::test]
 async fn an_expiring_entra_token_is_replaced_with_a_fresh_sts_token_each_time() {
-    // A token lifetime inside the refresh margin makes every call fetch a new one.
-    let world = world(Setup {
-        sim: SimConfig {
-            token_lifetime_secs: 120,
-            ..SimConfig::default()
-        },
-        ..federated()
-    })
-    .await;
+    // A token Entra says is spent at once (`expires_in` 0) makes the next call fetch a new one.
+    let world = world(federated()).await;
 
     for _ in 0..2 {
+        world.sim.inject(Endpoint::Token, Fault::ExpiresIn(0));
         assert_eq!(call(&world.app, event("get-key.json")).await.status, 200);
     }
 

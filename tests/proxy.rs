@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use graph_sim::{Endpoint, Fault, KeyShape, RetryAfter};
+use mdi_sensor_key::graph::RetryPolicy;
 
 #[tokio::test]
 async fn a_reader_gets_graphs_current_key_with_no_store_headers() {
@@ -44,13 +45,17 @@ async fn a_warm_read_makes_one_graph_call_and_no_token_or_secret_reads() {
 }
 
 #[tokio::test]
-async fn a_rest_api_request_is_served_with_the_callers_identity() {
+async fn a_rest_api_event_is_no_request_and_reaches_nothing_upstream() {
+    // No door of the template sends REST API (payload 1.0) events, and lambda_http is built
+    // without them (issue 22: trying each event as one cost some 56,000 instructions a request).
+    // A REST-shaped event, even one naming an allowed caller, is refused as an unknown event.
     let world = world(Setup::default()).await;
 
-    let reply = call(&world.app, event("get-key-rest.json")).await;
+    let refused = invoke_event(&world.app, &events_json("get-key-rest.json")).await;
 
-    assert_eq!(reply.status, 200);
-    assert_eq!(reply.key(), world.sim.current_key());
+    let error = refused.expect_err("not served");
+    assert!(format!("{error:?}").contains("HTTP-looking event"), "{error:?}");
+    assert_eq!(calls(&world), (0, 0, 0));
 }
 
 #[tokio::test]
@@ -503,12 +508,25 @@ async fn a_refusal_of_a_token_that_carries_the_role_is_not_blamed_on_the_permiss
 }
 
 #[tokio::test]
-async fn consent_granted_after_the_first_token_is_picked_up_by_the_fresh_token() {
-    let world = world(Setup::default()).await;
+async fn consent_granted_after_the_first_token_is_picked_up_by_a_fresh_token_once_the_refusal_hold_has_passed() {
+    let hold = Duration::from_millis(300);
+    let world = world(Setup {
+        retry: RetryPolicy {
+            refusal_hold: hold,
+            ..fast_retries()
+        },
+        ..Setup::default()
+    })
+    .await;
     world.sim.set_roles(vec![]);
     assert_eq!(call(&world.app, event("get-key.json")).await.status, 502);
     world.sim.set_roles(vec![graph_sim::REQUIRED_ROLE.to_owned()]);
+    // Within the hold the refusal stands: no token request (issue 22, no token storm).
+    let held = call(&world.app, event("get-key.json")).await;
+    assert_eq!(held.status, 502, "{}", held.json);
+    assert_eq!(world.sim.calls(Endpoint::Token), 2);
 
+    tokio::time::sleep(hold + Duration::from_millis(50)).await;
     let reply = call(&world.app, event("get-key.json")).await;
 
     assert_eq!(reply.status, 200, "{}", reply.json);

@@ -459,28 +459,6 @@ async fn the_list_is_filtered_by_domain_and_display_name_exactly_ignoring_case()
 }
 
 #[tokio::test]
-async fn a_rest_api_request_is_filtered_by_its_query_string_parameters() {
-    let world = world(Setup::default()).await;
-    world.sim.set_sensors(vec![
-        SimSensor::healthy("DC1", "contoso.com"),
-        SimSensor::healthy("DC2", "fabrikam.com"),
-    ]);
-    let mut event: Value = serde_json::from_str(&events_json("get-key-rest.json")).unwrap();
-    event["path"] = "/sensors".into();
-    event["queryStringParameters"] = serde_json::json!({"domainName": "fabrikam.com"});
-    event["multiValueQueryStringParameters"] = serde_json::json!({"domainName": ["fabrikam.com"]});
-
-    let reply = call(
-        &world.app,
-        request_from_json(&event.to_string(), Duration::from_secs(30)),
-    )
-    .await;
-
-    assert_eq!(reply.status, 200);
-    assert_eq!(names(&reply), ["DC2"]);
-}
-
-#[tokio::test]
 async fn unknown_enum_values_are_passed_through_as_strings_and_judged_unhealthy() {
     let world = world(Setup::default()).await;
     world.sim.set_sensors(vec![SimSensor {

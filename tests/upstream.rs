@@ -223,3 +223,52 @@ async fn a_token_lifetime_of_two_to_the_sixty_four_is_clamped_not_a_panic() {
     assert_eq!(world.sim.calls(Endpoint::Token), 1, "the clamped token is still cached");
     world.assert_no_leaks();
 }
+
+#[tokio::test]
+async fn a_page_of_more_members_than_graph_documents_is_502() {
+    let world = world(Setup::default()).await;
+    // Twice the largest page Microsoft documents in Graph (1,000) passes; one more does not.
+    let sensors = |count: usize| {
+        (0..count)
+            .map(|n| SimSensor::healthy(&format!("DC{n}"), "contoso.com"))
+            .collect::<Vec<_>>()
+    };
+    world.sim.set_sensor_page_size(2_001);
+    world.sim.set_sensors(sensors(2_000));
+    assert_eq!(call(&world.app, event("get-sensors.json")).await.status, 200);
+    world.sim.set_sensors(sensors(2_001));
+
+    let reply = call(&world.app, event("get-sensors.json")).await;
+
+    assert_eq!(reply.status, 502, "{:?}", reply.json["detail"]);
+    assert_eq!(reply.json["type"], BAD_RESPONSE);
+    assert!(
+        reply.json["detail"]
+            .as_str()
+            .unwrap()
+            .contains("more than 2,000 members"),
+        "{:?}",
+        reply.json
+    );
+}
+
+#[tokio::test]
+async fn a_list_of_more_members_than_its_bound_is_502_and_reading_stops_there() {
+    let world = world(Setup::default()).await;
+    // 20,001 sensors in pages of 2,000: ten full pages are read, the eleventh passes the bound.
+    let sensors = (0..20_001)
+        .map(|n| SimSensor::healthy(&format!("DC{n}"), "contoso.com"))
+        .collect();
+    world.sim.set_sensors(sensors);
+    world.sim.set_sensor_page_size(2_000);
+
+    let reply = call(&world.app, event("get-sensors.json")).await;
+
+    assert_eq!(reply.status, 502, "{:?}", reply.json["detail"]);
+    assert!(
+        reply.json["detail"].as_str().unwrap().contains("20,000 members"),
+        "{:?}",
+        reply.json
+    );
+    assert_eq!(world.sim.calls(Endpoint::ListSensors), 11);
+}

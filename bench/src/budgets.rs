@@ -1,13 +1,17 @@
 //! The budgets from issue 5, each checked against the measurements and reported PASS or FAIL; the
 //! federation subject (issue 14) is held to the same init, warm-latency and RSS budgets, and to
-//! its own exact call counts.
+//! its own exact call counts; a warm GET's instructions (issue 22) to twice the framework floor's.
 
 use serde::Serialize;
 
 use crate::calls::{CallTally, Calls};
+use crate::instructions::Instructions;
 use crate::measured::{Above, CallsByRequest, Measured};
 
 const MIB: f64 = 1024.0 * 1024.0;
+
+/// A warm GET may cost at most this many times the framework floor's instructions (issue 22).
+pub const INSTRUCTIONS_OVER_FRAMEWORK: f64 = 2.0;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
@@ -32,6 +36,7 @@ pub fn evaluate(
     floor: &Measured,
     above: (&Above, &Above),
     calls: &CallsByRequest,
+    instructions: Option<&Result<Instructions, String>>,
 ) -> Vec<Check> {
     let (above, federation_above) = above;
     let mut checks = timing_checks("", bootstrap, floor, above);
@@ -95,6 +100,9 @@ pub fn evaluate(
         ),
         bootstrap.package.stripped && size_mib < 8.0,
     ));
+    if let Some(counted) = instructions {
+        checks.push(instructions_check(counted));
+    }
     checks.push(check(
         "no failed invocations",
         format!(
@@ -104,6 +112,27 @@ pub fn evaluate(
         bootstrap.failures == 0 && federation.failures == 0 && floor.failures == 0,
     ));
     checks
+}
+
+/// A warm GET's instructions against the framework floor's; a count that failed fails it.
+fn instructions_check(counted: &Result<Instructions, String>) -> Check {
+    let budget = format!("warm GET instructions ≤ {INSTRUCTIONS_OVER_FRAMEWORK} × the framework floor's (callgrind)");
+    match counted {
+        Ok(counted) => {
+            let ratio = counted.ratio_to_framework();
+            check(
+                budget,
+                format!(
+                    "{:.0} vs {INSTRUCTIONS_OVER_FRAMEWORK} × {:.0} = {:.0} ({ratio:.2}×)",
+                    counted.bootstrap.instructions,
+                    counted.framework_floor.instructions,
+                    INSTRUCTIONS_OVER_FRAMEWORK * counted.framework_floor.instructions
+                ),
+                ratio.is_finite() && ratio <= INSTRUCTIONS_OVER_FRAMEWORK,
+            )
+        }
+        Err(error) => check(budget, format!("not counted: {error}"), false),
+    }
 }
 
 /// The init and warm-latency budgets of one subject, named with `prefix`.
@@ -241,7 +270,7 @@ mod tests {
             p50_ms: 0.1,
             p99_ms: 0.2,
         };
-        evaluate(&bootstrap, &federation, &floor, (&above, &above), &calls)
+        evaluate(&bootstrap, &federation, &floor, (&above, &above), &calls, None)
             .into_iter()
             .map(|check| (check.budget, check.pass))
             .collect()
@@ -250,6 +279,33 @@ mod tests {
     const FEDERATION_COLD: &str =
         "federation: cold GET: 1 STS GetWebIdentityToken, 1 token, 1 Graph GET, 0 Secrets Manager";
     const FEDERATION_WARM: &str = "federation: warm GET: 1 Graph GET, 0 STS, 0 token, 0 Secrets Manager";
+
+    fn counted(bootstrap: f64, framework: f64) -> Instructions {
+        let per = |instructions| crate::instructions::PerWarmGet {
+            small_run: (50, 0),
+            large_run: (250, 0),
+            instructions,
+        };
+        Instructions {
+            valgrind: "valgrind-3.19.0".into(),
+            bootstrap: per(bootstrap),
+            framework_floor: per(framework),
+            one_call_floor: per(40_000.0),
+        }
+    }
+
+    #[test]
+    fn a_warm_get_within_twice_the_framework_floors_instructions_passes_and_one_above_or_uncounted_fails() {
+        assert!(instructions_check(&Ok(counted(385_000.0, 193_000.0))).pass);
+        assert!(!instructions_check(&Ok(counted(551_000.0, 193_000.0))).pass);
+        assert!(
+            !instructions_check(&Ok(counted(551_000.0, 0.0))).pass,
+            "no floor, no pass"
+        );
+        let failed = instructions_check(&Err("valgrind: not found".into()));
+        assert!(!failed.pass);
+        assert!(failed.measured.contains("valgrind: not found"));
+    }
 
     #[test]
     fn the_federation_call_budgets_pass_for_one_sts_call_one_token_and_one_get_then_gets_alone() {

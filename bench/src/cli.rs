@@ -9,11 +9,17 @@ usage: bench [options]
   --upstream-samples N  direct calls timing each upstream endpoint itself (default 500)
   --bootstrap PATH      measure this bootstrap instead of building the workspace's
   --floor PATH          use this floor instead of building it
+  --one-call PATH       use this one-call floor instead of building it
   --graph-sim PATH      use this graph-sim instead of building it
   --out PATH            results JSON (default target/bench/results.json; .md written beside it)
   --env NAME=VALUE      extra environment for the bootstrap (repeatable; for experiments)
   --label TEXT          a name for this run, recorded in the results
-  --strict              exit 1 when a budget fails (default: report only, exit 0)";
+  --strict              exit 1 when a budget fails (default: report only, exit 0)
+  --callgrind-base N    warm GETs of the smaller callgrind run (default 50; the larger has N+200)
+  --no-callgrind        skip the instruction counts (no valgrind needed)
+  --profile             also build the bootstrap and the floor with the `profiling` profile (line
+                        tables, symbols) and write each one's instructions per warm GET by function
+                        to profile.md beside the results";
 
 #[derive(Debug)]
 pub struct Options {
@@ -22,12 +28,19 @@ pub struct Options {
     pub upstream_samples: usize,
     pub bootstrap: Option<PathBuf>,
     pub floor: Option<PathBuf>,
+    pub one_call: Option<PathBuf>,
     pub graph_sim: Option<PathBuf>,
     pub out: Option<PathBuf>,
     pub label: Option<String>,
     /// Extra environment for the bootstrap, on top of the world's.
     pub env: Vec<(String, String)>,
     pub strict: bool,
+    /// Count instructions per warm GET with callgrind.
+    pub callgrind: bool,
+    /// Warm GETs of the smaller callgrind run.
+    pub callgrind_base: usize,
+    /// Write a per-function profile of a warm GET.
+    pub profile: bool,
 }
 
 impl Default for Options {
@@ -38,11 +51,15 @@ impl Default for Options {
             upstream_samples: 500,
             bootstrap: None,
             floor: None,
+            one_call: None,
             graph_sim: None,
             out: None,
             label: None,
             env: Vec::new(),
             strict: false,
+            callgrind: true,
+            callgrind_base: 50,
+            profile: false,
         }
     }
 }
@@ -61,6 +78,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, 
             "--upstream-samples" => options.upstream_samples = number(&arg, &value()?)?.max(1),
             "--bootstrap" => options.bootstrap = Some(value()?.into()),
             "--floor" => options.floor = Some(value()?.into()),
+            "--one-call" => options.one_call = Some(value()?.into()),
+            "--no-callgrind" => options.callgrind = false,
+            "--callgrind-base" => options.callgrind_base = number(&arg, &value()?)?,
+            "--profile" => options.profile = true,
             "--graph-sim" => options.graph_sim = Some(value()?.into()),
             "--out" => options.out = Some(value()?.into()),
             "--label" => options.label = Some(value()?),
@@ -95,6 +116,7 @@ mod tests {
         let options = parse_args(&[]).unwrap().unwrap();
         assert_eq!((options.cold_starts, options.warm_requests), (20, 500));
         assert!(!options.strict);
+        assert!(options.callgrind && !options.profile);
     }
 
     #[test]
@@ -109,5 +131,10 @@ mod tests {
         assert!(parse_args(&["--cold"]).is_err());
         assert!(parse_args(&["--cold", "many"]).is_err());
         assert!(parse_args(&["--bogus"]).is_err());
+        let options = parse_args(&["--no-callgrind", "--callgrind-base", "10", "--profile"])
+            .unwrap()
+            .unwrap();
+        assert!(!options.callgrind && options.profile);
+        assert_eq!(options.callgrind_base, 10);
     }
 }

@@ -53,7 +53,20 @@ impl FunctionProcess {
     /// Starts `binary` with exactly `env` (nothing inherited). `spawned_at` is taken right
     /// before the spawn, so init time includes exec and dynamic loading.
     pub fn spawn(binary: &Path, env: &Env) -> Result<Self, String> {
-        let mut command = Command::new(binary);
+        Self::spawn_under(&[], binary, env)
+    }
+
+    /// As [`spawn`](Self::spawn), run by `launcher` (a program and its arguments, e.g. valgrind)
+    /// when it is not empty.
+    pub fn spawn_under(launcher: &[String], binary: &Path, env: &Env) -> Result<Self, String> {
+        let mut command = match launcher.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
         command
             .env_clear()
             .envs(env.iter().map(|(k, v)| (k, v)))
@@ -106,6 +119,26 @@ impl FunctionProcess {
         match self.child.wait().await {
             Ok(status) => format!("the function exited ({status})"),
             Err(e) => format!("waiting for the function: {e}"),
+        }
+    }
+
+    /// Asks the process to end with SIGTERM (through kill(1): this crate has no unsafe code) and
+    /// waits up to `grace` for it to exit, then kills it. A process run by valgrind writes its
+    /// profile on SIGTERM, which a SIGKILL would lose.
+    pub async fn terminate(mut self, grace: std::time::Duration) -> Result<(), String> {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status()
+            .map_err(|e| format!("kill -TERM {}: {e}", self.pid))?;
+        if !sent.success() {
+            return Err(format!("kill -TERM {} failed", self.pid));
+        }
+        match tokio::time::timeout(grace, self.child.wait()).await {
+            Ok(_) => Ok(()),
+            Err(_) => {
+                self.stop().await;
+                Err(format!("the process did not exit within {grace:?} of SIGTERM"))
+            }
         }
     }
 

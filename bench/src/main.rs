@@ -8,14 +8,17 @@
 
 mod artifacts;
 mod budgets;
+mod callgrind;
 mod calls;
 mod cli;
 mod function;
 mod http;
+mod instructions;
 mod machine;
 mod measured;
 mod moto;
 mod package;
+mod profile;
 mod proxy;
 mod report;
 mod results;
@@ -74,19 +77,23 @@ fn workspace() -> &'static Path {
 struct Binaries {
     bootstrap: PathBuf,
     floor: PathBuf,
+    one_call: PathBuf,
     graph_sim: PathBuf,
 }
 
 impl Binaries {
     /// The given paths, else fresh release builds.
     fn get(options: &Options) -> Result<Self, String> {
+        // Absolute: a function runs with its own directory as the working directory, where a
+        // relative path would no longer lead to it.
         let pick = |given: &Option<PathBuf>, package, bin| match given {
-            Some(path) => Ok(path.clone()),
-            None => artifacts::build(workspace(), package, bin),
+            Some(path) => path.canonicalize().map_err(|e| format!("{}: {e}", path.display())),
+            None => artifacts::build(workspace(), package, bin, "release"),
         };
         Ok(Binaries {
             bootstrap: pick(&options.bootstrap, "mdi-sensor-key", "bootstrap")?,
             floor: pick(&options.floor, "bench", "floor")?,
+            one_call: pick(&options.one_call, "bench", "one-call")?,
             graph_sim: pick(&options.graph_sim, "graph-sim", "graph-sim")?,
         })
     }
@@ -106,6 +113,10 @@ async fn run(options: &Options, binaries: &Binaries) -> Result<Results, String> 
     });
     let out_dir = out.parent().unwrap_or(Path::new(".")).to_path_buf();
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    // Absolute, as the binaries are: callgrind writes here from the function's own directory.
+    let out_dir = out_dir
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let bootstrap_package = package::measure(&binaries.bootstrap, &out_dir.join("bootstrap.zip"))?;
     let floor_package = package::measure(&binaries.floor, &out_dir.join("floor.zip"))?;
 
@@ -162,6 +173,20 @@ async fn run(options: &Options, binaries: &Binaries) -> Result<Results, String> 
         options.upstream_samples
     );
     let upstreams = upstreams::measure(&world, options.upstream_samples).await?;
+    let instructions = match options.callgrind {
+        true => Some(
+            count_instructions(
+                options,
+                binaries,
+                &world,
+                &events.get_key,
+                (&bootstrap, &floor),
+                &out_dir,
+            )
+            .await,
+        ),
+        false => None,
+    };
 
     let bootstrap = Measured::new(
         binaries.bootstrap.display().to_string(),
@@ -199,6 +224,7 @@ async fn run(options: &Options, binaries: &Binaries) -> Result<Results, String> 
             &floor,
             (&above, &federation.warm_get_above_simulator),
             &calls,
+            instructions.as_ref(),
         ),
         federation,
         bootstrap,
@@ -207,6 +233,7 @@ async fn run(options: &Options, binaries: &Binaries) -> Result<Results, String> 
         warm_get_above_simulator: above,
         first_request_above_upstreams_p50_ms,
         calls,
+        instructions: instructions.as_ref().and_then(|counted| counted.as_ref().ok()).cloned(),
     };
     print!("\n{}", report::text(&results));
     let json = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
@@ -216,4 +243,63 @@ async fn run(options: &Options, binaries: &Binaries) -> Result<Results, String> 
         .map_err(|e| format!("{}: {e}", markdown_path.display()))?;
     println!("\nbench: wrote {} and {}", out.display(), markdown_path.display());
     Ok(results)
+}
+
+/// Instructions per warm GET of the bootstrap, the framework floor and the one-call floor, counted
+/// with callgrind on the release binaries; with `--profile`, also the per-function profile of the
+/// bootstrap and the floor built with the profiling profile. An error is reported, not fatal: the
+/// wall-clock figures still stand, and the instruction budget fails.
+async fn count_instructions(
+    options: &Options,
+    binaries: &Binaries,
+    world: &World,
+    event: &Bytes,
+    (bootstrap, floor): (&Subject, &Subject),
+    out_dir: &Path,
+) -> Result<instructions::Instructions, String> {
+    let counted = async {
+        let valgrind = instructions::valgrind_version()?;
+        let (_, key) = world.counters().snapshot().await?;
+        let one_call = Subject {
+            name: "one-call",
+            binary: binaries.one_call.clone(),
+            env: world.one_call_env().await?,
+            regenerates: false,
+            answers_the_key: true,
+        };
+        let base = options.callgrind_base;
+        let mut counts = Vec::new();
+        for (subject, key) in [
+            (bootstrap, Some(key.as_str())),
+            (floor, None),
+            (&one_call, Some(key.as_str())),
+        ] {
+            eprintln!(
+                "bench: callgrind: {} ({base} and {} warm GETs)",
+                subject.name,
+                base + instructions::STEP
+            );
+            counts.push(instructions::count(subject, event, key, base, out_dir).await?);
+        }
+        let mut counts = counts.into_iter().map(|runs| runs.per_warm_get);
+        let mut next = || counts.next().ok_or("missing count");
+        let counted = instructions::Instructions {
+            valgrind,
+            bootstrap: next()?,
+            framework_floor: next()?,
+            one_call_floor: next()?,
+        };
+        if options.profile {
+            let path = out_dir.join("profile.md");
+            let text = profile::write(workspace(), bootstrap, floor, event, &key, base, out_dir).await?;
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            eprintln!("bench: wrote {}", path.display());
+        }
+        Ok::<_, String>(counted)
+    }
+    .await;
+    if let Err(error) = &counted {
+        eprintln!("bench: callgrind: {error}");
+    }
+    counted
 }

@@ -1,7 +1,9 @@
-//! The report: the figures table (bootstrap, floor, ratio; federation, ratio), the calls table
-//! and the budget checks, as terminal text and as Markdown for docs/benchmark.md.
+//! The report: the figures table (bootstrap, floor, ratio; federation, ratio), the instructions
+//! per warm GET (bootstrap, framework floor, one-call floor), the calls table and the budget
+//! checks, as terminal text and as Markdown for docs/benchmark.md.
 
 use crate::calls::CallTally;
+use crate::instructions::{Instructions, PerWarmGet, STEP};
 use crate::measured::Measured;
 use crate::results::Results;
 use crate::stats::Summary;
@@ -10,10 +12,12 @@ use crate::table::Table;
 /// Everything, for the terminal.
 pub fn text(results: &Results) -> String {
     let (figures, calls, checks) = tables(results);
+    let instructions = results.instructions.as_ref().map(instructions_table);
     format!(
-        "{}\n{}\n{}\n{}",
+        "{}\n{}\n{}{}\n{}",
         heading(results),
         figures.to_text(),
+        instructions.map(|t| t.to_text() + "\n").unwrap_or_default(),
         calls.to_text(),
         checks.to_text()
     )
@@ -22,13 +26,70 @@ pub fn text(results: &Results) -> String {
 /// Everything, as Markdown.
 pub fn markdown(results: &Results) -> String {
     let (figures, calls, checks) = tables(results);
+    let instructions = results.instructions.as_ref().map(instructions_table);
     format!(
-        "{}\n\n{}\n{}\n{}",
+        "{}\n\n{}\n{}{}\n{}",
         heading(results),
         figures.to_markdown(),
+        instructions.map(|t| t.to_markdown() + "\n").unwrap_or_default(),
         calls.to_markdown(),
         checks.to_markdown()
     )
+}
+
+/// Instructions per warm GET, each subject over both floors, with the two runs behind it.
+fn instructions_table(counted: &Instructions) -> Table {
+    let mut table = Table::new(&[
+        "instructions per warm GET (callgrind)",
+        "instructions",
+        "÷ framework floor",
+        "÷ one-call floor",
+        "runs: warm GETs → total",
+    ]);
+    let over = |value: f64, floor: f64| {
+        if floor > 0.0 {
+            format!("{:.2}×", value / floor)
+        } else {
+            "–".into()
+        }
+    };
+    for (name, count) in [
+        ("bootstrap", &counted.bootstrap),
+        ("framework floor (lambda_http, a constant)", &counted.framework_floor),
+        ("one-call floor (std, the one Graph call)", &counted.one_call_floor),
+    ] {
+        table.row(vec![
+            name.into(),
+            thousands(count.instructions),
+            over(count.instructions, counted.framework_floor.instructions),
+            over(count.instructions, counted.one_call_floor.instructions),
+            runs(count),
+        ]);
+    }
+    table
+}
+
+fn runs(count: &PerWarmGet) -> String {
+    format!(
+        "{} → {}, {} → {} (÷ {STEP})",
+        count.small_run.0,
+        thousands(count.small_run.1 as f64),
+        count.large_run.0,
+        thousands(count.large_run.1 as f64)
+    )
+}
+
+/// `551000.4` as `551,000`.
+fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.abs());
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    if value < -0.5 { format!("-{out}") } else { out }
 }
 
 fn heading(results: &Results) -> String {
@@ -224,4 +285,17 @@ fn tables(results: &Results) -> (Table, Table, Table) {
         ]);
     }
     (figures, calls, checks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instruction_counts_are_grouped_by_thousands() {
+        assert_eq!(thousands(551_000.4), "551,000");
+        assert_eq!(thousands(999.0), "999");
+        assert_eq!(thousands(1_234_567_890.0), "1,234,567,890");
+        assert_eq!(thousands(-1500.0), "-1,500");
+    }
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::budgets::Check;
+use crate::instructions::Instructions;
 use crate::machine::Machine;
 use crate::measured::{Above, CallsByRequest, Measured};
 use crate::upstreams::UpstreamLatency;
@@ -28,6 +29,8 @@ pub struct Results {
     pub ratios_to_floor: BTreeMap<&'static str, f64>,
     /// The same bootstrap with `GRAPH_AUTH=aws-federation`; its calls are in `calls`.
     pub federation: Federation,
+    /// Instructions per warm GET (callgrind), unless `--no-callgrind` or the count failed.
+    pub instructions: Option<Instructions>,
     pub budgets: Vec<Check>,
 }
 

@@ -30,7 +30,8 @@ const SIGV4: &str =
 const FORM: &str = "application/x-www-form-urlencoded";
 const JWT_BEARER: &str = "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer";
 const SCOPE: &str = "https://graph.microsoft.com/.default";
-const GET_KEY: &str = "/beta/security/identities/sensors/getDeploymentAccessKey";
+/// The key endpoint's path, as the function calls it (the default API version, beta).
+pub const GET_KEY: &str = "/beta/security/identities/sensors/getDeploymentAccessKey";
 
 /// A running graph-sim; killed when dropped.
 pub struct GraphSim {

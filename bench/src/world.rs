@@ -76,6 +76,25 @@ impl World {
         env
     }
 
+    /// The one-call floor's configuration: the simulator's `host:port`, the key endpoint's path
+    /// and a token the simulator issued, fetched here so that the floor makes only the Graph call.
+    pub async fn one_call_env(&self) -> Result<Env, String> {
+        let token = self.sim.token().await?;
+        let host = self
+            .sim
+            .base_url
+            .strip_prefix("http://")
+            .ok_or_else(|| format!("graph-sim is not at an http:// URL: {}", self.sim.base_url))?;
+        Ok([
+            ("ONE_CALL_GRAPH", host.trim_end_matches('/')),
+            ("ONE_CALL_PATH", sim::GET_KEY),
+            ("ONE_CALL_BEARER", &token),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect())
+    }
+
     /// The function's configuration: ours, and the AWS SDK's with static credentials, a fixed
     /// region, Secrets Manager at the proxy and the instance metadata service disabled.
     pub fn function_env(&self) -> Env {

@@ -146,6 +146,12 @@ pub enum Fault {
     /// answer no client should read whole. `chunked` sends it without `Content-Length`, so only
     /// counting while reading can stop it.
     OversizedBody { bytes: usize, chunked: bool },
+    /// Any endpoint: a 200 OData collection `{"value":[{},{},…]}` about `bytes` long, under any
+    /// byte cap a client would set for a page, but of some `bytes / 3` members: the answer that
+    /// bounds memory by members, not only by bytes. No documented Graph list pages that densely
+    /// (the largest pages Microsoft documents hold 999 or 1,000 members); it stands for a broken
+    /// or hostile upstream.
+    DenseCollection { bytes: usize },
 }
 
 /// Which of the response shapes seen for `deploymentAccessKeyType` the key
@@ -259,6 +265,9 @@ mod wire {
             #[serde(default)]
             chunked: bool,
         },
+        DenseCollection {
+            bytes: usize,
+        },
     }
 
     /// A number of seconds, or an HTTP date string.
@@ -304,6 +313,7 @@ mod wire {
                 FaultWire::ExpiresIn { seconds } => Fault::ExpiresIn(seconds),
                 FaultWire::Redirect { status, location } => Fault::Redirect { status, location },
                 FaultWire::OversizedBody { bytes, chunked } => Fault::OversizedBody { bytes, chunked },
+                FaultWire::DenseCollection { bytes } => Fault::DenseCollection { bytes },
             })
         }
     }
@@ -335,6 +345,7 @@ mod wire {
                 Fault::ExpiresIn(seconds) => FaultWire::ExpiresIn { seconds },
                 Fault::Redirect { status, location } => FaultWire::Redirect { status, location },
                 Fault::OversizedBody { bytes, chunked } => FaultWire::OversizedBody { bytes, chunked },
+                Fault::DenseCollection { bytes } => FaultWire::DenseCollection { bytes },
             }
         }
     }

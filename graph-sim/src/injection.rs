@@ -149,6 +149,7 @@ pub(crate) async fn answer<S: Service>(service: &S, shared: &Shared, req: &Incom
         // Answered the same way by every endpoint, before any service looks at the request.
         Some(Fault::Redirect { status, location }) => Some(reply::redirect(*status, location)),
         Some(Fault::OversizedBody { bytes, chunked }) => Some(reply::oversized(*bytes, *chunked)),
+        Some(Fault::DenseCollection { bytes }) => Some(reply::dense_collection(*bytes)),
         Some(Fault::Delay(delay)) => {
             if answers.delay {
                 tokio::time::sleep(*delay).await;

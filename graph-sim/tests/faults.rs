@@ -455,6 +455,22 @@ async fn an_oversized_body_is_a_200_of_exactly_that_many_bytes_with_or_without_c
     }
 }
 
+#[tokio::test]
+async fn a_dense_collection_is_a_200_list_of_empty_objects_about_that_long() {
+    let sim = start().await;
+    let token = token(&sim).await;
+    sim.inject(Endpoint::GetKey, Fault::DenseCollection { bytes: 300_000 });
+    let response = get_key(&sim, &token).await;
+    assert_eq!(response.status(), 200);
+    let body = response.bytes().await.unwrap();
+    assert!((299_990..=300_000).contains(&body.len()), "{}", body.len());
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    let members = json["value"].as_array().unwrap();
+    // `{"value":[` and `]}` aside, each member is three bytes: `{}` and a comma.
+    assert_eq!(members.len(), (body.len() - r#"{"value":[]}"#.len() + 1) / 3);
+    assert!(members.iter().all(|member| member == &serde_json::json!({})));
+}
+
 #[test]
 fn the_new_faults_travel_as_json() {
     for (fault, json) in [
@@ -472,6 +488,10 @@ fn the_new_faults_travel_as_json() {
                 chunked: true,
             },
             r#"{"type":"oversizedBody","bytes":10,"chunked":true}"#,
+        ),
+        (
+            Fault::DenseCollection { bytes: 10 },
+            r#"{"type":"denseCollection","bytes":10}"#,
         ),
     ] {
         assert_eq!(serde_json::to_string(&fault).unwrap(), json);

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, StatusCode, Url};
 use secrecy::SecretString;
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -16,7 +16,7 @@ use super::entra::{self, AccessToken};
 use super::retry::{NoAnswer, Replay, RetryPolicy, retry_after};
 use super::untrusted::{self, Cap, vetted_code, vetted_id};
 use super::{Endpoint, Forbidden, GET_KEY, GraphError, REGENERATE_KEY, Schema, Unavailable, Upstream, UpstreamIds};
-use crate::cloud::{CloudEndpoints, GraphEndpoints, TenantCloud};
+use crate::cloud::{Cloud, CloudEndpoints, GraphEndpoints, TenantCloud};
 use crate::credentials::GraphCredentials;
 use crate::deadline::Deadline;
 use crate::keys::{AccessKey, KeyAnswer};
@@ -37,6 +37,21 @@ pub struct GraphClient {
     http: reqwest::Client,
     endpoints: GraphEndpoints,
     policy: RetryPolicy,
+    /// Each cloud's Graph base (global, US Gov, DoD), parsed once ([`CloudEndpoints::base_url`]).
+    graph_bases: [Option<Url>; 3],
+    /// Each cloud's key URL (the warm GET's one call), parsed and checked once.
+    key_urls: [Option<Url>; 3],
+}
+
+const CLOUDS: [Cloud; 3] = [Cloud::Global, Cloud::UsGov, Cloud::Dod];
+
+/// `cloud`'s place in [`CLOUDS`].
+fn index(cloud: Cloud) -> usize {
+    match cloud {
+        Cloud::Global => 0,
+        Cloud::UsGov => 1,
+        Cloud::Dod => 2,
+    }
 }
 
 impl GraphClient {
@@ -53,9 +68,36 @@ impl GraphClient {
             .build()?;
         Ok(GraphClient {
             http,
-            endpoints,
             policy,
+            graph_bases: CLOUDS.map(|cloud| endpoints.for_cloud(cloud).base_url()),
+            key_urls: CLOUDS.map(|cloud| {
+                let at = endpoints.for_cloud(cloud);
+                let url = Url::parse(&format!("{}/{}", at.graph_base, GET_KEY.path)).ok()?;
+                let base = at.base_url()?;
+                crate::cloud::under(&base, &url).then_some(url)
+            }),
+            endpoints,
         })
+    }
+
+    /// Whether `target` lies under `cloud`'s Graph base (the configured `GRAPH_ENDPOINT` or the
+    /// cloud's root).
+    fn in_graph_root(&self, cloud: Cloud, target: &Url) -> bool {
+        self.graph_bases[index(cloud)]
+            .as_ref()
+            .is_some_and(|base| crate::cloud::under(base, target))
+    }
+
+    /// `url` parsed, when it lies under `cloud`'s Graph base; the key URL from its cache.
+    fn graph_target(&self, cloud: Cloud, url: &str) -> Option<Url> {
+        match &self.key_urls[index(cloud)] {
+            Some(key_url) if key_url.as_str() == url => Some(key_url.clone()),
+            _ => Url::parse(url).ok().filter(|target| self.in_graph_root(cloud, target)),
+        }
+    }
+
+    pub(crate) fn policy(&self) -> &RetryPolicy {
+        &self.policy
     }
 
     pub fn endpoints(&self) -> &GraphEndpoints {
@@ -218,7 +260,8 @@ impl GraphClient {
         // The token may only go to the cloud's Graph root (or the configured GRAPH_ENDPOINT). The
         // allowed base is derived here from the client's own configuration, never taken from the
         // caller, so no caller can widen it.
-        if !self.endpoints.for_cloud(at.cloud).holds(url) {
+        // Parsed once: the parsed URL is what is checked and what reqwest is given.
+        let Some(target) = self.graph_target(at.cloud, url) else {
             tracing::error!(
                 operation = path,
                 "refused to send the token outside the configured Graph root"
@@ -226,16 +269,18 @@ impl GraphClient {
             return Err(GraphError::OutsideGraphRoot {
                 operation: path.to_owned(),
             });
-        }
+        };
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let started = Instant::now();
         let sent = self
             .policy
             .send(Upstream::Graph, replay, deadline, || {
-                let request = self
-                    .http
-                    .request(method.clone(), url)
-                    .bearer_auth(token.secret())
+                let request = self.http.request(method.clone(), target.clone());
+                let request = match token.authorization() {
+                    Some(authorization) => request.header(reqwest::header::AUTHORIZATION, authorization.clone()),
+                    None => request.bearer_auth(token.secret()),
+                };
+                let request = request
                     .header("Accept", "application/json")
                     .header("client-request-id", &client_request_id);
                 match json_body {

@@ -22,18 +22,46 @@ use crate::federation::WebIdentityToken;
 #[derive(Clone, Debug)]
 pub struct AccessToken {
     value: SecretString,
+    /// `Bearer <token>`, built and checked once per token rather than once per call (a token
+    /// is kilobytes, and each byte is validated: issue 22). Marked sensitive, so its `Debug`
+    /// prints no token; `None` when the token cannot be a header value, which then fails as the
+    /// request is built.
+    authorization: Option<reqwest::header::HeaderValue>,
     expires_at: Instant,
+    /// When the cache replaces it: [`refresh_margin`] before `expires_at`.
+    refresh_at: Instant,
 }
 
 /// Assumed when Entra omits `expires_in`: short, so such a token is soon replaced.
 const LIFETIME_WHEN_UNSTATED: Duration = Duration::from_secs(600);
 
+/// The longest a token is replaced before it expires: five minutes, MSAL's default for the
+/// tokens it caches, so that a token never runs out during the invocation that uses it.
+pub(crate) const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// How long before its expiry a token of `lifetime` is replaced: a tenth of its life, at most
+/// [`MAX_REFRESH_MARGIN`]. A fixed five minutes would make a token of five minutes or less
+/// (a token lifetime policy can set one) useless: every call would fetch a new one. Entra's usual
+/// 60 to 90 minute tokens keep the full five minutes.
+pub(crate) fn refresh_margin(lifetime: Duration) -> Duration {
+    (lifetime / 10).min(MAX_REFRESH_MARGIN)
+}
+
 impl AccessToken {
     pub fn new(value: SecretString, lifetime: Duration) -> Self {
         let lifetime = lifetime.min(untrusted::MAX_TOKEN_LIFETIME);
+        let now = Instant::now();
+        let authorization = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", value.expose_secret()))
+            .ok()
+            .map(|mut header| {
+                header.set_sensitive(true);
+                header
+            });
         AccessToken {
             value,
-            expires_at: Instant::now() + lifetime,
+            authorization,
+            expires_at: now + lifetime,
+            refresh_at: now + (lifetime - refresh_margin(lifetime)),
         }
     }
 
@@ -41,9 +69,19 @@ impl AccessToken {
         self.value.expose_secret()
     }
 
+    /// The `Authorization` header that carries it, when the token can be one.
+    pub(crate) fn authorization(&self) -> Option<&reqwest::header::HeaderValue> {
+        self.authorization.as_ref()
+    }
+
     /// Whether the token has `margin` or less of its life left.
     pub fn expires_within(&self, margin: Duration) -> bool {
         self.expires_at.saturating_duration_since(Instant::now()) <= margin
+    }
+
+    /// Whether the cache should replace it: its refresh margin has begun.
+    pub fn needs_refresh(&self) -> bool {
+        Instant::now() >= self.refresh_at
     }
 
     pub(crate) fn same_as(&self, other: &AccessToken) -> bool {
@@ -394,6 +432,26 @@ mod tests {
             ids.correlation_id.as_deref(),
             Some("7f3a9c1e-0000-4000-8000-000000000000")
         );
+    }
+
+    #[test]
+    fn the_refresh_margin_is_a_tenth_of_the_lifetime_and_at_most_five_minutes() {
+        assert_eq!(refresh_margin(Duration::from_secs(3599)), MAX_REFRESH_MARGIN);
+        assert_eq!(refresh_margin(Duration::from_secs(300)), Duration::from_secs(30));
+        assert_eq!(refresh_margin(Duration::from_secs(60)), Duration::from_secs(6));
+        assert_eq!(refresh_margin(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_short_lived_token_is_used_for_most_of_its_life_and_replaced_before_it_ends() {
+        let margin = |token: &AccessToken| token.expires_at - token.refresh_at;
+        let five_minutes = AccessToken::new(SecretString::from("t"), Duration::from_secs(300));
+        assert!(!five_minutes.needs_refresh(), "a five-minute token is usable at once");
+        assert_eq!(margin(&five_minutes), Duration::from_secs(30));
+        let hour = AccessToken::new(SecretString::from("t"), Duration::from_secs(3600));
+        assert_eq!(margin(&hour), MAX_REFRESH_MARGIN, "an hour's token keeps five minutes");
+        let spent = AccessToken::new(SecretString::from("t"), Duration::ZERO);
+        assert!(spent.needs_refresh());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod client;
 mod cloud;
 mod entra;
+mod page;
 mod retry;
 mod sensors;
 mod session;

@@ -19,6 +19,11 @@ pub struct RetryPolicy {
     pub max_backoff: Duration,
     /// The longest a single attempt may take (less when the deadline is nearer).
     pub call_timeout: Duration,
+    /// How long Graph's refusal of a fresh token at an endpoint is taken as standing (issue 22):
+    /// within it a 403 there fetches no new token, so a missing optional permission costs one
+    /// token request per hold (or per token, when it is replaced sooner) instead of one per call,
+    /// and a consent granted meanwhile is seen once the hold has passed.
+    pub refusal_hold: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -28,6 +33,7 @@ impl Default for RetryPolicy {
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
             call_timeout: Duration::from_secs(10),
+            refusal_hold: Duration::from_secs(300),
         }
     }
 }

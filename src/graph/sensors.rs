@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::client::GraphAnswer;
+use super::page;
 use super::retry::Replay;
 use super::session::GraphSession;
 use super::untrusted;
@@ -220,7 +221,8 @@ impl<S, C: CredentialsProvider> GraphSession<S, C> {
             if total_bytes > untrusted::SENSOR_LIST.bytes {
                 return Err(bad_response(untrusted::SENSOR_LIST.reason, answer.ids));
             }
-            let parsed = match parse_page(&answer.body, read) {
+            // Members are counted as they are read: per page, per list and per member (page.rs).
+            let parsed = match page::parse(&answer.body, collected.len(), read) {
                 Ok(parsed) => parsed,
                 Err(reason) => return Err(bad_response(reason, answer.ids)),
             };
@@ -289,27 +291,6 @@ fn extract_package(body: &[u8]) -> Result<DeploymentPackage, &'static str> {
         return Err("the package response's downloadUrl is not an http(s) URL or its version is empty");
     }
     Ok(DeploymentPackage { download_url, version })
-}
-
-struct Page<T> {
-    members: Vec<T>,
-    next_link: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct PageBody {
-    value: Vec<Map<String, Value>>,
-    #[serde(rename = "@odata.nextLink")]
-    next_link: Option<String>,
-}
-
-fn parse_page<T>(body: &[u8], read: fn(&Map<String, Value>) -> T) -> Result<Page<T>, &'static str> {
-    let parsed: PageBody = serde_json::from_slice(body)
-        .map_err(|_| "a Graph list (sensors, health issues or candidates) is not the JSON collection expected")?;
-    Ok(Page {
-        members: parsed.value.iter().map(read).collect(),
-        next_link: parsed.next_link,
-    })
 }
 
 /// Every sensor property [`sensor`] reads (`settings/` ones inside `settings`). tests/contract.rs
@@ -505,6 +486,10 @@ fn next_page(base: &str, current: &str, link: &str) -> Result<String, &'static s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_page<T>(body: &[u8], read: fn(&Map<String, Value>) -> T) -> Result<page::Page<T>, &'static str> {
+        page::parse(body, 0, read)
+    }
 
     const BASE: &str = "https://graph.microsoft.com/beta";
     const FIRST: &str = "https://graph.microsoft.com/beta/security/identities/sensors";

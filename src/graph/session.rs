@@ -3,6 +3,19 @@
 //! triage of it from the token's own `roles` claim; credentials re-read when Entra refuses them;
 //! read-instead-of-repost after an unclear regenerate).
 //!
+//! No token storm (issue 22). A token is replaced a tenth of its life before it expires (at most
+//! five minutes before: [`super::entra::refresh_margin`]), so even a five-minute token serves many
+//! calls. A 403 fetches a fresh token at most once per token and endpoint within the policy's
+//! `refusal_hold` (five minutes): when the fresh token is refused too, the session remembers that
+//! this token was refused there, and later 403s with it are answered at once, until the token is
+//! replaced for another reason (expiry, a 401) or the hold has passed. So an optional permission
+//! the app lacks (the health issues' `SecurityIdentitiesHealth.Read.All`) costs one extra token
+//! request per five minutes, not one per call, and an admin consent granted meanwhile is seen
+//! within five minutes (a token carries the roles of when it was issued, so only a new one can). And when Entra answers a token request with
+//! 429 and `Retry-After` (its answer to "acquiring a token on every request", MSAL's guidance),
+//! no token request is sent until that time has passed: calls that need a new token fail at once
+//! as throttled, with the time left, as MSAL's client throttling does.
+//!
 //! The tenant's cloud is settled once per cold start (and per tenant, should the credentials
 //! secret change it). With `GRAPH_CLOUD=auto` it is discovered before the first token request and
 //! nothing is sent anywhere until it is known: a failed discovery fails the call (503) and is tried
@@ -17,18 +30,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Mutex;
+use tokio::time::Instant;
 
 use super::client::{GraphClient, Regenerated};
 use super::entra::AccessToken;
-use super::{Endpoint, Forbidden, GET_KEY, GraphError, REGENERATE_KEY};
+use super::{Endpoint, Forbidden, GET_KEY, GraphError, REGENERATE_KEY, Upstream, UpstreamIds};
 use crate::cloud::{Cloud, CloudChoice, CloudEndpoints, TenantCloud};
 use crate::credentials::{AppCredentials, CredentialsProvider, GraphCredentials};
 use crate::deadline::Deadline;
 use crate::keys::{KeyAnswer, KeySource};
 use crate::secrets::SecretStore;
 
-/// A token with this much life or less left is replaced before use.
-const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+/// The longest Entra's `Retry-After` holds token requests back: an hour, the bound MSAL.NET's
+/// client throttling puts on it (`RetryAfterProvider.MaxRetryAfter`); a larger value is clamped.
+pub const MAX_ENTRA_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// The longest the check of an explicit cloud may take (it runs beside the token request).
 pub const CLOUD_CHECK_BUDGET: Duration = Duration::from_secs(3);
@@ -54,6 +69,12 @@ enum CloudVerdict {
 #[derive(Default)]
 struct State {
     token: Option<Ready>,
+    /// The endpoints that refused the cached token although it was fresh from a 403, and when:
+    /// no new token is fetched for them until the token is replaced or the policy's
+    /// `refusal_hold` has passed. Cleared with the token.
+    refused: Vec<(Endpoint, Instant)>,
+    /// Entra's `Retry-After` after a 429 to a token request: no token request before this.
+    entra_not_before: Option<Instant>,
     /// The tenant the verdict is about, and the verdict.
     cloud: Option<(String, CloudVerdict)>,
 }
@@ -91,7 +112,8 @@ impl<S, C: CredentialsProvider> GraphSession<S, C> {
     }
 
     /// Runs `call` with a usable token and, after a 401 or 403, once more with a fresh one. A 403
-    /// that repeats is explained from the fresh token's roles and Graph's message.
+    /// that repeats is explained from the fresh token's roles and Graph's message, and remembered:
+    /// a 403 with a token that was already refused fresh at `endpoint` is explained at once.
     pub(super) async fn authorized<'a, T, F, Fut>(
         &'a self,
         endpoint: Endpoint,
@@ -103,15 +125,27 @@ impl<S, C: CredentialsProvider> GraphSession<S, C> {
         Fut: Future<Output = Result<T, GraphError>>,
     {
         let ready = self.ready(None, deadline).await?;
-        match call(&self.client, ready.clone()).await {
+        let answer = call(&self.client, ready.clone()).await;
+        let refused_before =
+            matches!(answer, Err(GraphError::Forbidden { .. })) && self.refused_before(&ready.token, endpoint).await;
+        match answer {
+            // The token was fetched fresh and refused here already: another would be refused too.
+            Err(GraphError::Forbidden { reason, code, ids }) if refused_before => Err(GraphError::Forbidden {
+                reason: triage(reason, &ready.token, endpoint),
+                code,
+                ids,
+            }),
             Err(error) if worth_a_fresh_token(&error) => {
                 let fresh = self.ready(Some(&ready.token), deadline).await?;
                 match call(&self.client, fresh.clone()).await {
-                    Err(GraphError::Forbidden { reason, code, ids }) => Err(GraphError::Forbidden {
-                        reason: triage(reason, &fresh.token, endpoint),
-                        code,
-                        ids,
-                    }),
+                    Err(GraphError::Forbidden { reason, code, ids }) => {
+                        self.remember_refusal(&fresh.token, endpoint).await;
+                        Err(GraphError::Forbidden {
+                            reason: triage(reason, &fresh.token, endpoint),
+                            code,
+                            ids,
+                        })
+                    }
                     other => other,
                 }
             }
@@ -119,30 +153,90 @@ impl<S, C: CredentialsProvider> GraphSession<S, C> {
         }
     }
 
-    /// A usable token: the cached one, unless it is near expiry or is `rejected` (Graph refused
-    /// it), in which case a new one. The lock makes concurrent callers share one refresh.
+    /// Whether `token` is the cached one and was refused fresh at `endpoint` within the hold.
+    async fn refused_before(&self, token: &AccessToken, endpoint: Endpoint) -> bool {
+        let hold = self.client.policy().refusal_hold;
+        let state = self.state.lock().await;
+        let cached = state.token.as_ref().is_some_and(|ready| ready.token.same_as(token));
+        cached
+            && state
+                .refused
+                .iter()
+                .any(|(refused, at)| *refused == endpoint && at.elapsed() < hold)
+    }
+
+    /// Remembers that `token`, fetched because of a refusal, was refused at `endpoint` too (from
+    /// now); unless it is no longer the cached token.
+    async fn remember_refusal(&self, token: &AccessToken, endpoint: Endpoint) {
+        let mut state = self.state.lock().await;
+        let cached = state.token.as_ref().is_some_and(|ready| ready.token.same_as(token));
+        if cached {
+            state.refused.retain(|(refused, _)| *refused != endpoint);
+            state.refused.push((endpoint, Instant::now()));
+        }
+    }
+
+    /// A usable token: the cached one, unless its refresh margin has begun or it is `rejected`
+    /// (Graph refused it), in which case a new one. The lock makes concurrent callers share one
+    /// refresh. While Entra's `Retry-After` lasts, no token is requested: the call fails as
+    /// throttled.
     async fn ready(&self, rejected: Option<&AccessToken>, deadline: Deadline) -> Result<Ready, GraphError> {
         let mut state = self.state.lock().await;
         if let Some(ready) = state.token.as_ref() {
             let was_rejected = rejected.is_some_and(|bad| bad.same_as(&ready.token));
-            if !was_rejected && !ready.token.expires_within(REFRESH_MARGIN) {
+            if !was_rejected && !ready.token.needs_refresh() {
                 return Ok(ready.clone());
             }
         }
+        if let Some(left) = state
+            .entra_not_before
+            .and_then(|not_before| not_before.checked_duration_since(Instant::now()))
+            .filter(|left| !left.is_zero())
+        {
+            return Err(GraphError::Throttled {
+                upstream: Upstream::Entra,
+                retry_after: Some(left),
+                ids: UpstreamIds::default(),
+            });
+        }
+        // Boxed: fetching a token (credentials from Secrets Manager or STS, discovery, Entra) is
+        // a large future, and unboxed it would be part of every call's future, which is moved
+        // by value up the stack on every warm GET (issue 22).
+        let fetched = Box::pin(self.fetch(&mut state, deadline)).await;
+        if let Err(GraphError::Throttled {
+            upstream: Upstream::Entra,
+            retry_after: Some(wait),
+            ..
+        }) = &fetched
+        {
+            let wait = (*wait).min(MAX_ENTRA_RETRY_AFTER);
+            tracing::warn!(
+                retry_after_s = wait.as_secs(),
+                "Entra throttled the token request; no token request is sent until its Retry-After has passed"
+            );
+            state.entra_not_before = Some(Instant::now() + wait);
+        }
+        let fresh = fetched?;
+        state.token = Some(fresh.clone());
+        state.refused.clear();
+        Ok(fresh)
+    }
+
+    /// Reads the credentials and gets a token; after a refusal that fresh credentials may cure,
+    /// once more with the credentials secret read again.
+    async fn fetch(&self, state: &mut State, deadline: Deadline) -> Result<Ready, GraphError> {
         let credentials = self.credentials.credentials(false, deadline).await?;
-        let fresh = match self.authorize(&mut state, &credentials, deadline).await {
+        match self.authorize(state, &credentials, deadline).await {
             Err(GraphError::Entra { refusal, .. }) if refusal.may_be_stale_credentials() => {
                 tracing::warn!(
                     refusal = ?refusal,
                     "Entra refused the app's credentials; re-reading the credentials secret once in case they were rotated"
                 );
                 let credentials = self.credentials.credentials(true, deadline).await?;
-                self.authorize(&mut state, &credentials, deadline).await?
+                self.authorize(state, &credentials, deadline).await
             }
-            other => other?,
-        };
-        state.token = Some(fresh.clone());
-        Ok(fresh)
+            other => other,
+        }
     }
 
     /// Settles the tenant's cloud (see the module documentation) and gets a token for it.

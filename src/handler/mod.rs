@@ -1,7 +1,8 @@
 //! The Lambda adapter, and the only module that knows `lambda_http`: turns an invocation into an
 //! operation, and the operation's result into a response.
 //!
-//! HTTP requests (Function URL / HTTP API v2, REST API v1) are routed on their exact path, from the
+//! HTTP requests (Function URL / HTTP API, payload 2.0; no REST API is deployed, so lambda_http
+//! is built without its v1 events) are routed on their exact path, from the
 //! operations' declarations ([`crate::operations::DECLARATIONS`]): this module names no operation.
 //! Every other event arrives as `RequestContext::PassThrough` and goes to [`events`], so an HTTP
 //! caller can never reach the rotation branch. Before either, the function's [`Door`] must take
@@ -63,7 +64,8 @@ pub async fn handle<K: KeySource + SensorSource, S: SecretStore>(
     }
     match request.request_context_ref() {
         Some(RequestContext::PassThrough) | None => {
-            let summary = events::handle(app, request.body(), deadline).await?;
+            // Boxed, as the operations are: the rotation's future would make every request's large.
+            let summary = Box::pin(events::handle(app, request.body(), deadline)).await?;
             Ok(json_response(StatusCode::OK, "application/json", summary))
         }
         Some(context) => {
@@ -122,12 +124,6 @@ impl Caller {
                     context.http.user_agent.clone(),
                 )
             }
-            RequestContext::ApiGatewayV1(context) => (
-                context.identity.user_arn.clone(),
-                context.identity.access_key.clone(),
-                context.identity.source_ip.clone(),
-                context.identity.user_agent.clone(),
-            ),
             _ => (None, None, None, None),
         };
         Caller {

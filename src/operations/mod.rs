@@ -74,8 +74,11 @@ macro_rules! operations {
             K: KeySource,
             S: SecretStore,
         {
+            // Each operation's future boxed: the enum of them all would be as large as the
+            // largest (a regenerate's, an activation's), and lambda_runtime moves the
+            // invocation's future by value, so a warm GET copied all of it (issue 22).
             match operation {
-                $(Operation::$variant(input) => $module::run(ports, input, deadline).await,)*
+                $(Operation::$variant(input) => Box::pin($module::run(ports, input, deadline)).await,)*
             }
         }
     };

@@ -166,6 +166,13 @@ fn classify<E: ProvideErrorMetadata, R>(error: SdkError<E, R>) -> StoreError {
     let (code, message) = match &error {
         SdkError::TimeoutError(_) => return StoreError::Timeout,
         SdkError::DispatchFailure(failure) if failure.is_timeout() => return StoreError::Timeout,
+        SdkError::DispatchFailure(failure)
+            if failure
+                .as_connector_error()
+                .is_some_and(|connector| super::http::is_too_large(connector)) =>
+        {
+            return StoreError::Unavailable(super::http::TOO_LARGE.into());
+        }
         SdkError::DispatchFailure(_) => return StoreError::Unavailable("could not connect".into()),
         SdkError::ConstructionFailure(_) => return StoreError::Unavailable("request could not be built".into()),
         SdkError::ServiceError(context) => (context.err().code(), context.err().message()),

@@ -77,6 +77,7 @@ pub fn fast_retries() -> RetryPolicy {
         base_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
         call_timeout: Duration::from_secs(2),
+        refusal_hold: RetryPolicy::default().refusal_hold,
     }
 }
 

@@ -120,6 +120,19 @@ impl http_body::Body for PaddedBody {
     }
 }
 
+/// A 200 OData collection of empty objects, about `bytes` long (`{"value":[{},{},…]}`).
+pub(crate) fn dense_collection(bytes: usize) -> Response {
+    const OPEN: &str = "{\"value\":[{}";
+    let members = bytes.saturating_sub(OPEN.len() + 2) / 3;
+    let mut body = String::with_capacity(OPEN.len() + 3 * members + 2);
+    body.push_str(OPEN);
+    for _ in 0..members {
+        body.push_str(",{}");
+    }
+    body.push_str("]}");
+    raw(StatusCode::OK, "application/json", body)
+}
+
 /// A status from a fault description; out-of-range numbers become 500 so a
 /// typo in a test still produces a failure rather than a panic.
 pub(crate) fn status(code: u16) -> StatusCode {
