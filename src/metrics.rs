@@ -14,8 +14,6 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
-
 pub const DEFAULT_NAMESPACE: &str = "MdiSensorKey";
 pub const DEFAULT_SERVICE: &str = "mdi-sensor-key";
 /// The dimension every metric carries, as Powertools names it.
@@ -93,19 +91,8 @@ impl Unit {
     }
 }
 
-/// One EMF document: a metric with its value, the `service` dimension and at most one other.
-pub fn document(
-    settings: &Settings,
-    metric: &str,
-    unit: Unit,
-    value: f64,
-    dimension: Option<(&str, &str)>,
-    at: SystemTime,
-) -> Value {
-    serde_json::from_str(&line(settings, metric, unit, value, dimension, at)).unwrap_or(Value::Null)
-}
-
-/// [`document`] as the line that is printed, written directly: building a `serde_json::Value`
+/// One EMF document as the line that is printed (a metric with its value, the `service` dimension
+/// and at most one other), written directly: building a `serde_json::Value`
 /// first cost some 10,000 instructions a line, twice per warm GET (issue 22, docs/benchmark.md).
 /// Every string is escaped as serde_json escapes it; the value is spelled by serde_json (a
 /// non-finite one is `null`).
@@ -139,17 +126,20 @@ pub fn line(
     out.push(':');
     out.push_str(&serde_json::to_string(&value).unwrap_or_else(|_| "null".to_owned()));
     out.push(',');
-    quoted(&mut out, SERVICE_DIMENSION);
-    out.push(':');
-    quoted(&mut out, &settings.service);
+    member(&mut out, SERVICE_DIMENSION, &settings.service);
     if let Some((name, value)) = dimension {
         out.push(',');
-        quoted(&mut out, name);
-        out.push(':');
-        quoted(&mut out, value);
+        member(&mut out, name, value);
     }
     out.push('}');
     out
+}
+
+/// `"name":"value"`, both as JSON strings.
+fn member(out: &mut String, name: &str, value: &str) {
+    quoted(out, name);
+    out.push(':');
+    quoted(out, value);
 }
 
 /// `text` as a JSON string, escaped by serde_json; written in place when nothing in it needs an
@@ -236,6 +226,19 @@ fn days(duration: Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+
+    /// The line, parsed back: what CloudWatch reads.
+    fn document(
+        settings: &Settings,
+        metric: &str,
+        unit: Unit,
+        value: f64,
+        dimension: Option<(&str, &str)>,
+        at: SystemTime,
+    ) -> Value {
+        serde_json::from_str(&line(settings, metric, unit, value, dimension, at)).unwrap_or(Value::Null)
+    }
     use serde_json::json;
 
     #[test]

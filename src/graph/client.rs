@@ -187,35 +187,6 @@ impl GraphClient {
     /// an update), sent with `method` (the endpoint's own, or another reading of it); `200 OK`,
     /// `201 Created` and `204 No Content` are all success, the body of each read up to the small
     /// cap.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one call's whole description; a struct would only be unpacked again here"
-    )]
-    pub(super) async fn send_json(
-        &self,
-        at: &CloudEndpoints,
-        endpoint: Endpoint,
-        method: Method,
-        token: &AccessToken,
-        body: &[u8],
-        replay: Replay,
-        deadline: Deadline,
-    ) -> Result<GraphAnswer, GraphError> {
-        let url = format!("{}/{}", at.graph_base, endpoint.path);
-        self.call_url(
-            at,
-            method,
-            &url,
-            endpoint,
-            token,
-            replay,
-            untrusted::SMALL,
-            Some(body),
-            deadline,
-        )
-        .await
-    }
-
     async fn call(
         &self,
         at: &CloudEndpoints,
@@ -224,8 +195,27 @@ impl GraphClient {
         replay: Replay,
         deadline: Deadline,
     ) -> Result<GraphAnswer, GraphError> {
-        let url = format!("{}/{}", at.graph_base, endpoint.path);
         let method = Method::from_bytes(endpoint.method.as_bytes()).unwrap_or(Method::GET);
+        self.send(at, endpoint, method, token, None, replay, deadline).await
+    }
+
+    /// `endpoint` under the cloud's Graph base, with `body` when it has one (JSON), and an answer
+    /// of at most [`untrusted::SMALL`].
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call's whole description; a struct would only be unpacked again here"
+    )]
+    pub(super) async fn send(
+        &self,
+        at: &CloudEndpoints,
+        endpoint: Endpoint,
+        method: Method,
+        token: &AccessToken,
+        body: Option<&[u8]>,
+        replay: Replay,
+        deadline: Deadline,
+    ) -> Result<GraphAnswer, GraphError> {
+        let url = format!("{}/{}", at.graph_base, endpoint.path);
         self.call_url(
             at,
             method,
@@ -234,7 +224,7 @@ impl GraphClient {
             token,
             replay,
             untrusted::SMALL,
-            None,
+            body,
             deadline,
         )
         .await

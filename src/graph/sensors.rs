@@ -120,12 +120,12 @@ impl<S, C: CredentialsProvider> SensorSource for GraphSession<S, C> {
             .authorized(endpoint, deadline, move |client, ready| async move {
                 // An action with effects: sent again only when Graph said it did not process it.
                 client
-                    .send_json(
+                    .send(
                         &ready.at,
                         endpoint,
                         reqwest::Method::POST,
                         &ready.token,
-                        body,
+                        Some(body),
                         Replay::OnlyIfNotProcessed,
                         deadline,
                     )
@@ -154,7 +154,15 @@ impl<S, C: CredentialsProvider> SensorSource for GraphSession<S, C> {
                 // Protocol 9.3.1 and RFC 9110 15.5.6: nothing was done), is tried once with the
                 // other; any other refusal is an answer about this request and stands.
                 let send = |method: reqwest::Method| {
-                    client.send_json(&ready.at, endpoint, method, &ready.token, body, Replay::Safe, deadline)
+                    client.send(
+                        &ready.at,
+                        endpoint,
+                        method,
+                        &ready.token,
+                        Some(body),
+                        Replay::Safe,
+                        deadline,
+                    )
                 };
                 let first = reqwest::Method::from_bytes(endpoint.method.as_bytes()).unwrap_or(reqwest::Method::POST);
                 match send(first).await {

@@ -94,6 +94,22 @@ fn refused_at_door(door: Door, arrival: Arrival, request_id: &str) -> EventError
     }
 }
 
+/// An audit line about an HTTP request: who asked, from the request context (the ARN, and what
+/// matches the line with CloudTrail's record of the call), then the line's own fields.
+macro_rules! audit {
+    ($level:ident, $request_id:expr, $caller:expr, $($fields:tt)*) => {
+        tracing::$level!(
+            target: "audit",
+            request_id = $request_id,
+            caller = $caller.arn(),
+            access_key_id = $caller.access_key_id(),
+            source_ip = $caller.source_ip(),
+            user_agent = $caller.user_agent(),
+            $($fields)*
+        )
+    };
+}
+
 /// Who signed the request, from the request context only: headers are the caller's to forge, the
 /// request context is set by AWS. Beside the ARN, the audit line records the access key id, the
 /// source IP and the user agent, so a line can be matched with CloudTrail's record of the same
@@ -216,13 +232,10 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
         Ok(operation) => operation,
         Err(refusal) => {
             let problem = Problem::from(&refusal).with_request_id(request_id);
-            tracing::info!(
-                target: "audit",
+            audit!(
+                info,
                 request_id,
-                caller = caller.arn(),
-                access_key_id = caller.access_key_id(),
-                source_ip = caller.source_ip(),
-                user_agent = caller.user_agent(),
+                caller,
                 path = request.raw_http_path(),
                 outcome = "refused",
                 status = problem.status,
@@ -256,13 +269,10 @@ async fn http<K: KeySource + SensorSource, S: SecretStore>(
                     "a concurrent regenerate won; answering with Graph's current key"
                 );
             }
-            tracing::info!(
-                target: "audit",
+            audit!(
+                info,
                 request_id,
-                caller = caller.arn(),
-                access_key_id = caller.access_key_id(),
-                source_ip = caller.source_ip(),
-                user_agent = caller.user_agent(),
+                caller,
                 operation = name,
                 server_ids = subject.server_ids.as_str(),
                 activation_mode = subject.activation_mode,
@@ -330,13 +340,10 @@ fn log_failure(
     error: &OperationError,
     problem: &Problem,
 ) {
-    tracing::warn!(
-        target: "audit",
+    audit!(
+        warn,
         request_id,
-        caller = caller.arn(),
-        access_key_id = caller.access_key_id(),
-        source_ip = caller.source_ip(),
-        user_agent = caller.user_agent(),
+        caller,
         operation,
         server_ids = subject.server_ids.as_str(),
         activation_mode = subject.activation_mode,
