@@ -26,7 +26,7 @@ pub enum Door {
 /// context or not), never a field the function trusts for anything else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arrival {
-    /// An event with an HTTP request context (function URL, HTTP API, REST API, ALB).
+    /// An event with an HTTP request context (a function URL or an HTTP API, payload 2.0).
     Http,
     /// Anything else: a schedule, a Scheduler input, a rotation step, or an event of no known kind.
     Event,

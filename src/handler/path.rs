@@ -1,7 +1,7 @@
 //! The path a request is routed on: decoded exactly once, whichever door delivered it.
 //!
 //! The two HTTP doors deliver `rawPath` differently. An API Gateway HTTP API delivers it
-//! percent-decoded; a Lambda function URL (and a REST API) delivers it as the caller sent it. The
+//! percent-decoded; a Lambda function URL delivers it as the caller sent it. The
 //! AWS guides do not say so; live captures do (hotsock/voker pull request 8, as cited by
 //! middleapi/standard-server pull request 93: "HTTP API decodes `rawPath`", "REST, Function URLs
 //! and ALB preserve encoding"). Routing on the once-decoded path makes `/sensors/{host}/...` mean
