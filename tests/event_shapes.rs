@@ -14,8 +14,9 @@ mod common;
 
 use std::time::Duration;
 
+use base64::Engine;
 use common::*;
-use graph_sim::SimSensor;
+use graph_sim::{Endpoint, SimCandidate, SimSensor};
 use lambda_http::Request;
 use serde_json::Value;
 
@@ -167,5 +168,34 @@ async fn a_host_name_means_the_same_host_through_a_function_url_and_an_http_api(
     let through_api = call(&world.app, verdict_through("/sensors/%44C1/verdict", Door::HttpApi)).await;
     assert_eq!((through_url.status, through_api.status), (400, 400));
     assert_eq!(through_url.json["type"], through_api.json["type"]);
+    world.assert_no_leaks();
+}
+
+#[tokio::test]
+async fn an_activation_body_a_function_url_base64_encodes_activates_what_the_same_text_would() {
+    // `curl -d '{"serverIds":[...]}'` without a JSON content type: the URL base64-encodes it.
+    let activator = "arn:aws:iam::123456789012:user/security-engineer";
+    let world = world(Setup {
+        extra_env: vec![("SENSOR_ACTIVATORS", activator.to_owned())],
+        ..Setup::default()
+    })
+    .await;
+    let candidate = SimCandidate::new("dc5.contoso.com");
+    world.sim.set_sensor_candidates(vec![candidate.clone()]);
+    let body = serde_json::json!({ "serverIds": [candidate.id] }).to_string();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&body);
+
+    let reply = call(
+        &world.app,
+        with_base64_body("activate-sensors.json", "application/x-www-form-urlencoded", &encoded),
+    )
+    .await;
+
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    assert_eq!(
+        world.sim.calls(Endpoint::ActivateSensors),
+        1,
+        "one activation reached Graph"
+    );
     world.assert_no_leaks();
 }
